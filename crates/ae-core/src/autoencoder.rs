@@ -1,0 +1,171 @@
+//! The one trait every kind of autoencoder implements, and the values that cross it.
+
+use candle_core::{Result, Tensor};
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+use crate::loss::ReconLoss;
+
+/// One mini-batch as the data pipeline yields it. A denoising model gets a corrupted `input` and
+/// the clean `target`; every other model gets the same tensor twice. Models never learn which.
+#[derive(Debug, Clone)]
+pub struct Batch {
+    /// What the encoder sees, `(batch, features)`.
+    pub input: Tensor,
+    /// What the decoder must rebuild, `(batch, features)`.
+    pub target: Tensor,
+}
+
+impl Batch {
+    /// A batch whose target is its input.
+    pub fn plain(xs: Tensor) -> Self {
+        Self {
+            input: xs.clone(),
+            target: xs,
+        }
+    }
+}
+
+/// What a model may need from the trainer to compute its loss.
+pub struct StepContext<'a> {
+    /// The model's own random stream (VAE sampling), seeded from the run seed.
+    pub rng: &'a mut ChaCha8Rng,
+    /// True while training, false while evaluating.
+    pub training: bool,
+    /// Weight on the KL term (β, possibly warmed up by a schedule); 1 where unused.
+    pub kl_weight: f64,
+}
+
+/// A model's loss, split into its terms. Every tensor is a scalar: the mean over the batch of a
+/// per-example quantity (see [`crate::loss`] for the reduction).
+#[derive(Debug, Clone)]
+pub struct LossParts {
+    /// What the optimizer minimises.
+    pub total: Tensor,
+    /// Reconstruction term, per example.
+    pub recon: Tensor,
+    /// KL divergence to the prior (variational models), per example, unweighted.
+    pub kl: Option<Tensor>,
+    /// Sparsity penalty (sparse models), per example, weighted.
+    pub sparsity: Option<Tensor>,
+}
+
+impl LossParts {
+    /// A loss that is reconstruction only.
+    pub fn recon_only(recon: Tensor) -> Self {
+        Self {
+            total: recon.clone(),
+            recon,
+            kl: None,
+            sparsity: None,
+        }
+    }
+
+    /// Copies the terms to the host.
+    pub fn values(&self) -> Result<LossValues> {
+        let scalar = |t: &Tensor| -> Result<f64> { t.to_dtype(candle_core::DType::F64)?.to_scalar() };
+        Ok(LossValues {
+            total: scalar(&self.total)?,
+            recon: scalar(&self.recon)?,
+            kl: self.kl.as_ref().map(scalar).transpose()?,
+            sparsity: self.sparsity.as_ref().map(scalar).transpose()?,
+        })
+    }
+}
+
+/// [`LossParts`] on the host, as logged and reported: per example, in the loss's own units
+/// (nats for BCE, squared pixel units for MSE).
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub struct LossValues {
+    /// The minimised loss.
+    pub total: f64,
+    /// The reconstruction term.
+    pub recon: f64,
+    /// The KL term, where the model has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kl: Option<f64>,
+    /// The sparsity term, where the model has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sparsity: Option<f64>,
+}
+
+impl LossValues {
+    /// True when every term is finite.
+    pub fn is_finite(&self) -> bool {
+        self.total.is_finite()
+            && self.recon.is_finite()
+            && self.kl.is_none_or(f64::is_finite)
+            && self.sparsity.is_none_or(f64::is_finite)
+    }
+
+    /// Adds `other` weighted by `w` (for running means over batches of unequal size).
+    pub fn add_weighted(&mut self, other: &LossValues, w: f64) {
+        self.total += w * other.total;
+        self.recon += w * other.recon;
+        self.kl = other.kl.map(|k| self.kl.unwrap_or(0.0) + w * k);
+        self.sparsity = other.sparsity.map(|s| self.sparsity.unwrap_or(0.0) + w * s);
+    }
+
+    /// Divides every term by `n`.
+    pub fn scaled(&self, n: f64) -> LossValues {
+        LossValues {
+            total: self.total / n,
+            recon: self.recon / n,
+            kl: self.kl.map(|k| k / n),
+            sparsity: self.sparsity.map(|s| s / n),
+        }
+    }
+}
+
+/// An autoencoder: an encoder to a code and a decoder back to input space, trained by minimising
+/// [`Autoencoder::loss`].
+pub trait Autoencoder {
+    /// Input features per example (784 for 28x28 images).
+    fn input_dim(&self) -> usize;
+
+    /// The code of each input.
+    ///
+    /// # Shapes
+    /// `(batch, input_dim)` to `(batch, code_dim)`. Variational models return the mean.
+    fn encode(&self, xs: &Tensor) -> Result<Tensor>;
+
+    /// Decoder logits in input space; see [`Autoencoder::recon_loss`] for how to read them.
+    ///
+    /// # Shapes
+    /// `(batch, code_dim)` to `(batch, input_dim)`.
+    fn decode(&self, zs: &Tensor) -> Result<Tensor>;
+
+    /// The loss comparing decoder logits with targets; also maps logits to outputs.
+    fn recon_loss(&self) -> ReconLoss;
+
+    /// The training objective on one batch, split into its terms.
+    fn loss(&self, batch: &Batch, ctx: &mut StepContext<'_>) -> Result<LossParts>;
+
+    /// Decoder logits for inputs: `decode(encode(xs))`.
+    fn forward(&self, xs: &Tensor) -> Result<Tensor> {
+        self.decode(&self.encode(xs)?)
+    }
+
+    /// Reconstructions in input space (pixel values for images).
+    fn reconstruct(&self, xs: &Tensor) -> Result<Tensor> {
+        self.recon_loss().to_output(&self.forward(xs)?)
+    }
+}
+
+impl<T: Autoencoder + ?Sized> Autoencoder for Box<T> {
+    fn input_dim(&self) -> usize {
+        (**self).input_dim()
+    }
+    fn encode(&self, xs: &Tensor) -> Result<Tensor> {
+        (**self).encode(xs)
+    }
+    fn decode(&self, zs: &Tensor) -> Result<Tensor> {
+        (**self).decode(zs)
+    }
+    fn recon_loss(&self) -> ReconLoss {
+        (**self).recon_loss()
+    }
+    fn loss(&self, batch: &Batch, ctx: &mut StepContext<'_>) -> Result<LossParts> {
+        (**self).loss(batch, ctx)
+    }
+}

@@ -1,0 +1,21 @@
+//! The kinds of autoencoder. Each lives in its own module, is built from a checked config and a
+//! `VarBuilder`, and implements [`ae_core::Autoencoder`]; models know nothing of data or training.
+
+pub mod config;
+pub mod error;
+pub mod mlp;
+pub mod stacked;
+
+pub use config::ModelConfig;
+pub use error::ModelError;
+pub use stacked::{StackedAe, StackedConfig};
+
+use ae_core::Autoencoder;
+use candle_nn::VarBuilder;
+
+/// Builds the model a config describes, after validating the config.
+pub fn build(cfg: &ModelConfig, vb: VarBuilder) -> Result<Box<dyn Autoencoder>, ModelError> {
+    match cfg {
+        ModelConfig::Stacked(c) => Ok(Box::new(StackedAe::new(c, vb)?)),
+    }
+}

@@ -1,0 +1,235 @@
+//! Stacked ("sandwich") autoencoder: Hinton & Salakhutdinov, "Reducing the dimensionality of data
+//! with neural networks", Science 2006 (trained end to end by backpropagation, as Keras and PyTorch
+//! tutorials do). Architecture: fully-connected encoder input -> hidden... -> code and decoder
+//! code -> hidden... -> input, mirrored by default. Latent: a deterministic code. Loss: BCE from
+//! logits (inputs in [0, 1]) or squared error, summed over features.
+
+use ae_core::{Activation, Autoencoder, Batch, LossParts, ReconLoss, StepContext};
+use candle_core::{Module, Result, Tensor};
+use candle_nn::VarBuilder;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{ModelError, check_width};
+use crate::mlp::Mlp;
+
+/// The shape and loss of a stacked autoencoder. The default is 784-512-256-64, ReLU, BCE.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StackedConfig {
+    /// Features per example (784 for 28x28 images).
+    pub input_dim: usize,
+    /// Encoder hidden widths, input side first.
+    pub hidden: Vec<usize>,
+    /// Code width.
+    pub code_dim: usize,
+    /// Decoder hidden widths, code side first; `None` mirrors the encoder.
+    pub decoder_hidden: Option<Vec<usize>>,
+    /// Activation after every hidden layer.
+    pub activation: Activation,
+    /// Activation on the code itself; `None` leaves the code linear.
+    pub code_activation: Option<Activation>,
+    /// Reconstruction loss.
+    pub loss: ReconLoss,
+}
+
+impl Default for StackedConfig {
+    fn default() -> Self {
+        Self {
+            input_dim: 784,
+            hidden: vec![512, 256],
+            code_dim: 64,
+            decoder_hidden: None,
+            activation: Activation::Relu,
+            code_activation: None,
+            loss: ReconLoss::Bce,
+        }
+    }
+}
+
+impl StackedConfig {
+    /// Decoder hidden widths, code side first.
+    pub fn decoder_widths(&self) -> Vec<usize> {
+        self.decoder_hidden
+            .clone()
+            .unwrap_or_else(|| self.hidden.iter().rev().copied().collect())
+    }
+
+    /// Refuses sizes of zero or beyond reason, naming the field.
+    pub fn validate(&self) -> std::result::Result<(), ModelError> {
+        check_width("input_dim".into(), self.input_dim)?;
+        check_width("code_dim".into(), self.code_dim)?;
+        for (i, &w) in self.hidden.iter().enumerate() {
+            check_width(format!("hidden[{i}]"), w)?;
+        }
+        for (i, &w) in self.decoder_widths().iter().enumerate() {
+            check_width(format!("decoder_hidden[{i}]"), w)?;
+        }
+        const MAX_LAYERS: usize = 64;
+        if self.hidden.len() > MAX_LAYERS {
+            return Err(ModelError::InvalidConfig {
+                field: "hidden".into(),
+                value: format!("{} layers", self.hidden.len()),
+                expected: format!("at most {MAX_LAYERS} hidden layers"),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// A stacked autoencoder. Parameters: `encoder.layers.<i>.{weight,bias}` and
+/// `decoder.layers.<i>.{weight,bias}`.
+#[derive(Debug, Clone)]
+pub struct StackedAe {
+    encoder: Mlp,
+    decoder: Mlp,
+    code_activation: Option<Activation>,
+    input_dim: usize,
+    loss: ReconLoss,
+}
+
+impl StackedAe {
+    /// Validates `cfg`, then creates (or loads, if `vb` holds them) the parameters.
+    pub fn new(cfg: &StackedConfig, vb: VarBuilder) -> std::result::Result<Self, ModelError> {
+        cfg.validate()?;
+        let enc: Vec<usize> = std::iter::once(cfg.input_dim)
+            .chain(cfg.hidden.iter().copied())
+            .chain(std::iter::once(cfg.code_dim))
+            .collect();
+        let dec: Vec<usize> = std::iter::once(cfg.code_dim)
+            .chain(cfg.decoder_widths())
+            .chain(std::iter::once(cfg.input_dim))
+            .collect();
+        Ok(Self {
+            encoder: Mlp::new(&enc, cfg.activation, false, vb.pp("encoder"))?,
+            decoder: Mlp::new(&dec, cfg.activation, false, vb.pp("decoder"))?,
+            code_activation: cfg.code_activation,
+            input_dim: cfg.input_dim,
+            loss: cfg.loss,
+        })
+    }
+}
+
+impl Autoencoder for StackedAe {
+    fn input_dim(&self) -> usize {
+        self.input_dim
+    }
+
+    fn encode(&self, xs: &Tensor) -> Result<Tensor> {
+        let zs = self.encoder.forward(xs)?;
+        match self.code_activation {
+            Some(act) => act.apply(&zs),
+            None => Ok(zs),
+        }
+    }
+
+    fn decode(&self, zs: &Tensor) -> Result<Tensor> {
+        self.decoder.forward(zs)
+    }
+
+    fn recon_loss(&self) -> ReconLoss {
+        self.loss
+    }
+
+    fn loss(&self, batch: &Batch, _ctx: &mut StepContext<'_>) -> Result<LossParts> {
+        let logits = self.forward(&batch.input)?;
+        let recon = self.loss.per_example(&logits, &batch.target)?.mean(0)?;
+        Ok(LossParts::recon_only(recon))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ae_core::Params;
+    use ae_core::rng::{Purpose, stream};
+    use candle_core::Device;
+
+    fn model(cfg: &StackedConfig, params: &Params) -> std::result::Result<StackedAe, ModelError> {
+        StackedAe::new(cfg, params.var_builder(stream(0, Purpose::Init, 0), &Device::Cpu))
+    }
+
+    #[test]
+    fn shapes_follow_the_config() -> std::result::Result<(), Box<dyn std::error::Error>> {
+        let params = Params::new();
+        let cfg = StackedConfig { input_dim: 20, hidden: vec![16, 8], code_dim: 3, ..Default::default() };
+        let ae = model(&cfg, &params)?;
+        let xs = Tensor::zeros((5, 20), candle_core::DType::F32, &Device::Cpu)?;
+        assert_eq!(ae.encode(&xs)?.dims(), [5, 3]);
+        assert_eq!(ae.forward(&xs)?.dims(), [5, 20]);
+        let out = ae.reconstruct(&xs)?.flatten_all()?.to_vec1::<f32>()?;
+        assert!(out.iter().all(|v| (0.0..=1.0).contains(v)), "BCE outputs are sigmoids");
+        Ok(())
+    }
+
+    #[test]
+    fn parameter_names_are_pinned() -> std::result::Result<(), Box<dyn std::error::Error>> {
+        let params = Params::new();
+        model(&StackedConfig::default(), &params)?;
+        let names: Vec<(String, Vec<usize>)> =
+            params.named().into_iter().map(|(n, v)| (n, v.dims().to_vec())).collect();
+        let want = [
+            ("decoder.layers.0.bias", vec![256]),
+            ("decoder.layers.0.weight", vec![256, 64]),
+            ("decoder.layers.1.bias", vec![512]),
+            ("decoder.layers.1.weight", vec![512, 256]),
+            ("decoder.layers.2.bias", vec![784]),
+            ("decoder.layers.2.weight", vec![784, 512]),
+            ("encoder.layers.0.bias", vec![512]),
+            ("encoder.layers.0.weight", vec![512, 784]),
+            ("encoder.layers.1.bias", vec![256]),
+            ("encoder.layers.1.weight", vec![256, 512]),
+            ("encoder.layers.2.bias", vec![64]),
+            ("encoder.layers.2.weight", vec![64, 256]),
+        ];
+        let want: Vec<(String, Vec<usize>)> = want.into_iter().map(|(n, s)| (n.to_string(), s)).collect();
+        assert_eq!(names, want);
+        Ok(())
+    }
+
+    #[test]
+    fn explicit_decoder_shape_is_honoured() -> std::result::Result<(), Box<dyn std::error::Error>> {
+        let params = Params::new();
+        let cfg = StackedConfig {
+            input_dim: 10,
+            hidden: vec![8],
+            code_dim: 2,
+            decoder_hidden: Some(vec![4, 6]),
+            ..Default::default()
+        };
+        model(&cfg, &params)?;
+        let dec: Vec<Vec<usize>> = params
+            .named()
+            .into_iter()
+            .filter(|(n, _)| n.starts_with("decoder") && n.ends_with("weight"))
+            .map(|(_, v)| v.dims().to_vec())
+            .collect();
+        assert_eq!(dec, [vec![4, 2], vec![6, 4], vec![10, 6]]);
+        Ok(())
+    }
+
+    #[test]
+    fn invalid_configs_name_the_field() {
+        let cases = [
+            (StackedConfig { code_dim: 0, ..Default::default() }, "model.code_dim: 0"),
+            (StackedConfig { hidden: vec![512, 0], ..Default::default() }, "model.hidden[1]: 0"),
+            (StackedConfig { decoder_hidden: Some(vec![1 << 20]), ..Default::default() }, "model.decoder_hidden[0]: 1048576"),
+            (StackedConfig { input_dim: 0, ..Default::default() }, "model.input_dim: 0"),
+        ];
+        for (cfg, want) in cases {
+            let err = model(&cfg, &Params::new()).err().map(|e| e.to_string()).unwrap_or_default();
+            assert!(err.starts_with(want) && err.contains("expected a width from 1 to 65536"), "{err}");
+        }
+    }
+
+    #[test]
+    fn config_json_rejects_unknown_fields() {
+        let err = serde_json::from_str::<crate::ModelConfig>(r#"{"kind":"stacked","hiden":[3]}"#)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(err.contains("unknown field `hiden`"), "{err}");
+        let ok: crate::ModelConfig = serde_json::from_str(r#"{"kind":"stacked","code_dim":2}"#).unwrap();
+        let crate::ModelConfig::Stacked(ok) = ok;
+        assert_eq!((ok.input_dim, ok.code_dim, ok.hidden), (784, 2, vec![512, 256]));
+    }
+}
