@@ -1,0 +1,146 @@
+//! The one error type of `ae-data`.
+
+use std::path::PathBuf;
+
+/// Errors raised while reading or preparing data. Each names the file, what was found and what
+/// was expected.
+#[derive(Debug, thiserror::Error)]
+pub enum DataError {
+    /// The file could not be opened or read.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The first four bytes are not the IDX magic this file must have.
+    #[error("{path}: bad IDX magic 0x{found:08x}; expected 0x{expected:08x} ({what})")]
+    BadMagic {
+        /// The file.
+        path: PathBuf,
+        /// The magic for this kind of file.
+        expected: u32,
+        /// The magic found.
+        found: u32,
+        /// What kind of file was expected.
+        what: &'static str,
+    },
+    /// The file ends before its header or payload does.
+    #[error("{path}: truncated: the header declares {expected} payload bytes but only {found} follow")]
+    Truncated {
+        /// The file.
+        path: PathBuf,
+        /// Bytes the header declares.
+        expected: u64,
+        /// Bytes present.
+        found: u64,
+    },
+    /// The header ends early.
+    #[error("{path}: truncated IDX header: {found} bytes, expected {expected}")]
+    TruncatedHeader {
+        /// The file.
+        path: PathBuf,
+        /// Header bytes needed.
+        expected: u64,
+        /// Header bytes present.
+        found: u64,
+    },
+    /// Bytes follow the payload.
+    #[error("{path}: {extra} trailing bytes after the {expected} payload bytes the header declares")]
+    TrailingBytes {
+        /// The file.
+        path: PathBuf,
+        /// Bytes the header declares.
+        expected: u64,
+        /// How many extra bytes there are (at least).
+        extra: u64,
+    },
+    /// The header declares a payload too large to be a real dataset; refused before allocating.
+    #[error("{path}: header declares dimensions {dims:?} ({what}), over the limit of {limit} bytes")]
+    TooLarge {
+        /// The file.
+        path: PathBuf,
+        /// The declared dimensions.
+        dims: Vec<u32>,
+        /// The size it implies, or "overflow".
+        what: String,
+        /// The limit.
+        limit: u64,
+    },
+    /// The gzip stream is corrupt.
+    #[error("{path}: corrupt gzip stream: {source}")]
+    Gzip {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// Images are not the size this dataset holds.
+    #[error("{path}: images are {rows}x{cols}; expected {expected_rows}x{expected_cols}")]
+    ImageSize {
+        /// The file.
+        path: PathBuf,
+        /// Rows found.
+        rows: usize,
+        /// Columns found.
+        cols: usize,
+        /// Rows expected.
+        expected_rows: usize,
+        /// Columns expected.
+        expected_cols: usize,
+    },
+    /// Image and label files disagree on the number of examples.
+    #[error("{images} holds {n_images} images but {labels} holds {n_labels} labels")]
+    CountMismatch {
+        /// The image file.
+        images: PathBuf,
+        /// Images found.
+        n_images: usize,
+        /// The label file.
+        labels: PathBuf,
+        /// Labels found.
+        n_labels: usize,
+    },
+    /// A label is outside the dataset's classes.
+    #[error("{path}: label {label} at index {index} is out of range; expected 0 to {max}")]
+    LabelOutOfRange {
+        /// The label file.
+        path: PathBuf,
+        /// The label.
+        label: u8,
+        /// Its position.
+        index: usize,
+        /// The largest valid label.
+        max: u8,
+    },
+    /// A dataset's files are not in the data directory.
+    #[error(
+        "{dataset}: {missing} not found in {dir}; expected {expected} there. Get them with `cargo xtask download {dataset}`{extra}, or pass --data-dir DIR pointing at a copy"
+    )]
+    MissingFiles {
+        /// The dataset.
+        dataset: &'static str,
+        /// The directory searched.
+        dir: PathBuf,
+        /// The first file missing.
+        missing: String,
+        /// Every file the dataset needs.
+        expected: String,
+        /// Other ways to get the files.
+        extra: &'static str,
+    },
+    /// A data setting is out of range.
+    #[error("data.{field}: {value} is invalid; expected {expected}")]
+    InvalidConfig {
+        /// The field.
+        field: &'static str,
+        /// The offending value.
+        value: String,
+        /// What is allowed.
+        expected: String,
+    },
+    /// A tensor operation failed.
+    #[error(transparent)]
+    Candle(#[from] candle_core::Error),
+}
