@@ -1,1 +1,27 @@
-//! placeholder
+//! Training for every kind of autoencoder: [`fit`] is the one loop, generic over
+//! [`ae_core::Autoencoder`]; around it sit our own Adam/AdamW (whose state is saved, for exact
+//! resumes), learning-rate schedules as pure functions of the step, global-norm clipping, early
+//! stopping, atomic checkpoints and observers for progress and metrics files. This crate prints
+//! nothing: the binary picks the observers.
+
+pub mod checkpoint;
+pub mod clip;
+pub mod config;
+pub mod error;
+pub mod eval;
+pub mod fit;
+pub mod metrics;
+pub mod observer;
+pub mod optim;
+pub mod schedule;
+pub mod state;
+
+pub use checkpoint::RunDir;
+pub use config::{EarlyStopping, OptimizerConfig, TrainConfig};
+pub use error::TrainError;
+pub use eval::evaluate;
+pub use fit::{FitData, FitReport, StopReason, fit};
+pub use observer::{EpochEnd, Observer, StepEnd, TrainStart};
+pub use optim::Adam;
+pub use schedule::{Decay, LrSchedule};
+pub use state::TrainState;
