@@ -1,1 +1,33 @@
-//! placeholder
+//! The `ae` command line, as a library so the thin binary and the tests share it: argument
+//! parsing, config resolution (defaults, then a config file, then flags), run directories,
+//! progress output and pictures. All maths lives in the library crates.
+
+pub mod args;
+pub mod commands;
+pub mod config;
+pub mod exit;
+pub mod images;
+pub mod progress;
+pub mod rundir;
+
+use clap::Parser;
+
+/// Runs `ae` with the process arguments and returns the exit code: 0 on success, 2 for usage or
+/// configuration errors, 1 for data or runtime errors.
+pub fn main() -> i32 {
+    let cli = match args::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { exit::USAGE } else { exit::OK };
+            let _ = e.print();
+            return code;
+        }
+    };
+    match commands::run(cli) {
+        Ok(()) => exit::OK,
+        Err(err) => {
+            eprintln!("error: {}", exit::render(&err));
+            exit::code_for(&err)
+        }
+    }
+}

@@ -1,0 +1,225 @@
+//! Command-line arguments. Numbers are parsed strictly: NaN and infinities are refused here
+//! (Rust's float parser accepts "nan"), ranges are checked when the config is validated.
+
+use std::path::PathBuf;
+
+use ae_core::{Activation, DeviceSpec, ReconLoss};
+use ae_data::DatasetName;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Train and use autoencoders.
+#[derive(Debug, Parser)]
+#[command(name = "ae", version, about, propagate_version = true)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Train a model into a run directory.
+    Train(Box<TrainArgs>),
+    /// Print the test metrics of a trained run.
+    Eval(EvalArgs),
+}
+
+/// How progress is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum ProgressMode {
+    /// A bar on a terminal, one line per epoch otherwise.
+    #[default]
+    Auto,
+    /// Always a bar.
+    Bar,
+    /// One line per epoch.
+    Lines,
+    /// Nothing but the final summary.
+    None,
+}
+
+/// `ae train`.
+#[derive(Debug, Args, Default)]
+pub struct TrainArgs {
+    /// Kind of autoencoder [default: stacked].
+    #[arg(long, value_name = "KIND")]
+    pub model: Option<String>,
+    /// Dataset [default: digits].
+    #[arg(long, value_name = "NAME", value_parser = parse_dataset)]
+    pub dataset: Option<DatasetName>,
+    /// Directory holding the dataset's IDX files [default: data/<dataset>].
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// A JSON run config; flags override it.
+    #[arg(long, value_name = "FILE.json")]
+    pub config: Option<PathBuf>,
+    /// Encoder hidden widths, input side first, e.g. 512,256 (empty for none).
+    #[arg(long, value_name = "W,W,...", value_parser = parse_widths)]
+    pub hidden: Option<Widths>,
+    /// Decoder hidden widths, code side first [default: the encoder's, mirrored].
+    #[arg(long, value_name = "W,W,...", value_parser = parse_widths)]
+    pub decoder_hidden: Option<Widths>,
+    /// Width of the code.
+    #[arg(long, value_name = "N")]
+    pub code_dim: Option<usize>,
+    /// Hidden-layer activation: relu, leaky_relu, tanh, sigmoid or gelu.
+    #[arg(long, value_name = "NAME", value_parser = parse_activation)]
+    pub activation: Option<Activation>,
+    /// Reconstruction loss: bce (inputs in [0, 1]) or mse.
+    #[arg(long, value_name = "bce|mse", value_parser = parse_loss)]
+    pub loss: Option<ReconLoss>,
+    /// Passes over the training set.
+    #[arg(long, value_name = "N")]
+    pub epochs: Option<usize>,
+    /// Examples per step.
+    #[arg(long, value_name = "N")]
+    pub batch_size: Option<usize>,
+    /// Base learning rate.
+    #[arg(long, value_name = "X", value_parser = finite_f64)]
+    pub lr: Option<f64>,
+    /// Optimizer: adam or adamw.
+    #[arg(long, value_name = "adam|adamw")]
+    pub optimizer: Option<String>,
+    /// L2 penalty (adam) or decoupled decay (adamw).
+    #[arg(long, value_name = "X", value_parser = finite_f64)]
+    pub weight_decay: Option<f64>,
+    /// LR decay: constant, step:STEPS:GAMMA, exponential:GAMMA or cosine[:MIN_LR].
+    #[arg(long, value_name = "SPEC")]
+    pub schedule: Option<String>,
+    /// Linear LR warm-up over this many steps.
+    #[arg(long, value_name = "N")]
+    pub warmup_steps: Option<u64>,
+    /// Clip the global gradient norm to this value.
+    #[arg(long, value_name = "X", value_parser = finite_f64)]
+    pub clip_grad_norm: Option<f64>,
+    /// Stop after this many epochs without a better validation loss.
+    #[arg(long, value_name = "EPOCHS")]
+    pub early_stopping: Option<usize>,
+    /// Fraction of the training split held out for validation.
+    #[arg(long, value_name = "X", value_parser = finite_f64)]
+    pub val_fraction: Option<f64>,
+    /// Train on the first N training examples only.
+    #[arg(long, value_name = "N")]
+    pub train_limit: Option<usize>,
+    /// Test on the first N test examples only.
+    #[arg(long, value_name = "N")]
+    pub test_limit: Option<usize>,
+    /// Run seed; every random stream derives from it.
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+    /// Run directory [default: runs/<model>-<dataset>-<UTC time>].
+    #[arg(long, value_name = "DIR")]
+    pub run_dir: Option<PathBuf>,
+    /// Continue the run in --run-dir from its last checkpoint (raise --epochs to train longer).
+    #[arg(long, conflicts_with = "overwrite")]
+    pub resume: bool,
+    /// Replace the run in a non-empty --run-dir.
+    #[arg(long)]
+    pub overwrite: bool,
+    /// cpu, cuda or cuda:N.
+    #[arg(long, value_name = "DEVICE", default_value = "cpu", value_parser = parse_device)]
+    pub device: DeviceSpec,
+    /// Progress display.
+    #[arg(long, value_enum, default_value_t = ProgressMode::Auto)]
+    pub progress: ProgressMode,
+}
+
+/// `ae eval`.
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    /// The run directory to evaluate.
+    #[arg(long, value_name = "DIR")]
+    pub run: PathBuf,
+    /// Evaluate on this dataset's test split instead of the run's.
+    #[arg(long, value_name = "NAME", value_parser = parse_dataset)]
+    pub dataset: Option<DatasetName>,
+    /// Directory holding that dataset's IDX files.
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Which weights: best (lowest validation loss) or last.
+    #[arg(long, value_enum, default_value_t = CheckpointChoice::Best)]
+    pub checkpoint: CheckpointChoice,
+    /// Print one JSON object instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// cpu, cuda or cuda:N.
+    #[arg(long, value_name = "DEVICE", default_value = "cpu", value_parser = parse_device)]
+    pub device: DeviceSpec,
+}
+
+/// Which weights `ae eval` loads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CheckpointChoice {
+    /// `best.safetensors`.
+    Best,
+    /// `model.safetensors`.
+    Last,
+}
+
+/// A list of layer widths (a newtype so clap parses it as one value).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Widths(pub Vec<usize>);
+
+fn parse_widths(s: &str) -> Result<Widths, String> {
+    if s.trim().is_empty() {
+        return Ok(Widths(Vec::new()));
+    }
+    s.split(',')
+        .map(|w| match w.trim().parse::<usize>() {
+            Ok(n) if n > 0 => Ok(n),
+            _ => Err(format!("{w:?} is not a positive whole number; expected widths like 512,256")),
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map(Widths)
+}
+
+/// Parses a float, refusing NaN and infinities.
+pub fn finite_f64(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() => Ok(v),
+        _ => Err(format!("{s:?} is not a finite number")),
+    }
+}
+
+fn parse_dataset(s: &str) -> Result<DatasetName, String> {
+    s.parse()
+}
+
+fn parse_activation(s: &str) -> Result<Activation, String> {
+    s.parse()
+}
+
+fn parse_loss(s: &str) -> Result<ReconLoss, String> {
+    s.parse()
+}
+
+fn parse_device(s: &str) -> Result<DeviceSpec, String> {
+    s.parse().map_err(|e: ae_core::CoreError| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cli_is_well_formed() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn floats_refuse_nan_and_infinity() {
+        assert_eq!(finite_f64("1e-3"), Ok(1e-3));
+        for bad in ["nan", "NaN", "inf", "-inf", "x"] {
+            assert!(finite_f64(bad).unwrap_err().contains("not a finite number"));
+        }
+    }
+
+    #[test]
+    fn widths_parse_and_refuse_zero() {
+        assert_eq!(parse_widths("512,256"), Ok(Widths(vec![512, 256])));
+        assert_eq!(parse_widths(""), Ok(Widths(vec![])));
+        assert!(parse_widths("512,0").unwrap_err().contains("\"0\" is not a positive whole number"));
+    }
+}

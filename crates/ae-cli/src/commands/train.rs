@@ -1,0 +1,129 @@
+//! `ae train`: resolve the config, load the data, build the model, claim the run directory, run
+//! the one training loop, then report test metrics and write pictures.
+
+use ae_core::Autoencoder;
+use ae_data::Dataset;
+use ae_train::checkpoint::atomic_write;
+use ae_train::metrics::MetricsFiles;
+use ae_train::{FitData, Observer, RunDir, StopReason, evaluate, fit};
+
+use super::{build_model, check_input_size, write_reconstructions};
+use crate::args::TrainArgs;
+use crate::config::{RunConfig, apply_flags, differences};
+use crate::exit::usage;
+use crate::progress::Progress;
+use crate::rundir::{claim_fresh, default_path};
+
+/// Runs `ae train`.
+pub fn run(a: &TrainArgs) -> anyhow::Result<()> {
+    let (cfg, run) = resolve(a)?;
+    cfg.validate()?;
+    let dev = a.device.open()?;
+    let data = Dataset::load(&cfg.data, cfg.train.seed, &dev)?;
+    let (model, params) = build_model(&cfg.model, cfg.train.seed, &dev)?;
+    check_input_size(&*model, &data)?;
+    if !a.resume {
+        claim_fresh(&run, a.overwrite)?;
+    }
+    atomic_write(&run.config(), cfg.to_json().as_bytes())?;
+
+    let resumed_epochs = if a.resume { run.load_state()?.epoch } else { 0 };
+    let input_dim = model.input_dim();
+    let mut observers: Vec<Box<dyn Observer>> =
+        vec![Box::new(MetricsFiles::open(&run, resumed_epochs)?), Box::new(Progress::new(a.progress, input_dim))];
+    eprintln!(
+        "{} {} ({} parameters) on {}: {} train / {} validation / {} test examples, into {}",
+        if a.resume { "resuming" } else { "training" },
+        cfg.model.kind(),
+        params.count(),
+        cfg.data.dataset,
+        data.train.len(),
+        data.val.as_ref().map_or(0, |v| v.len()),
+        data.test.len(),
+        run.path().display()
+    );
+    let report = fit(
+        &*model,
+        &params,
+        FitData { train: &data.train, val: data.val.as_ref() },
+        &cfg.train,
+        &run,
+        a.resume,
+        &mut observers,
+    )?;
+    if report.stop == StopReason::Interrupted {
+        eprintln!("stopped at step {}; continue with --resume --run-dir {}", report.state.step, run.path().display());
+        return Ok(());
+    }
+
+    let recon_path = run.file("reconstructions.png");
+    write_reconstructions(&*model, &data.test, data.image_shape, &recon_path)?;
+    let weights = if run.best().exists() { "best" } else { "last" };
+    if weights == "best" {
+        params.load(&run.best())?;
+    }
+    let test = evaluate(&*model, &data.test, cfg.train.batch_size, cfg.train.seed)?;
+    if report.stop == StopReason::EarlyStopped {
+        println!("early stopped after epoch {} (no validation improvement)", report.state.epoch);
+    }
+    println!(
+        "test ({} examples, {weights} weights from epoch {}): loss {:.4} per example, recon_per_pixel {:.5}",
+        data.test.len(),
+        report.state.best_epoch.filter(|_| weights == "best").unwrap_or(report.state.epoch),
+        test.total,
+        test.recon / input_dim as f64
+    );
+    let dir = run.path().display();
+    println!("run directory {dir}:");
+    for (file, what) in [
+        ("config.json", "the resolved config"),
+        ("model.safetensors", "last weights"),
+        ("best.safetensors", "weights with the lowest validation loss"),
+        ("optimizer.safetensors", "optimizer state, for --resume"),
+        ("state.json", "step, epoch and best validation loss"),
+        ("metrics.jsonl", "one row per epoch (also metrics.csv)"),
+        ("reconstructions.png", "test originals over their reconstructions"),
+    ] {
+        println!("  {file:<22} {what}");
+    }
+    println!("evaluate with: ae eval --run {dir} --json");
+    Ok(())
+}
+
+/// The config and run directory for these flags: a fresh run resolves defaults, then `--config`,
+/// then flags; a resumed one starts from the run's own `config.json` and may only raise
+/// `--epochs`.
+fn resolve(a: &TrainArgs) -> anyhow::Result<(RunConfig, RunDir)> {
+    if !a.resume {
+        let base = match &a.config {
+            Some(path) => RunConfig::load(path)?,
+            None => RunConfig::default(),
+        };
+        let cfg = apply_flags(base, a)?;
+        let dir = a.run_dir.clone().unwrap_or_else(|| default_path(cfg.model.kind(), cfg.data.dataset.name()));
+        return Ok((cfg, RunDir::new(dir)));
+    }
+    let dir = a.run_dir.clone().ok_or_else(|| usage("--resume needs --run-dir DIR naming the run to continue"))?;
+    let run = RunDir::new(dir);
+    if !run.config().is_file() || !run.state().is_file() {
+        return Err(usage(format!(
+            "--run-dir {}: no checkpoint to resume (config.json and state.json are needed); start it without --resume",
+            run.path().display()
+        )));
+    }
+    if a.config.is_some() {
+        return Err(usage("--config cannot be combined with --resume: a resumed run keeps the config in its run directory"));
+    }
+    let recorded = RunConfig::load(&run.config())?;
+    let cfg = apply_flags(recorded.clone(), a)?;
+    let mut same_length = cfg.clone();
+    same_length.train.epochs = recorded.train.epochs;
+    let changed = differences(&recorded, &same_length);
+    if !changed.is_empty() {
+        return Err(usage(format!(
+            "--resume: a resumed run keeps its recorded config except --epochs, but these flags change {}",
+            changed.join(", ")
+        )));
+    }
+    Ok((cfg, run))
+}

@@ -1,0 +1,65 @@
+//! Pictures: grids of grayscale images written as PNG.
+
+use std::path::Path;
+
+use anyhow::Context;
+use candle_core::Tensor;
+use image::{GrayImage, Luma};
+
+/// Pixels between tiles.
+const PAD: u32 = 2;
+
+/// Writes `rows` of equally sized grayscale images (each a flat slice of `h*w` values in [0, 1])
+/// as one PNG grid, `PAD` pixels apart on a black background.
+pub fn save_grid(path: &Path, rows: &[Vec<Vec<f32>>], (h, w): (usize, usize)) -> anyhow::Result<()> {
+    let cols = rows.iter().map(Vec::len).max().unwrap_or(0) as u32;
+    let (h32, w32) = (h as u32, w as u32);
+    let width = cols * w32 + (cols + 1) * PAD;
+    let height = rows.len() as u32 * h32 + (rows.len() as u32 + 1) * PAD;
+    let mut img = GrayImage::new(width.max(1), height.max(1));
+    for (r, row) in rows.iter().enumerate() {
+        for (c, tile) in row.iter().enumerate() {
+            let (x0, y0) = (PAD + c as u32 * (w32 + PAD), PAD + r as u32 * (h32 + PAD));
+            for (i, &v) in tile.iter().enumerate().take(h * w) {
+                let px = (v.clamp(0.0, 1.0) * 255.0).round() as u8;
+                img.put_pixel(x0 + (i % w) as u32, y0 + (i / w) as u32, Luma([px]));
+            }
+        }
+    }
+    let tmp = path.with_extension("png.tmp");
+    img.save_with_format(&tmp, image::ImageFormat::Png).with_context(|| format!("{}: cannot write image", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("{}: cannot write image", path.display()))?;
+    Ok(())
+}
+
+/// Originals over their reconstructions: `pairs` pairs of rows of 8, as pytorch/examples saves
+/// them. `originals` and `reconstructions` are `(n, h*w)` with n >= 8 * pairs (fewer are shown if
+/// not).
+pub fn save_reconstructions(path: &Path, originals: &Tensor, reconstructions: &Tensor, shape: (usize, usize)) -> anyhow::Result<()> {
+    let a = originals.to_vec2::<f32>()?;
+    let b = reconstructions.to_vec2::<f32>()?;
+    let mut rows = Vec::new();
+    for (oa, ob) in a.chunks(8).zip(b.chunks(8)) {
+        rows.push(oa.to_vec());
+        rows.push(ob.to_vec());
+    }
+    save_grid(path, &rows, shape)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grid_has_the_expected_size_and_pixels() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("g.png");
+        let white = vec![1.0f32; 4];
+        save_grid(&path, &[vec![white.clone(), white.clone()], vec![white]], (2, 2)).unwrap();
+        let img = image::open(&path).unwrap().to_luma8();
+        assert_eq!(img.dimensions(), (2 * 2 + 3 * PAD, 2 * 2 + 3 * PAD));
+        assert_eq!(img.get_pixel(PAD, PAD).0, [255]);
+        assert_eq!(img.get_pixel(0, 0).0, [0]);
+        assert_eq!(img.get_pixel(PAD + 2 + PAD, PAD + 2 + PAD).0, [0], "the second row has one tile");
+    }
+}
