@@ -1,1 +1,83 @@
-fn main() {}
+//! Project automation, run as `cargo xtask <task>`: one file per task. xtask depends on none of
+//! the ae crates; it shells out to cargo and the built `ae` binary.
+
+mod bench;
+mod ci;
+mod download;
+mod train;
+
+use anyhow::bail;
+
+const HELP: &str = "\
+usage: cargo xtask <task> [args]
+
+tasks:
+  download mnist|fashion-mnist [--dir DIR] [--mirror URL]... [--from DIR]
+      fetch and verify a dataset into data/<name>/ (SHA-256 of the decompressed files)
+  train [ae train flags]
+      build the release `ae` binary and train (default: stacked autoencoder on digits)
+  bench [--epochs N] [--threads 1,2] [--quick]
+      ae against the PyTorch reference, side by side; writes docs/benchmarks.md
+  ci
+      fmt check, clippy -D warnings, tests, docs with -D warnings
+";
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("download") => download::run(&args[1..]),
+        Some("train") => train::run(&args[1..]),
+        Some("bench") => bench::run(&args[1..]),
+        Some("ci") => ci::run(&args[1..]),
+        Some("-h" | "--help" | "help") | None => {
+            print!("{HELP}");
+            Ok(())
+        }
+        Some(other) => Err(anyhow::anyhow!("unknown task {other:?}\n\n{HELP}")),
+    };
+    if let Err(err) = result {
+        eprintln!("error: {err:#}");
+        std::process::exit(if err.is::<Usage>() { 2 } else { 1 });
+    }
+}
+
+/// A mistake in the task's arguments (exit code 2).
+#[derive(Debug)]
+struct Usage(String);
+
+impl std::fmt::Display for Usage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Usage {}
+
+/// Fails with a usage error.
+fn usage<T>(msg: impl Into<String>) -> anyhow::Result<T> {
+    Err(Usage(msg.into()).into())
+}
+
+/// The workspace root (xtask lives one level below it).
+fn root() -> std::path::PathBuf {
+    let here = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    here.parent().unwrap_or(here).to_path_buf()
+}
+
+/// Runs a command in the workspace root, failing if it fails.
+fn sh(cmd: &mut std::process::Command) -> anyhow::Result<()> {
+    eprintln!("$ {}", format_cmd(cmd));
+    let status = cmd.current_dir(root()).status()?;
+    if !status.success() {
+        bail!("`{}` failed with {status}", format_cmd(cmd));
+    }
+    Ok(())
+}
+
+fn format_cmd(cmd: &std::process::Command) -> String {
+    std::iter::once(cmd.get_program())
+        .chain(cmd.get_args())
+        .map(|s| s.to_string_lossy().into_owned())
+        .collect::<Vec<_>>()
+        .join(" ")
+}

@@ -99,7 +99,7 @@ impl RunDir {
     pub fn save_checkpoint(&self, params: &Params, optim: &Adam, state: &TrainState) -> Result<(), TrainError> {
         let meta = step_metadata(state.step);
         atomic_write(&self.model(), &params.to_safetensors(&meta)?)?;
-        atomic_write(&self.optimizer(), &optim.to_safetensors(&meta)?)?;
+        atomic_write(&self.optimizer(), &optim.to_safetensors()?)?;
         let json = serde_json::to_vec_pretty(state).map_err(|e| TrainError::BadCheckpoint {
             path: self.state(),
             reason: e.to_string(),
@@ -145,8 +145,10 @@ impl RunDir {
     }
 }
 
+/// Weight-file metadata: the step alone (one key keeps the file's bytes deterministic, since
+/// safetensors writes metadata in hash order).
 fn step_metadata(step: u64) -> HashMap<String, String> {
-    HashMap::from([("step".to_string(), step.to_string()), ("format".to_string(), "ae-1".to_string())])
+    HashMap::from([("step".to_string(), step.to_string())])
 }
 
 /// Writes `bytes` to `path` so that readers see the old file or the whole new one, never a part.

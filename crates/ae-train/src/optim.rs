@@ -67,16 +67,16 @@ impl Adam {
         Ok(())
     }
 
-    /// The state as a safetensors file image: tensors `m.<name>` and `v.<name>`, the step in the
-    /// metadata.
-    pub fn to_safetensors(&self, metadata: &HashMap<String, String>) -> Result<Vec<u8>, TrainError> {
+    /// The state as a safetensors file image: tensors `m.<name>` and `v.<name>`, and the step as
+    /// the only metadata key (safetensors writes metadata in hash order, so one key keeps the
+    /// file's bytes deterministic).
+    pub fn to_safetensors(&self) -> Result<Vec<u8>, TrainError> {
         let mut named = Vec::with_capacity(2 * self.moments.len());
         for (name, s) in &self.moments {
             named.push((format!("m.{name}"), s.m.clone()));
             named.push((format!("v.{name}"), s.v.clone()));
         }
-        let mut metadata = metadata.clone();
-        metadata.insert("optimizer_step".into(), self.step.to_string());
+        let metadata = HashMap::from([("step".to_string(), self.step.to_string())]);
         Ok(tensors_to_safetensors(&named, &metadata)?)
     }
 
@@ -91,9 +91,9 @@ impl Adam {
         let dev = vars.first().map(|(_, v)| v.device().clone());
         let (mut tensors, metadata) = read_safetensors(path, &expected, dev.as_ref())?;
         let step = metadata
-            .get("optimizer_step")
+            .get("step")
             .and_then(|s| s.parse::<u64>().ok())
-            .ok_or_else(|| bad("missing or malformed optimizer_step metadata".into()))?;
+            .ok_or_else(|| bad("missing or malformed step metadata".into()))?;
         let mut moments = BTreeMap::new();
         for (name, _) in vars {
             let m = tensors.remove(&format!("m.{name}")).ok_or_else(|| bad(format!("no m.{name}")))?;
@@ -156,7 +156,7 @@ mod tests {
         a.step(&vars, &grads, 0.01).unwrap();
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("opt.safetensors");
-        std::fs::write(&path, a.to_safetensors(&HashMap::new()).unwrap()).unwrap();
+        std::fs::write(&path, a.to_safetensors().unwrap()).unwrap();
         let mut b = Adam::new(OptimizerConfig::default());
         b.load(&path, &vars).unwrap();
         assert_eq!(b.steps(), 1);

@@ -1,0 +1,4 @@
+//! placeholder
+pub fn run(_args: &[String]) -> anyhow::Result<()> {
+    Ok(())
+}
