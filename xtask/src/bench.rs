@@ -1,4 +1,387 @@
-//! placeholder
-pub fn run(_args: &[String]) -> anyhow::Result<()> {
+//! `cargo xtask bench`: ae against the PyTorch reference script on the same data, model, batch
+//! size, optimizer and thread count, run in turn (ae, PyTorch, ae, PyTorch, ...). For each row and
+//! thread count it reports the median seconds per epoch after the first (warm-up) epoch, the
+//! ratio ae/PyTorch, each process's peak RSS (VmHWM, polled from /proc) and the test loss each
+//! reached, then writes the table into docs/benchmarks.md.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+
+use crate::{root, sh, usage};
+
+/// One benchmarked configuration: the same model given to both programs.
+struct Row {
+    name: &'static str,
+    ae: &'static [&'static str],
+    torch: &'static [&'static str],
+}
+
+/// Adding a row (a new kind of autoencoder) is one entry here plus its branch in the script.
+const ROWS: [Row; 1] = [Row {
+    name: "stacked 784-512-256-64 ReLU, BCE",
+    ae: &[
+        "--model",
+        "stacked",
+        "--hidden",
+        "512,256",
+        "--code-dim",
+        "64",
+        "--activation",
+        "relu",
+        "--loss",
+        "bce",
+    ],
+    torch: &["--hidden", "512,256", "--code-dim", "64"],
+}];
+
+/// One program's figures for one row and thread count.
+#[derive(Debug, Clone)]
+struct Figures {
+    epoch_seconds: Vec<f64>,
+    peak_rss_mib: f64,
+    test_recon_per_pixel: f64,
+}
+
+impl Figures {
+    /// Median epoch time, leaving out the first (warm-up) epoch when there are several.
+    fn median_epoch(&self) -> f64 {
+        let mut t: Vec<f64> = if self.epoch_seconds.len() > 1 {
+            self.epoch_seconds[1..].to_vec()
+        } else {
+            self.epoch_seconds.clone()
+        };
+        t.sort_by(f64::total_cmp);
+        match t.len() {
+            0 => f64::NAN,
+            n if n % 2 == 1 => t[n / 2],
+            n => 0.5 * (t[n / 2 - 1] + t[n / 2]),
+        }
+    }
+}
+
+struct Args {
+    epochs: usize,
+    threads: Vec<usize>,
+    data_dir: PathBuf,
+    write: bool,
+}
+
+fn parse(args: &[String]) -> anyhow::Result<Args> {
+    let default_dir = ["/usr/share/datasets/fashion-mnist", "data/fashion-mnist"]
+        .into_iter()
+        .map(|d| root().join(d))
+        .find(|d| d.is_dir())
+        .unwrap_or_else(|| root().join("data/fashion-mnist"));
+    let mut a = Args {
+        epochs: 10,
+        threads: vec![1, 2],
+        data_dir: default_dir,
+        write: true,
+    };
+    let mut it = args.iter();
+    while let Some(flag) = it.next() {
+        let mut value = || {
+            it.next()
+                .cloned()
+                .map_or_else(|| usage(format!("bench: {flag} needs a value")), Ok)
+        };
+        match flag.as_str() {
+            "--epochs" => {
+                a.epochs = match value()?.parse() {
+                    Ok(n) if n >= 2 => n,
+                    _ => {
+                        return usage(
+                            "bench: --epochs expects a whole number >= 2 (the first epoch is warm-up)",
+                        );
+                    }
+                }
+            }
+            "--threads" => {
+                a.threads = value()?
+                    .split(',')
+                    .map(|t| t.parse::<usize>().ok().filter(|&n| n > 0))
+                    .collect::<Option<Vec<_>>>()
+                    .map_or_else(|| usage("bench: --threads expects a list like 1,2"), Ok)?
+            }
+            "--data-dir" => a.data_dir = PathBuf::from(value()?),
+            "--no-write" => a.write = false,
+            other => {
+                return usage(format!(
+                    "bench: unknown flag {other:?}; expected --epochs, --threads, --data-dir or --no-write"
+                ));
+            }
+        }
+    }
+    Ok(a)
+}
+
+/// Runs the benchmark.
+pub fn run(args: &[String]) -> anyhow::Result<()> {
+    let a = parse(args)?;
+    let python = python_with_torch()?;
+    if !a.data_dir.join("train-images-idx3-ubyte.gz").is_file()
+        && !a.data_dir.join("train-images-idx3-ubyte").is_file()
+    {
+        bail!(
+            "{}: no Fashion-MNIST there; `apt-get install dataset-fashion-mnist` or `cargo xtask download fashion-mnist`, or pass --data-dir",
+            a.data_dir.display()
+        );
+    }
+    sh(Command::new(env!("CARGO")).args(["build", "--release", "--quiet", "--bin", "ae"]))?;
+    let mut lines = Vec::new();
+    let mut torch_version = String::new();
+    for row in &ROWS {
+        for &threads in &a.threads {
+            let ours = run_ae(row, threads, &a)?;
+            let (theirs, version) = run_torch(&python, row, threads, &a)?;
+            torch_version = version;
+            let line = format!(
+                "| {} | {threads} | {:.2} | {:.2} | {:.2} | {:.0} | {:.0} | {:.5} | {:.5} |",
+                row.name,
+                ours.median_epoch(),
+                theirs.median_epoch(),
+                ours.median_epoch() / theirs.median_epoch(),
+                ours.peak_rss_mib,
+                theirs.peak_rss_mib,
+                ours.test_recon_per_pixel,
+                theirs.test_recon_per_pixel
+            );
+            println!("{line}");
+            lines.push(line);
+        }
+    }
+    let table = render(&lines, &a, &torch_version);
+    println!("\n{table}");
+    if a.write {
+        write_section(&root().join("docs/benchmarks.md"), &table)?;
+        eprintln!("wrote docs/benchmarks.md");
+    }
     Ok(())
+}
+
+fn render(lines: &[String], a: &Args, torch_version: &str) -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| {
+            c.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(0);
+    let rustc = Command::new("rustc")
+        .arg("--version")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default();
+    let date = Command::new("date")
+        .args(["-u", "+%Y-%m-%d"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default();
+    let threads: Vec<String> = a.threads.iter().map(usize::to_string).collect();
+    format!(
+        "Measured {date} on {cpu} ({cores} cores), {rustc}, candle 0.11.1, PyTorch {torch_version}.\n\
+         Command: `cargo xtask bench --epochs {} --threads {}` (data: `{}`).\n\n\
+         Fashion-MNIST, 60,000 training images (no validation split), batch 128, Adam 1e-3, {} epochs. \
+         Seconds per epoch: median over epochs 2..{} (epoch 1 is warm-up), training loop only. \
+         Peak RSS: the process's VmHWM. Test loss: BCE per pixel on the 10,000 test images after the last epoch.\n\n\
+         | model | threads | ae s/epoch | PyTorch s/epoch | ae / PyTorch | ae peak RSS MiB | PyTorch peak RSS MiB | ae test recon/pixel | PyTorch test recon/pixel |\n\
+         | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n{}\n",
+        a.epochs,
+        threads.join(","),
+        a.data_dir.display(),
+        a.epochs,
+        a.epochs,
+        lines.join("\n")
+    )
+}
+
+/// Replaces the text between the bench markers in `path` (or appends a marked section).
+fn write_section(path: &Path, table: &str) -> anyhow::Result<()> {
+    const START: &str = "<!-- xtask-bench:start -->";
+    const END: &str = "<!-- xtask-bench:end -->";
+    let old = std::fs::read_to_string(path).unwrap_or_else(|_| "# Benchmarks\n".into());
+    let new = match (old.find(START), old.find(END)) {
+        (Some(s), Some(e)) if s < e => format!("{}{START}\n{table}{}", &old[..s], &old[e..]),
+        _ => format!("{old}\n{START}\n{table}{END}\n"),
+    };
+    std::fs::write(path, new).with_context(|| format!("{}: cannot write", path.display()))
+}
+
+/// The first Python that imports torch, or an error saying how to get one.
+fn python_with_torch() -> anyhow::Result<String> {
+    for py in ["python3", "python"] {
+        let ok = Command::new(py)
+            .args(["-c", "import torch"])
+            .stderr(Stdio::null())
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false);
+        if ok {
+            return Ok(py.to_string());
+        }
+    }
+    bail!(
+        "the benchmark compares with PyTorch, which is not installed: `pip install torch` (the tests never need it)"
+    )
+}
+
+/// Runs `cmd`, polling its peak RSS; returns stdout and the peak in MiB.
+fn run_measured(cmd: &mut Command) -> anyhow::Result<(String, f64)> {
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()?;
+    let status_path = format!("/proc/{}/status", child.id());
+    let stdout = child.stdout.take();
+    let reader = std::thread::spawn(move || {
+        let mut out = String::new();
+        if let Some(mut s) = stdout {
+            let _ = std::io::Read::read_to_string(&mut s, &mut out);
+        }
+        out
+    });
+    let mut peak_kib = 0f64;
+    let status = loop {
+        let vm_hwm_kib = std::fs::read_to_string(&status_path).ok().and_then(|text| {
+            text.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse::<f64>().ok())
+        });
+        peak_kib = peak_kib.max(vm_hwm_kib.unwrap_or(0.0));
+        if let Some(status) = child.try_wait()? {
+            break status;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let out = reader.join().unwrap_or_default();
+    if !status.success() {
+        bail!("`{}` failed with {status}", crate::format_cmd(cmd));
+    }
+    Ok((out, peak_kib / 1024.0))
+}
+
+fn run_ae(row: &Row, threads: usize, a: &Args) -> anyhow::Result<Figures> {
+    let ae = root().join("target/release/ae");
+    let tmp = std::env::temp_dir().join(format!("ae-bench-{}-{threads}", std::process::id()));
+    let dir = tmp.to_string_lossy().into_owned();
+    let data = a.data_dir.to_string_lossy().into_owned();
+    let epochs = a.epochs.to_string();
+    eprintln!("ae: {} at {threads} thread(s)", row.name);
+    let (_, rss) = run_measured(
+        Command::new(&ae)
+            .args([
+                "train",
+                "--dataset",
+                "fashion-mnist",
+                "--data-dir",
+                &data,
+                "--val-fraction",
+                "0",
+                "--epochs",
+                &epochs,
+            ])
+            .args(row.ae)
+            .args(["--run-dir", &dir, "--overwrite", "--progress", "lines"])
+            .env("RAYON_NUM_THREADS", threads.to_string()),
+    )?;
+    let metrics = std::fs::read_to_string(tmp.join("metrics.jsonl"))?;
+    let epoch_seconds = metrics
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter_map(|v| v["seconds"].as_f64())
+        .collect();
+    let eval = Command::new(&ae)
+        .args(["eval", "--run", &dir, "--checkpoint", "last", "--json"])
+        .output()?;
+    let eval: serde_json::Value =
+        serde_json::from_slice(&eval.stdout).context("ae eval --json output")?;
+    let _ = std::fs::remove_dir_all(&tmp);
+    Ok(Figures {
+        epoch_seconds,
+        peak_rss_mib: rss,
+        test_recon_per_pixel: eval["recon_per_pixel"].as_f64().unwrap_or(f64::NAN),
+    })
+}
+
+fn run_torch(
+    python: &str,
+    row: &Row,
+    threads: usize,
+    a: &Args,
+) -> anyhow::Result<(Figures, String)> {
+    eprintln!("PyTorch: {} at {threads} thread(s)", row.name);
+    let script = root().join("xtask/bench/pytorch_reference.py");
+    let (out, rss) = run_measured(
+        Command::new(python)
+            .arg(&script)
+            .args([
+                "--data-dir",
+                &a.data_dir.to_string_lossy(),
+                "--epochs",
+                &a.epochs.to_string(),
+                "--threads",
+                &threads.to_string(),
+            ])
+            .args(row.torch)
+            .env("OMP_NUM_THREADS", threads.to_string())
+            .env("PYTHONWARNINGS", "ignore"),
+    )?;
+    let values: Vec<serde_json::Value> = out
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    let epoch_seconds = values
+        .iter()
+        .filter_map(|v| v["seconds"].as_f64())
+        .collect();
+    let last = values.last().cloned().unwrap_or_default();
+    Ok((
+        Figures {
+            epoch_seconds,
+            peak_rss_mib: rss,
+            test_recon_per_pixel: last["test_recon_per_pixel"].as_f64().unwrap_or(f64::NAN),
+        },
+        last["torch"].as_str().unwrap_or("?").to_string(),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_median_skips_the_warm_up_epoch() {
+        let f = Figures {
+            epoch_seconds: vec![100.0, 3.0, 1.0, 2.0],
+            peak_rss_mib: 0.0,
+            test_recon_per_pixel: 0.0,
+        };
+        assert_eq!(f.median_epoch(), 2.0);
+        let f = Figures {
+            epoch_seconds: vec![100.0, 4.0, 2.0],
+            peak_rss_mib: 0.0,
+            test_recon_per_pixel: 0.0,
+        };
+        assert_eq!(f.median_epoch(), 3.0);
+    }
+
+    #[test]
+    fn the_section_is_replaced_between_markers() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("b.md");
+        std::fs::write(&path, "# B\n\nintro\n").unwrap();
+        write_section(&path, "one\n").unwrap();
+        write_section(&path, "two\n").unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.starts_with("# B\n\nintro\n"));
+        assert!(text.contains("two\n") && !text.contains("one\n"), "{text}");
+    }
 }

@@ -168,7 +168,9 @@ fn parse_widths(s: &str) -> Result<Widths, String> {
     s.split(',')
         .map(|w| match w.trim().parse::<usize>() {
             Ok(n) if n > 0 => Ok(n),
-            _ => Err(format!("{w:?} is not a positive whole number; expected widths like 512,256")),
+            _ => Err(format!(
+                "{w:?} is not a positive whole number; expected widths like 512,256"
+            )),
         })
         .collect::<Result<Vec<_>, _>>()
         .map(Widths)
@@ -220,6 +222,10 @@ mod tests {
     fn widths_parse_and_refuse_zero() {
         assert_eq!(parse_widths("512,256"), Ok(Widths(vec![512, 256])));
         assert_eq!(parse_widths(""), Ok(Widths(vec![])));
-        assert!(parse_widths("512,0").unwrap_err().contains("\"0\" is not a positive whole number"));
+        assert!(
+            parse_widths("512,0")
+                .unwrap_err()
+                .contains("\"0\" is not a positive whole number")
+        );
     }
 }

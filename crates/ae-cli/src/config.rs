@@ -34,14 +34,20 @@ pub struct RunConfig {
 
 impl Default for RunConfig {
     fn default() -> Self {
-        Self { format: CONFIG_FORMAT, data: DataConfig::default(), model: ModelConfig::default(), train: TrainConfig::default() }
+        Self {
+            format: CONFIG_FORMAT,
+            data: DataConfig::default(),
+            model: ModelConfig::default(),
+            train: TrainConfig::default(),
+        }
     }
 }
 
 impl RunConfig {
     /// Reads and checks a config file.
     pub fn load(path: &Path) -> anyhow::Result<RunConfig> {
-        let text = std::fs::read_to_string(path).with_context(|| format!("{}: cannot read config", path.display()))?;
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("{}: cannot read config", path.display()))?;
         let cfg: RunConfig = serde_json::from_str(&text)
             .map_err(|e| usage(format!("{}: invalid config: {e}", path.display())))?;
         if cfg.format != CONFIG_FORMAT {
@@ -72,12 +78,15 @@ impl RunConfig {
 
 /// Applies the flags of `ae train` on top of `cfg`.
 pub fn apply_flags(mut cfg: RunConfig, a: &TrainArgs) -> anyhow::Result<RunConfig> {
-    if let Some(kind) = &a.model {
-        if kind != cfg.model.kind() {
-            cfg.model = ModelConfig::default_for(kind).ok_or_else(|| {
-                usage(format!("--model: unknown kind {kind:?}; expected one of {}", ModelConfig::KINDS.join(", ")))
-            })?;
-        }
+    if let Some(kind) = &a.model
+        && kind != cfg.model.kind()
+    {
+        cfg.model = ModelConfig::default_for(kind).ok_or_else(|| {
+            usage(format!(
+                "--model: unknown kind {kind:?}; expected one of {}",
+                ModelConfig::KINDS.join(", ")
+            ))
+        })?;
     }
     if let Some(d) = a.dataset {
         cfg.data.dataset = d;
@@ -128,7 +137,11 @@ pub fn apply_flags(mut cfg: RunConfig, a: &TrainArgs) -> anyhow::Result<RunConfi
         t.optimizer = match name.as_str() {
             "adam" => OptimizerConfig::Adam(hyper),
             "adamw" => OptimizerConfig::AdamW(hyper),
-            other => return Err(usage(format!("--optimizer: unknown optimizer {other:?}; expected adam or adamw"))),
+            other => {
+                return Err(usage(format!(
+                    "--optimizer: unknown optimizer {other:?}; expected adam or adamw"
+                )));
+            }
         };
     }
     if let Some(lr) = a.lr {
@@ -147,7 +160,10 @@ pub fn apply_flags(mut cfg: RunConfig, a: &TrainArgs) -> anyhow::Result<RunConfi
         t.clip_grad_norm = a.clip_grad_norm;
     }
     if let Some(p) = a.early_stopping {
-        t.early_stopping = Some(EarlyStopping { patience: p, ..t.early_stopping.clone().unwrap_or_default() });
+        t.early_stopping = Some(EarlyStopping {
+            patience: p,
+            ..t.early_stopping.clone().unwrap_or_default()
+        });
     }
     Ok(cfg)
 }
@@ -163,7 +179,10 @@ pub fn parse_schedule(spec: &str) -> anyhow::Result<Decay> {
     let parts: Vec<&str> = spec.split(':').collect();
     Ok(match parts.as_slice() {
         ["constant"] => Decay::Constant,
-        ["step", n, g] => Decay::Step { step_size: n.parse().map_err(|_| bad())?, gamma: num(g)? },
+        ["step", n, g] => Decay::Step {
+            step_size: n.parse().map_err(|_| bad())?,
+            gamma: num(g)?,
+        },
         ["exponential", g] => Decay::Exponential { gamma: num(g)? },
         ["cosine"] => Decay::Cosine { min_lr: 0.0 },
         ["cosine", m] => Decay::Cosine { min_lr: num(m)? },
@@ -179,15 +198,26 @@ pub fn differences(a: &RunConfig, b: &RunConfig) -> Vec<String> {
                 let keys: std::collections::BTreeSet<_> = x.keys().chain(y.keys()).collect();
                 for k in keys {
                     let null = serde_json::Value::Null;
-                    let p = if path.is_empty() { k.clone() } else { format!("{path}.{k}") };
-                    walk(&p, x.get(k).unwrap_or(&null), y.get(k).unwrap_or(&null), out);
+                    let p = if path.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{path}.{k}")
+                    };
+                    walk(
+                        &p,
+                        x.get(k).unwrap_or(&null),
+                        y.get(k).unwrap_or(&null),
+                        out,
+                    );
                 }
             }
             _ if a != b => out.push(format!("{path} ({a} -> {b})")),
             _ => {}
         }
     }
-    let (Ok(x), Ok(y)) = (serde_json::to_value(a), serde_json::to_value(b)) else { return vec!["config".into()] };
+    let (Ok(x), Ok(y)) = (serde_json::to_value(a), serde_json::to_value(b)) else {
+        return vec!["config".into()];
+    };
     let mut out = Vec::new();
     walk("", &x, &y, &mut out);
     out
@@ -219,9 +249,27 @@ mod tests {
     #[test]
     fn bad_specs_are_usage_errors() {
         for (args, want) in [
-            (TrainArgs { model: Some("gan".into()), ..Default::default() }, "--model: unknown kind \"gan\"; expected one of stacked"),
-            (TrainArgs { schedule: Some("step:x:0.5".into()), ..Default::default() }, "--schedule: \"step:x:0.5\" is not a schedule"),
-            (TrainArgs { optimizer: Some("sgd".into()), ..Default::default() }, "--optimizer: unknown optimizer \"sgd\""),
+            (
+                TrainArgs {
+                    model: Some("gan".into()),
+                    ..Default::default()
+                },
+                "--model: unknown kind \"gan\"; expected one of stacked",
+            ),
+            (
+                TrainArgs {
+                    schedule: Some("step:x:0.5".into()),
+                    ..Default::default()
+                },
+                "--schedule: \"step:x:0.5\" is not a schedule",
+            ),
+            (
+                TrainArgs {
+                    optimizer: Some("sgd".into()),
+                    ..Default::default()
+                },
+                "--optimizer: unknown optimizer \"sgd\"",
+            ),
         ] {
             let err = apply_flags(RunConfig::default(), &args).unwrap_err();
             assert!(err.to_string().starts_with(want), "{err}");

@@ -17,9 +17,17 @@ pub fn epoch_line(e: &EpochEnd, epochs: usize, input_dim: usize) -> String {
         e.train.recon / input_dim as f64
     );
     if let Some(v) = &e.val {
-        line.push_str(&format!("  val loss {:.4} (recon/pixel {:.5}){}", v.total, v.recon / input_dim as f64, if e.improved { " *" } else { "" }));
+        line.push_str(&format!(
+            "  val loss {:.4} (recon/pixel {:.5}){}",
+            v.total,
+            v.recon / input_dim as f64,
+            if e.improved { " *" } else { "" }
+        ));
     }
-    line.push_str(&format!("  lr {:.2e}  {:.1} s  {:.0} ex/s", e.lr, e.seconds, e.examples_per_second));
+    line.push_str(&format!(
+        "  lr {:.2e}  {:.1} s  {:.0} ex/s",
+        e.lr, e.seconds, e.examples_per_second
+    ));
     line
 }
 
@@ -39,7 +47,12 @@ impl Progress {
             ProgressMode::Auto => ProgressMode::Lines,
             m => m,
         };
-        Self { mode, bar: None, epochs: 0, input_dim }
+        Self {
+            mode,
+            bar: None,
+            epochs: 0,
+            input_dim,
+        }
     }
 }
 
@@ -64,7 +77,10 @@ impl Observer for Progress {
         if let Some(bar) = &self.bar {
             bar.set_position(s.step);
             if s.step_in_epoch % 10 == 1 {
-                bar.set_message(format!("epoch {}/{}  loss {:.4}", s.epoch, self.epochs, s.loss.total));
+                bar.set_message(format!(
+                    "epoch {}/{}  loss {:.4}",
+                    s.epoch, self.epochs, s.loss.total
+                ));
             }
         }
     }

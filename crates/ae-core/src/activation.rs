@@ -63,7 +63,10 @@ impl std::str::FromStr for Activation {
             .find(|a| a.name() == wanted)
             .ok_or_else(|| {
                 let names: Vec<_> = Activation::ALL.iter().map(|a| a.name()).collect();
-                format!("unknown activation {s:?}; expected one of {}", names.join(", "))
+                format!(
+                    "unknown activation {s:?}; expected one of {}",
+                    names.join(", ")
+                )
             })
     }
 }
@@ -88,8 +91,14 @@ mod tests {
             (Activation::Relu, [0.0, 0.0, 0.0, 1.5]),
             (Activation::LeakyRelu, [-0.02, -0.005, 0.0, 1.5]),
             (Activation::Tanh, [-0.9640276, -0.46211717, 0.0, 0.90514827]),
-            (Activation::Sigmoid, [0.11920292, 0.37754068, 0.5, 0.81757444]),
-            (Activation::Gelu, [-0.04550028, -0.15426877, 0.0, 1.39978909]),
+            (
+                Activation::Sigmoid,
+                [0.11920292, 0.37754068, 0.5, 0.81757444],
+            ),
+            (
+                Activation::Gelu,
+                [-0.04550028, -0.15426877, 0.0, 1.39978909],
+            ),
         ];
         for (act, want) in expect {
             let got = act.apply(&xs)?.to_vec1::<f32>()?;
@@ -102,9 +111,15 @@ mod tests {
 
     #[test]
     fn parses_names_and_rejects_unknown() {
-        assert_eq!("leaky-relu".parse::<Activation>(), Ok(Activation::LeakyRelu));
+        assert_eq!(
+            "leaky-relu".parse::<Activation>(),
+            Ok(Activation::LeakyRelu)
+        );
         assert_eq!("gelu".parse::<Activation>(), Ok(Activation::Gelu));
         let err = "swish".parse::<Activation>().unwrap_err();
-        assert!(err.contains("\"swish\"") && err.contains("relu, leaky_relu"), "{err}");
+        assert!(
+            err.contains("\"swish\"") && err.contains("relu, leaky_relu"),
+            "{err}"
+        );
     }
 }

@@ -63,7 +63,8 @@ impl LossParts {
 
     /// Copies the terms to the host.
     pub fn values(&self) -> Result<LossValues> {
-        let scalar = |t: &Tensor| -> Result<f64> { t.to_dtype(candle_core::DType::F64)?.to_scalar() };
+        let scalar =
+            |t: &Tensor| -> Result<f64> { t.to_dtype(candle_core::DType::F64)?.to_scalar() };
         Ok(LossValues {
             total: scalar(&self.total)?,
             recon: scalar(&self.recon)?,

@@ -17,7 +17,12 @@ pub struct Mlp {
 
 impl Mlp {
     /// Layers through `widths`, the activation after each but the last unless `activate_last`.
-    pub fn new(widths: &[usize], activation: Activation, activate_last: bool, vb: VarBuilder) -> Result<Self> {
+    pub fn new(
+        widths: &[usize],
+        activation: Activation,
+        activate_last: bool,
+        vb: VarBuilder,
+    ) -> Result<Self> {
         let vb = vb.pp("layers");
         let layers = widths
             .windows(2)

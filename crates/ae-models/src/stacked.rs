@@ -145,19 +145,30 @@ mod tests {
     use candle_core::Device;
 
     fn model(cfg: &StackedConfig, params: &Params) -> std::result::Result<StackedAe, ModelError> {
-        StackedAe::new(cfg, params.var_builder(stream(0, Purpose::Init, 0), &Device::Cpu))
+        StackedAe::new(
+            cfg,
+            params.var_builder(stream(0, Purpose::Init, 0), &Device::Cpu),
+        )
     }
 
     #[test]
     fn shapes_follow_the_config() -> std::result::Result<(), Box<dyn std::error::Error>> {
         let params = Params::new();
-        let cfg = StackedConfig { input_dim: 20, hidden: vec![16, 8], code_dim: 3, ..Default::default() };
+        let cfg = StackedConfig {
+            input_dim: 20,
+            hidden: vec![16, 8],
+            code_dim: 3,
+            ..Default::default()
+        };
         let ae = model(&cfg, &params)?;
         let xs = Tensor::zeros((5, 20), candle_core::DType::F32, &Device::Cpu)?;
         assert_eq!(ae.encode(&xs)?.dims(), [5, 3]);
         assert_eq!(ae.forward(&xs)?.dims(), [5, 20]);
         let out = ae.reconstruct(&xs)?.flatten_all()?.to_vec1::<f32>()?;
-        assert!(out.iter().all(|v| (0.0..=1.0).contains(v)), "BCE outputs are sigmoids");
+        assert!(
+            out.iter().all(|v| (0.0..=1.0).contains(v)),
+            "BCE outputs are sigmoids"
+        );
         Ok(())
     }
 
@@ -165,8 +176,11 @@ mod tests {
     fn parameter_names_are_pinned() -> std::result::Result<(), Box<dyn std::error::Error>> {
         let params = Params::new();
         model(&StackedConfig::default(), &params)?;
-        let names: Vec<(String, Vec<usize>)> =
-            params.named().into_iter().map(|(n, v)| (n, v.dims().to_vec())).collect();
+        let names: Vec<(String, Vec<usize>)> = params
+            .named()
+            .into_iter()
+            .map(|(n, v)| (n, v.dims().to_vec()))
+            .collect();
         let want = [
             ("decoder.layers.0.bias", vec![256]),
             ("decoder.layers.0.weight", vec![256, 64]),
@@ -181,7 +195,8 @@ mod tests {
             ("encoder.layers.2.bias", vec![64]),
             ("encoder.layers.2.weight", vec![64, 256]),
         ];
-        let want: Vec<(String, Vec<usize>)> = want.into_iter().map(|(n, s)| (n.to_string(), s)).collect();
+        let want: Vec<(String, Vec<usize>)> =
+            want.into_iter().map(|(n, s)| (n.to_string(), s)).collect();
         assert_eq!(names, want);
         Ok(())
     }
@@ -210,14 +225,44 @@ mod tests {
     #[test]
     fn invalid_configs_name_the_field() {
         let cases = [
-            (StackedConfig { code_dim: 0, ..Default::default() }, "model.code_dim: 0"),
-            (StackedConfig { hidden: vec![512, 0], ..Default::default() }, "model.hidden[1]: 0"),
-            (StackedConfig { decoder_hidden: Some(vec![1 << 20]), ..Default::default() }, "model.decoder_hidden[0]: 1048576"),
-            (StackedConfig { input_dim: 0, ..Default::default() }, "model.input_dim: 0"),
+            (
+                StackedConfig {
+                    code_dim: 0,
+                    ..Default::default()
+                },
+                "model.code_dim: 0",
+            ),
+            (
+                StackedConfig {
+                    hidden: vec![512, 0],
+                    ..Default::default()
+                },
+                "model.hidden[1]: 0",
+            ),
+            (
+                StackedConfig {
+                    decoder_hidden: Some(vec![1 << 20]),
+                    ..Default::default()
+                },
+                "model.decoder_hidden[0]: 1048576",
+            ),
+            (
+                StackedConfig {
+                    input_dim: 0,
+                    ..Default::default()
+                },
+                "model.input_dim: 0",
+            ),
         ];
         for (cfg, want) in cases {
-            let err = model(&cfg, &Params::new()).err().map(|e| e.to_string()).unwrap_or_default();
-            assert!(err.starts_with(want) && err.contains("expected a width from 1 to 65536"), "{err}");
+            let err = model(&cfg, &Params::new())
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(
+                err.starts_with(want) && err.contains("expected a width from 1 to 65536"),
+                "{err}"
+            );
         }
     }
 
@@ -228,8 +273,12 @@ mod tests {
             .map(|e| e.to_string())
             .unwrap_or_default();
         assert!(err.contains("unknown field `hiden`"), "{err}");
-        let ok: crate::ModelConfig = serde_json::from_str(r#"{"kind":"stacked","code_dim":2}"#).unwrap();
+        let ok: crate::ModelConfig =
+            serde_json::from_str(r#"{"kind":"stacked","code_dim":2}"#).unwrap();
         let crate::ModelConfig::Stacked(ok) = ok;
-        assert_eq!((ok.input_dim, ok.code_dim, ok.hidden), (784, 2, vec![512, 256]));
+        assert_eq!(
+            (ok.input_dim, ok.code_dim, ok.hidden),
+            (784, 2, vec![512, 256])
+        );
     }
 }

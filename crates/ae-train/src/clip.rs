@@ -10,7 +10,11 @@ pub fn global_norm(vars: &[(String, Var)], grads: &GradStore) -> Result<f64> {
     let mut sum = 0f64;
     for (_, var) in vars {
         if let Some(g) = grads.get(var.as_tensor()) {
-            sum += g.sqr()?.sum_all()?.to_dtype(DType::F64)?.to_scalar::<f64>()?;
+            sum += g
+                .sqr()?
+                .sum_all()?
+                .to_dtype(DType::F64)?
+                .to_scalar::<f64>()?;
         }
     }
     Ok(sum.sqrt())
@@ -43,18 +47,25 @@ mod tests {
     fn clips_to_the_global_norm_as_pytorch() {
         let a = Var::from_tensor(&Tensor::new(&[3f32, 0.0], &Device::Cpu).unwrap()).unwrap();
         let b = Var::from_tensor(&Tensor::new(&[4f32], &Device::Cpu).unwrap()).unwrap();
-        let loss = (a.as_tensor().sqr().unwrap().sum_all().unwrap() + b.as_tensor().sqr().unwrap().sum_all().unwrap())
-            .unwrap()
-            .affine(0.5, 0.0)
-            .unwrap();
+        let loss = (a.as_tensor().sqr().unwrap().sum_all().unwrap()
+            + b.as_tensor().sqr().unwrap().sum_all().unwrap())
+        .unwrap()
+        .affine(0.5, 0.0)
+        .unwrap();
         let mut grads = loss.backward().unwrap();
         let vars = vec![("a".to_string(), a.clone()), ("b".to_string(), b.clone())];
         let norm = clip_grad_norm(&vars, &mut grads, 1.0).unwrap();
         assert!((norm - 5.0).abs() < 1e-9);
         let ga = grads.get(a.as_tensor()).unwrap().to_vec1::<f32>().unwrap();
         let gb = grads.get(b.as_tensor()).unwrap().to_vec1::<f32>().unwrap();
-        assert!((ga[0] - 0.59999988).abs() < 1e-6 && ga[1] == 0.0 && (gb[0] - 0.79999984).abs() < 1e-6, "{ga:?} {gb:?}");
+        assert!(
+            (ga[0] - 0.59999988).abs() < 1e-6 && ga[1] == 0.0 && (gb[0] - 0.79999984).abs() < 1e-6,
+            "{ga:?} {gb:?}"
+        );
         let again = clip_grad_norm(&vars, &mut grads, 1.0).unwrap();
-        assert!((again - 1.0).abs() < 1e-5, "already within the bound: {again}");
+        assert!(
+            (again - 1.0).abs() < 1e-5,
+            "already within the bound: {again}"
+        );
     }
 }

@@ -1,4 +1,4 @@
-//! Training for every kind of autoencoder: [`fit`] is the one loop, generic over
+//! Training for every kind of autoencoder: [`fit()`] is the one loop, generic over
 //! [`ae_core::Autoencoder`]; around it sit our own Adam/AdamW (whose state is saved, for exact
 //! resumes), learning-rate schedules as pure functions of the step, global-norm clipping, early
 //! stopping, atomic checkpoints and observers for progress and metrics files. This crate prints

@@ -11,8 +11,19 @@ use crate::observer::{EpochEnd, Observer};
 
 /// The CSV columns, in order. Losses are per example; empty cells mean "not applicable".
 pub const CSV_COLUMNS: [&str; 13] = [
-    "epoch", "step", "lr", "train_loss", "train_recon", "train_kl", "train_sparsity", "val_loss", "val_recon", "val_kl",
-    "val_sparsity", "seconds", "examples_per_second",
+    "epoch",
+    "step",
+    "lr",
+    "train_loss",
+    "train_recon",
+    "train_kl",
+    "train_sparsity",
+    "val_loss",
+    "val_recon",
+    "val_kl",
+    "val_sparsity",
+    "seconds",
+    "examples_per_second",
 ];
 
 /// Appends epoch rows to the run's metrics files.
@@ -24,12 +35,20 @@ pub struct MetricsFiles {
 impl MetricsFiles {
     /// Opens the files of `run`, keeping rows of epochs up to `keep_epochs` (0 for a fresh run).
     pub fn open(run: &RunDir, keep_epochs: usize) -> Result<Self, TrainError> {
-        let files = Self { jsonl: run.file("metrics.jsonl"), csv: run.file("metrics.csv") };
+        let files = Self {
+            jsonl: run.file("metrics.jsonl"),
+            csv: run.file("metrics.csv"),
+        };
         let kept = |path: &PathBuf, header: bool| -> Result<String, TrainError> {
             let text = match std::fs::read_to_string(path) {
                 Ok(t) => t,
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
-                Err(source) => return Err(TrainError::Io { path: path.clone(), source }),
+                Err(source) => {
+                    return Err(TrainError::Io {
+                        path: path.clone(),
+                        source,
+                    });
+                }
             };
             let mut out = String::new();
             if header {
@@ -43,7 +62,10 @@ impl MetricsFiles {
                 let epoch = if header {
                     line.split(',').next().and_then(|e| e.parse::<usize>().ok())
                 } else {
-                    serde_json::from_str::<serde_json::Value>(line).ok().and_then(|v| v["epoch"].as_u64()).map(|e| e as usize)
+                    serde_json::from_str::<serde_json::Value>(line)
+                        .ok()
+                        .and_then(|v| v["epoch"].as_u64())
+                        .map(|e| e as usize)
                 };
                 if epoch.is_some_and(|e| e <= keep_epochs) {
                     out.push_str(line);
@@ -58,7 +80,10 @@ impl MetricsFiles {
     }
 
     fn append(path: &PathBuf, line: &str) -> Result<(), TrainError> {
-        let mut f = std::fs::OpenOptions::new().append(true).open(path).map_err(TrainError::io(path))?;
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(path)
+            .map_err(TrainError::io(path))?;
         writeln!(f, "{line}").map_err(TrainError::io(path))?;
         f.sync_data().map_err(TrainError::io(path))
     }
@@ -105,8 +130,18 @@ mod tests {
             epoch: n,
             step: 10 * n as u64,
             lr: 1e-3,
-            train: LossValues { total: 1.5, recon: 1.5, kl: None, sparsity: None },
-            val: Some(LossValues { total: 2.0, recon: 2.0, kl: None, sparsity: None }),
+            train: LossValues {
+                total: 1.5,
+                recon: 1.5,
+                kl: None,
+                sparsity: None,
+            },
+            val: Some(LossValues {
+                total: 2.0,
+                recon: 2.0,
+                kl: None,
+                sparsity: None,
+            }),
             seconds: 1.0,
             examples_per_second: 100.0,
             improved: true,
@@ -123,10 +158,22 @@ mod tests {
         }
         let csv = std::fs::read_to_string(run.file("metrics.csv")).unwrap();
         assert_eq!(csv.lines().count(), 4);
-        assert_eq!(csv.lines().nth(1).unwrap(), "1,10,0.001,1.5,1.5,,,2,2,,,1.000,100.0");
-        let first: serde_json::Value =
-            serde_json::from_str(std::fs::read_to_string(run.file("metrics.jsonl")).unwrap().lines().next().unwrap()).unwrap();
-        assert_eq!((first["epoch"].as_u64(), first["train"]["recon"].as_f64()), (Some(1), Some(1.5)));
+        assert_eq!(
+            csv.lines().nth(1).unwrap(),
+            "1,10,0.001,1.5,1.5,,,2,2,,,1.000,100.0"
+        );
+        let first: serde_json::Value = serde_json::from_str(
+            std::fs::read_to_string(run.file("metrics.jsonl"))
+                .unwrap()
+                .lines()
+                .next()
+                .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(
+            (first["epoch"].as_u64(), first["train"]["recon"].as_f64()),
+            (Some(1), Some(1.5))
+        );
         MetricsFiles::open(&run, 2).unwrap();
         let csv = std::fs::read_to_string(run.file("metrics.csv")).unwrap();
         let jsonl = std::fs::read_to_string(run.file("metrics.jsonl")).unwrap();

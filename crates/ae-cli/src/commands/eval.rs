@@ -13,7 +13,10 @@ use crate::exit::usage;
 pub fn run(a: &EvalArgs) -> anyhow::Result<()> {
     let run = RunDir::new(&a.run);
     if !run.config().is_file() {
-        return Err(usage(format!("--run {}: no config.json there; expected a run directory made by `ae train`", a.run.display())));
+        return Err(usage(format!(
+            "--run {}: no config.json there; expected a run directory made by `ae train`",
+            a.run.display()
+        )));
     }
     let mut cfg = RunConfig::load(&run.config())?;
     if let Some(d) = a.dataset {
@@ -60,9 +63,18 @@ pub fn run(a: &EvalArgs) -> anyhow::Result<()> {
     if a.json {
         println!("{out}");
     } else {
-        println!("{} on {} test ({} examples, {weights} weights)", cfg.model.kind(), cfg.data.dataset, data.test.len());
+        println!(
+            "{} on {} test ({} examples, {weights} weights)",
+            cfg.model.kind(),
+            cfg.data.dataset,
+            data.test.len()
+        );
         println!("  loss               {:.4} per example", test.total);
-        println!("  recon_per_example  {:.4} ({} summed over pixels)", test.recon, model.recon_loss().name());
+        println!(
+            "  recon_per_example  {:.4} ({} summed over pixels)",
+            test.recon,
+            model.recon_loss().name()
+        );
         println!("  recon_per_pixel    {:.6}", test.recon / input_dim);
     }
     Ok(())

@@ -23,9 +23,16 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 /// Builds the model `cfg` describes with parameters seeded from `seed` on `dev`.
-pub(crate) fn build_model(cfg: &ModelConfig, seed: u64, dev: &Device) -> anyhow::Result<(Box<dyn Autoencoder>, Params)> {
+pub(crate) fn build_model(
+    cfg: &ModelConfig,
+    seed: u64,
+    dev: &Device,
+) -> anyhow::Result<(Box<dyn Autoencoder>, Params)> {
     let params = Params::new();
-    let model = ae_models::build(cfg, params.var_builder(rng::stream(seed, Purpose::Init, 0), dev))?;
+    let model = ae_models::build(
+        cfg,
+        params.var_builder(rng::stream(seed, Purpose::Init, 0), dev),
+    )?;
     Ok((model, params))
 }
 
@@ -45,8 +52,14 @@ pub(crate) fn check_input_size(model: &dyn Autoencoder, data: &Dataset) -> anyho
 }
 
 /// Writes `reconstructions.png` for the first 32 examples of `split`.
-pub(crate) fn write_reconstructions(model: &dyn Autoencoder, split: &Split, shape: (usize, usize), path: &Path) -> anyhow::Result<()> {
+pub(crate) fn write_reconstructions(
+    model: &dyn Autoencoder,
+    split: &Split,
+    shape: (usize, usize),
+    path: &Path,
+) -> anyhow::Result<()> {
     let xs = split.head(32)?.images;
     let ys = model.reconstruct(&xs)?;
-    crate::images::save_reconstructions(path, &xs, &ys, shape).with_context(|| format!("{}: cannot write", path.display()))
+    crate::images::save_reconstructions(path, &xs, &ys, shape)
+        .with_context(|| format!("{}: cannot write", path.display()))
 }

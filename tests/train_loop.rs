@@ -1,0 +1,246 @@
+//! The one training loop through the library crates: determinism by seed, early stopping, and a
+//! stop at the first non-finite loss that keeps the last good checkpoint byte for byte.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use ae::core::rng::{Purpose, stream};
+use ae::core::{Autoencoder, Batch, LossParts, Params, ReconLoss, StepContext};
+use ae::data::{DataConfig, Dataset};
+use ae::models::{StackedAe, StackedConfig};
+use ae::train::observer::Silent;
+use ae::train::{EarlyStopping, FitData, RunDir, StopReason, TrainConfig, TrainError, fit};
+use candle_core::{Device, Result, Tensor};
+
+fn data() -> Dataset {
+    let cfg = DataConfig {
+        train_limit: Some(600),
+        test_limit: Some(100),
+        val_fraction: 0.2,
+        ..Default::default()
+    };
+    Dataset::load(&cfg, 0, &Device::Cpu).unwrap()
+}
+
+fn small() -> StackedConfig {
+    StackedConfig {
+        hidden: vec![32],
+        code_dim: 8,
+        ..Default::default()
+    }
+}
+
+/// Trains a small model and returns its per-epoch training losses.
+fn losses(seed: u64, epochs: usize) -> Vec<f64> {
+    let d = data();
+    let params = Params::new();
+    let model = StackedAe::new(
+        &small(),
+        params.var_builder(stream(seed, Purpose::Init, 0), &Device::Cpu),
+    )
+    .unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = TrainConfig {
+        epochs,
+        batch_size: 64,
+        seed,
+        ..Default::default()
+    };
+    let mut metrics = ae::train::metrics::MetricsFiles::open(&RunDir::new(tmp.path()), 0).unwrap();
+    let run = RunDir::new(tmp.path());
+    fit(
+        &model,
+        &params,
+        FitData {
+            train: &d.train,
+            val: d.val.as_ref(),
+        },
+        &cfg,
+        &run,
+        false,
+        &mut metrics,
+    )
+    .unwrap();
+    std::fs::read_to_string(tmp.path().join("metrics.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["train"]["total"]
+                .as_f64()
+                .unwrap()
+        })
+        .collect()
+}
+
+#[test]
+fn same_seed_same_losses_other_seed_other_losses() {
+    let a = losses(3, 3);
+    assert_eq!(a.len(), 3);
+    assert_eq!(a, losses(3, 3));
+    let b = losses(4, 3);
+    assert!(a.iter().zip(&b).all(|(x, y)| x != y), "{a:?} vs {b:?}");
+}
+
+/// A stacked autoencoder whose loss turns NaN from a given training call on.
+struct Poisoned {
+    inner: StackedAe,
+    after: usize,
+    calls: std::cell::Cell<usize>,
+}
+
+impl Autoencoder for Poisoned {
+    fn input_dim(&self) -> usize {
+        self.inner.input_dim()
+    }
+    fn encode(&self, xs: &Tensor) -> Result<Tensor> {
+        self.inner.encode(xs)
+    }
+    fn decode(&self, zs: &Tensor) -> Result<Tensor> {
+        self.inner.decode(zs)
+    }
+    fn recon_loss(&self) -> ReconLoss {
+        self.inner.recon_loss()
+    }
+    fn loss(&self, batch: &Batch, ctx: &mut StepContext<'_>) -> Result<LossParts> {
+        let parts = self.inner.loss(batch, ctx)?;
+        if !ctx.training {
+            return Ok(parts);
+        }
+        self.calls.set(self.calls.get() + 1);
+        if self.calls.get() > self.after {
+            return Ok(LossParts::recon_only((parts.recon * f64::NAN)?));
+        }
+        Ok(parts)
+    }
+}
+
+#[test]
+fn a_non_finite_loss_stops_training_and_keeps_the_good_checkpoint() {
+    let d = data();
+    let params = Params::new();
+    let inner = StackedAe::new(
+        &small(),
+        params.var_builder(stream(0, Purpose::Init, 0), &Device::Cpu),
+    )
+    .unwrap();
+    // 480 training examples in batches of 64: 8 steps per epoch; poison the 3rd step of epoch 2.
+    let model = Poisoned {
+        inner,
+        after: 10,
+        calls: Default::default(),
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let run = RunDir::new(tmp.path());
+    let cfg = TrainConfig {
+        epochs: 3,
+        batch_size: 64,
+        ..Default::default()
+    };
+    let train = FitData {
+        train: &d.train,
+        val: d.val.as_ref(),
+    };
+    let err = fit(&model, &params, train, &cfg, &run, false, &mut Silent).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            TrainError::NonFiniteLoss {
+                step: 10,
+                epoch: 2,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    let msg = err.to_string();
+    assert!(
+        msg.contains("at step 10 (epoch 2)")
+            && msg.contains("--lr")
+            && msg.contains("--clip-grad-norm"),
+        "{msg}"
+    );
+    let state = run.load_state().unwrap();
+    assert_eq!(
+        (state.epoch, state.step),
+        (1, 8),
+        "the checkpoint is still epoch 1's"
+    );
+    // The saved weights are epoch 1's: loading them gives a finite, trained model again.
+    let saved = std::fs::read(run.model()).unwrap();
+    let fresh = Params::new();
+    let again = StackedAe::new(
+        &small(),
+        fresh.var_builder(stream(9, Purpose::Init, 0), &Device::Cpu),
+    )
+    .unwrap();
+    fresh.load(&run.model()).unwrap();
+    assert!(
+        again
+            .reconstruct(&d.test.images)
+            .unwrap()
+            .sum_all()
+            .unwrap()
+            .to_scalar::<f32>()
+            .unwrap()
+            .is_finite()
+    );
+    assert_eq!(std::fs::read(run.model()).unwrap(), saved);
+}
+
+#[test]
+fn early_stopping_ends_a_run_that_stops_improving() {
+    let d = data();
+    let params = Params::new();
+    let model = StackedAe::new(
+        &small(),
+        params.var_builder(stream(0, Purpose::Init, 0), &Device::Cpu),
+    )
+    .unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let run = RunDir::new(tmp.path());
+    // A learning rate this high makes validation loss bounce, so patience 1 must trigger.
+    let mut cfg = TrainConfig {
+        epochs: 30,
+        batch_size: 64,
+        early_stopping: Some(EarlyStopping {
+            patience: 1,
+            min_delta: 0.0,
+        }),
+        ..Default::default()
+    };
+    cfg.optimizer.adam_mut().lr = 0.05;
+    let report = fit(
+        &model,
+        &params,
+        FitData {
+            train: &d.train,
+            val: d.val.as_ref(),
+        },
+        &cfg,
+        &run,
+        false,
+        &mut Silent,
+    )
+    .unwrap();
+    assert_eq!(report.stop, StopReason::EarlyStopped);
+    assert!(report.state.epoch < 30);
+    assert_eq!(report.state.epochs_since_improvement, 1);
+    assert!(report.state.best_epoch.unwrap() < report.state.epoch);
+    // Resuming an early-stopped run trains no further.
+    let again = fit(
+        &model,
+        &params,
+        FitData {
+            train: &d.train,
+            val: d.val.as_ref(),
+        },
+        &cfg,
+        &run,
+        true,
+        &mut Silent,
+    )
+    .unwrap();
+    assert_eq!(
+        (again.stop, again.state.step),
+        (StopReason::EarlyStopped, report.state.step)
+    );
+}

@@ -1,0 +1,112 @@
+"""PyTorch reference for `cargo xtask bench`: the same model, data, batch size, optimizer and
+loss reduction as ae, so the two can be timed side by side.
+
+Loss: BCE from logits summed over the 784 pixels, averaged over the batch (ae's reduction).
+Reported: seconds per epoch (training loop only), and test loss per example and per pixel after
+the last epoch. Prints one JSON object per epoch and a final summary object, one per line.
+
+    python3 xtask/bench/pytorch_reference.py --data-dir /usr/share/datasets/fashion-mnist \
+        --epochs 10 --threads 2
+"""
+
+import argparse
+import gzip
+import json
+import os
+import resource
+import struct
+import time
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+def read_idx(path):
+    """Reads an IDX file (raw or gzip) into a uint8 tensor with its dimensions."""
+    opener = gzip.open if path.endswith(".gz") else open
+    with opener(path, "rb") as f:
+        data = f.read()
+    ndims = data[3]
+    dims = struct.unpack(">" + "I" * ndims, data[4 : 4 + 4 * ndims])
+    return torch.frombuffer(bytearray(data[4 + 4 * ndims :]), dtype=torch.uint8).reshape(dims)
+
+
+def load(data_dir, name):
+    for suffix in (".gz", ""):
+        path = os.path.join(data_dir, name + suffix)
+        if os.path.exists(path):
+            return read_idx(path)
+    raise SystemExit(f"{data_dir}: no {name}[.gz]")
+
+
+def mlp(widths):
+    layers = []
+    for i, (a, b) in enumerate(zip(widths, widths[1:])):
+        layers.append(nn.Linear(a, b))
+        if i < len(widths) - 2:
+            layers.append(nn.ReLU())
+    return nn.Sequential(*layers)
+
+
+class StackedAe(nn.Module):
+    def __init__(self, hidden, code_dim, input_dim=784):
+        super().__init__()
+        self.encoder = mlp([input_dim, *hidden, code_dim])
+        self.decoder = mlp([code_dim, *reversed(hidden), input_dim])
+
+    def forward(self, x):
+        return self.decoder(self.encoder(x))
+
+
+def loss_fn(model, x):
+    logits = model(x)
+    return F.binary_cross_entropy_with_logits(logits, x, reduction="none").sum(1).mean()
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--data-dir", required=True)
+    p.add_argument("--epochs", type=int, default=10)
+    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--hidden", default="512,256")
+    p.add_argument("--code-dim", type=int, default=64)
+    a = p.parse_args()
+
+    torch.set_num_threads(a.threads)
+    torch.manual_seed(a.seed)
+    train = load(a.data_dir, "train-images-idx3-ubyte").reshape(-1, 784).float() / 255.0
+    test = load(a.data_dir, "t10k-images-idx3-ubyte").reshape(-1, 784).float() / 255.0
+    hidden = [int(h) for h in a.hidden.split(",") if h]
+    model = StackedAe(hidden, a.code_dim)
+    opt = torch.optim.Adam(model.parameters(), lr=a.lr)
+    n = train.shape[0]
+    for epoch in range(1, a.epochs + 1):
+        start = time.perf_counter()
+        order = torch.randperm(n)
+        total = 0.0
+        for i in range(0, n, a.batch_size):
+            x = train[order[i : i + a.batch_size]]
+            loss = loss_fn(model, x)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            total += loss.item() * x.shape[0]
+        seconds = time.perf_counter() - start
+        print(json.dumps({"epoch": epoch, "seconds": seconds, "train_loss": total / n}), flush=True)
+    with torch.no_grad():
+        test_loss = sum(loss_fn(model, test[i : i + 1000]).item() * test[i : i + 1000].shape[0] for i in range(0, test.shape[0], 1000)) / test.shape[0]
+    print(json.dumps({
+        "test_loss": test_loss,
+        "test_recon_per_pixel": test_loss / 784,
+        "peak_rss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+        "torch": torch.__version__,
+        "threads": torch.get_num_threads(),
+    }), flush=True)
+
+
+if __name__ == "__main__":
+    main()
