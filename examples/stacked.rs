@@ -13,10 +13,7 @@ use candle_core::Device;
 
 fn main() -> anyhow::Result<()> {
     let dev = Device::Cpu;
-    let train_cfg = TrainConfig {
-        epochs: 3,
-        ..Default::default()
-    };
+    let train_cfg = TrainConfig { epochs: 3, ..Default::default() };
     let data = Dataset::load(&DataConfig::default(), train_cfg.seed, &dev)?;
 
     let params = Params::new();
@@ -30,10 +27,7 @@ fn main() -> anyhow::Result<()> {
     let report = fit(
         &model,
         &params,
-        FitData {
-            train: &data.train,
-            val: data.val.as_ref(),
-        },
+        FitData { train: &data.train, val: data.val.as_ref() },
         &train_cfg,
         &run,
         false,

@@ -11,34 +11,13 @@ use common::fails;
 #[test]
 fn bad_flags_are_usage_errors() {
     let cases: [(&[&str], &str); 8] = [
-        (
-            &["train", "--lr", "nan"],
-            "'--lr <X>': \"nan\" is not a finite number",
-        ),
-        (
-            &["train", "--model", "gan"],
-            "--model: unknown kind \"gan\"; expected one of stacked",
-        ),
-        (
-            &["train", "--dataset", "cifar"],
-            "unknown dataset \"cifar\"; expected one of digits, mnist, fashion-mnist",
-        ),
-        (
-            &["train", "--hidden", "512,0"],
-            "\"0\" is not a positive whole number",
-        ),
-        (
-            &["train", "--device", "cuda"],
-            "--device cuda:0: this build of ae has no CUDA support",
-        ),
-        (
-            &["train", "--epochs", "0"],
-            "train.epochs: 0 is invalid; expected 1 to 1000000",
-        ),
-        (
-            &["train", "--code-dim", "0"],
-            "model.code_dim: 0 is invalid; expected a width from 1 to 65536",
-        ),
+        (&["train", "--lr", "nan"], "'--lr <X>': \"nan\" is not a finite number"),
+        (&["train", "--model", "gan"], "--model: unknown kind \"gan\"; expected one of stacked"),
+        (&["train", "--dataset", "cifar"], "unknown dataset \"cifar\"; expected one of digits, mnist, fashion-mnist"),
+        (&["train", "--hidden", "512,0"], "\"0\" is not a positive whole number"),
+        (&["train", "--device", "cuda"], "--device cuda:0: this build of ae has no CUDA support"),
+        (&["train", "--epochs", "0"], "train.epochs: 0 is invalid; expected 1 to 1000000"),
+        (&["train", "--code-dim", "0"], "model.code_dim: 0 is invalid; expected a width from 1 to 65536"),
         (&["train", "--resume"], "--resume needs --run-dir DIR"),
     ];
     for (args, want) in cases {
@@ -51,16 +30,8 @@ fn bad_flags_are_usage_errors() {
 fn bad_config_files_are_usage_errors_naming_the_file() {
     let tmp = tempfile::tempdir().unwrap();
     let cases = [
-        (
-            "malformed.json",
-            "{\"train\": ",
-            "malformed.json: invalid config: EOF while parsing",
-        ),
-        (
-            "unknown.json",
-            "{\"train\": {\"epoch\": 3}}",
-            "unknown.json: invalid config: unknown field `epoch`",
-        ),
+        ("malformed.json", "{\"train\": ", "malformed.json: invalid config: EOF while parsing"),
+        ("unknown.json", "{\"train\": {\"epoch\": 3}}", "unknown.json: invalid config: unknown field `epoch`"),
         (
             "type.json",
             "{\"train\": {\"epochs\": \"ten\"}}",
@@ -81,21 +52,9 @@ fn bad_config_files_are_usage_errors_naming_the_file() {
         let path = tmp.path().join(name);
         std::fs::write(&path, text).unwrap();
         let run = tmp.path().join(format!("run-{name}"));
-        let err = fails(
-            &[
-                "train",
-                "--config",
-                path.to_str().unwrap(),
-                "--run-dir",
-                run.to_str().unwrap(),
-            ],
-            2,
-        );
+        let err = fails(&["train", "--config", path.to_str().unwrap(), "--run-dir", run.to_str().unwrap()], 2);
         assert!(err.contains(want), "{name}: {err}");
-        assert!(
-            !run.exists(),
-            "{name}: no run directory is made for a refused config"
-        );
+        assert!(!run.exists(), "{name}: no run directory is made for a refused config");
     }
 }
 
@@ -115,8 +74,7 @@ fn missing_data_is_a_data_error_with_remedies() {
         1,
     );
     assert!(
-        err.contains("mnist: train-images-idx3-ubyte[.gz] not found in")
-            && err.contains("cargo xtask download mnist"),
+        err.contains("mnist: train-images-idx3-ubyte[.gz] not found in") && err.contains("cargo xtask download mnist"),
         "{err}"
     );
 }
@@ -125,8 +83,5 @@ fn missing_data_is_a_data_error_with_remedies() {
 fn eval_refuses_what_is_not_a_run() {
     let tmp = tempfile::tempdir().unwrap();
     let err = fails(&["eval", "--run", tmp.path().to_str().unwrap()], 2);
-    assert!(
-        err.contains("no config.json there; expected a run directory made by `ae train`"),
-        "{err}"
-    );
+    assert!(err.contains("no config.json there; expected a run directory made by `ae train`"), "{err}");
 }

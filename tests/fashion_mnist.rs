@@ -37,22 +37,13 @@ fn a_short_fashion_mnist_run_trains_and_evaluates() {
         "none",
     ]);
     let eval = common::eval_json(&run, &[]);
-    assert_eq!(
-        (eval["dataset"].as_str(), eval["examples"].as_u64()),
-        (Some("fashion-mnist"), Some(2000))
-    );
+    assert_eq!((eval["dataset"].as_str(), eval["examples"].as_u64()), (Some("fashion-mnist"), Some(2000)));
     let per_pixel = eval["recon_per_pixel"].as_f64().unwrap();
     // An untrained decoder outputs about 0.5 everywhere: BCE near ln 2 = 0.69 per pixel.
-    assert!(
-        per_pixel < 0.40,
-        "fashion-mnist test recon_per_pixel {per_pixel}"
-    );
+    assert!(per_pixel < 0.40, "fashion-mnist test recon_per_pixel {per_pixel}");
 
     // The same model can be scored on another dataset's test split.
     let other = common::eval_json(&run, &["--dataset", "digits"]);
-    assert_eq!(
-        (other["dataset"].as_str(), other["examples"].as_u64()),
-        (Some("digits"), Some(1000))
-    );
+    assert_eq!((other["dataset"].as_str(), other["examples"].as_u64()), (Some("digits"), Some(1000)));
     assert!(other["recon_per_pixel"].as_f64().unwrap().is_finite());
 }

@@ -36,10 +36,7 @@ fn stacked_on_digits_reaches_the_target_and_leaves_a_complete_run() {
         "--progress",
         "lines",
     ]);
-    assert!(
-        stdout.contains(&format!("evaluate with: ae eval --run {dir} --json")),
-        "{stdout}"
-    );
+    assert!(stdout.contains(&format!("evaluate with: ae eval --run {dir} --json")), "{stdout}");
 
     for file in [
         "config.json",
@@ -57,17 +54,8 @@ fn stacked_on_digits_reaches_the_target_and_leaves_a_complete_run() {
     assert_eq!(rows.len(), 10);
     let first = rows[0]["train"]["total"].as_f64().unwrap();
     let last = rows[9]["train"]["total"].as_f64().unwrap();
-    assert!(
-        last < first * 0.6,
-        "training loss fell from {first} to {last}"
-    );
-    assert_eq!(
-        std::fs::read_to_string(run.join("metrics.csv"))
-            .unwrap()
-            .lines()
-            .count(),
-        11
-    );
+    assert!(last < first * 0.6, "training loss fell from {first} to {last}");
+    assert_eq!(std::fs::read_to_string(run.join("metrics.csv")).unwrap().lines().count(), 11);
 
     let cfg: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(run.join("config.json")).unwrap()).unwrap();
@@ -76,22 +64,22 @@ fn stacked_on_digits_reaches_the_target_and_leaves_a_complete_run() {
     assert_eq!(cfg["train"]["optimizer"]["lr"], 0.001);
 
     let img = image_dims(&run.join("reconstructions.png"));
-    assert_eq!(
-        img,
-        (8 * 28 + 9 * 2, 8 * 28 + 9 * 2),
-        "4 pairs of rows of 8 tiles"
-    );
+    assert_eq!(img, (8 * 28 + 9 * 2, 8 * 28 + 9 * 2), "4 pairs of rows of 8 tiles");
 
     let eval = common::eval_json(&run, &[]);
     let per_pixel = eval["recon_per_pixel"].as_f64().unwrap();
     let per_example = eval["recon_per_example"].as_f64().unwrap();
     assert_eq!(eval["examples"], 1000);
     assert!((per_example / 784.0 - per_pixel).abs() < 1e-9);
-    assert!(
-        per_pixel <= 0.135,
-        "test recon_per_pixel {per_pixel} > 0.135"
-    );
+    assert!(per_pixel <= 0.135, "test recon_per_pixel {per_pixel} > 0.135");
     eprintln!("digits, 10 epochs: test recon_per_pixel {per_pixel:.5}");
+
+    let speed: serde_json::Value =
+        serde_json::from_str(&common::ok(&["throughput", "--run", dir, "--repeats", "1", "--json"])).unwrap();
+    assert_eq!((speed["batch_size"].as_u64(), speed["images"].as_u64()), (Some(1000), Some(1000)));
+    for key in ["encode_images_per_second", "reconstruct_images_per_second"] {
+        assert!(speed[key].as_f64().unwrap() > 0.0, "{key}: {speed}");
+    }
 }
 
 /// Width and height of a PNG, read from its IHDR chunk.

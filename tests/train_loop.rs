@@ -12,62 +12,28 @@ use ae::train::{EarlyStopping, FitData, RunDir, StopReason, TrainConfig, TrainEr
 use candle_core::{Device, Result, Tensor};
 
 fn data() -> Dataset {
-    let cfg = DataConfig {
-        train_limit: Some(600),
-        test_limit: Some(100),
-        val_fraction: 0.2,
-        ..Default::default()
-    };
+    let cfg = DataConfig { train_limit: Some(600), test_limit: Some(100), val_fraction: 0.2, ..Default::default() };
     Dataset::load(&cfg, 0, &Device::Cpu).unwrap()
 }
 
 fn small() -> StackedConfig {
-    StackedConfig {
-        hidden: vec![32],
-        code_dim: 8,
-        ..Default::default()
-    }
+    StackedConfig { hidden: vec![32], code_dim: 8, ..Default::default() }
 }
 
 /// Trains a small model and returns its per-epoch training losses.
 fn losses(seed: u64, epochs: usize) -> Vec<f64> {
     let d = data();
     let params = Params::new();
-    let model = StackedAe::new(
-        &small(),
-        params.var_builder(stream(seed, Purpose::Init, 0), &Device::Cpu),
-    )
-    .unwrap();
+    let model = StackedAe::new(&small(), params.var_builder(stream(seed, Purpose::Init, 0), &Device::Cpu)).unwrap();
     let tmp = tempfile::tempdir().unwrap();
-    let cfg = TrainConfig {
-        epochs,
-        batch_size: 64,
-        seed,
-        ..Default::default()
-    };
+    let cfg = TrainConfig { epochs, batch_size: 64, seed, ..Default::default() };
     let mut metrics = ae::train::metrics::MetricsFiles::open(&RunDir::new(tmp.path()), 0).unwrap();
     let run = RunDir::new(tmp.path());
-    fit(
-        &model,
-        &params,
-        FitData {
-            train: &d.train,
-            val: d.val.as_ref(),
-        },
-        &cfg,
-        &run,
-        false,
-        &mut metrics,
-    )
-    .unwrap();
+    fit(&model, &params, FitData { train: &d.train, val: d.val.as_ref() }, &cfg, &run, false, &mut metrics).unwrap();
     std::fs::read_to_string(tmp.path().join("metrics.jsonl"))
         .unwrap()
         .lines()
-        .map(|l| {
-            serde_json::from_str::<serde_json::Value>(l).unwrap()["train"]["total"]
-                .as_f64()
-                .unwrap()
-        })
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["train"]["total"].as_f64().unwrap())
         .collect()
 }
 
@@ -117,72 +83,25 @@ impl Autoencoder for Poisoned {
 fn a_non_finite_loss_stops_training_and_keeps_the_good_checkpoint() {
     let d = data();
     let params = Params::new();
-    let inner = StackedAe::new(
-        &small(),
-        params.var_builder(stream(0, Purpose::Init, 0), &Device::Cpu),
-    )
-    .unwrap();
+    let inner = StackedAe::new(&small(), params.var_builder(stream(0, Purpose::Init, 0), &Device::Cpu)).unwrap();
     // 480 training examples in batches of 64: 8 steps per epoch; poison the 3rd step of epoch 2.
-    let model = Poisoned {
-        inner,
-        after: 10,
-        calls: Default::default(),
-    };
+    let model = Poisoned { inner, after: 10, calls: Default::default() };
     let tmp = tempfile::tempdir().unwrap();
     let run = RunDir::new(tmp.path());
-    let cfg = TrainConfig {
-        epochs: 3,
-        batch_size: 64,
-        ..Default::default()
-    };
-    let train = FitData {
-        train: &d.train,
-        val: d.val.as_ref(),
-    };
+    let cfg = TrainConfig { epochs: 3, batch_size: 64, ..Default::default() };
+    let train = FitData { train: &d.train, val: d.val.as_ref() };
     let err = fit(&model, &params, train, &cfg, &run, false, &mut Silent).unwrap_err();
-    assert!(
-        matches!(
-            err,
-            TrainError::NonFiniteLoss {
-                step: 10,
-                epoch: 2,
-                ..
-            }
-        ),
-        "{err:?}"
-    );
+    assert!(matches!(err, TrainError::NonFiniteLoss { step: 10, epoch: 2, .. }), "{err:?}");
     let msg = err.to_string();
-    assert!(
-        msg.contains("at step 10 (epoch 2)")
-            && msg.contains("--lr")
-            && msg.contains("--clip-grad-norm"),
-        "{msg}"
-    );
+    assert!(msg.contains("at step 10 (epoch 2)") && msg.contains("--lr") && msg.contains("--clip-grad-norm"), "{msg}");
     let state = run.load_state().unwrap();
-    assert_eq!(
-        (state.epoch, state.step),
-        (1, 8),
-        "the checkpoint is still epoch 1's"
-    );
+    assert_eq!((state.epoch, state.step), (1, 8), "the checkpoint is still epoch 1's");
     // The saved weights are epoch 1's: loading them gives a finite, trained model again.
     let saved = std::fs::read(run.model()).unwrap();
     let fresh = Params::new();
-    let again = StackedAe::new(
-        &small(),
-        fresh.var_builder(stream(9, Purpose::Init, 0), &Device::Cpu),
-    )
-    .unwrap();
+    let again = StackedAe::new(&small(), fresh.var_builder(stream(9, Purpose::Init, 0), &Device::Cpu)).unwrap();
     fresh.load(&run.model()).unwrap();
-    assert!(
-        again
-            .reconstruct(&d.test.images)
-            .unwrap()
-            .sum_all()
-            .unwrap()
-            .to_scalar::<f32>()
-            .unwrap()
-            .is_finite()
-    );
+    assert!(again.reconstruct(&d.test.images).unwrap().sum_all().unwrap().to_scalar::<f32>().unwrap().is_finite());
     assert_eq!(std::fs::read(run.model()).unwrap(), saved);
 }
 
@@ -190,57 +109,62 @@ fn a_non_finite_loss_stops_training_and_keeps_the_good_checkpoint() {
 fn early_stopping_ends_a_run_that_stops_improving() {
     let d = data();
     let params = Params::new();
-    let model = StackedAe::new(
-        &small(),
-        params.var_builder(stream(0, Purpose::Init, 0), &Device::Cpu),
-    )
-    .unwrap();
+    let model = StackedAe::new(&small(), params.var_builder(stream(0, Purpose::Init, 0), &Device::Cpu)).unwrap();
     let tmp = tempfile::tempdir().unwrap();
     let run = RunDir::new(tmp.path());
     // A learning rate this high makes validation loss bounce, so patience 1 must trigger.
     let mut cfg = TrainConfig {
         epochs: 30,
         batch_size: 64,
-        early_stopping: Some(EarlyStopping {
-            patience: 1,
-            min_delta: 0.0,
-        }),
+        early_stopping: Some(EarlyStopping { patience: 1, min_delta: 0.0 }),
         ..Default::default()
     };
     cfg.optimizer.adam_mut().lr = 0.05;
-    let report = fit(
-        &model,
-        &params,
-        FitData {
-            train: &d.train,
-            val: d.val.as_ref(),
-        },
-        &cfg,
-        &run,
-        false,
-        &mut Silent,
-    )
-    .unwrap();
+    let report =
+        fit(&model, &params, FitData { train: &d.train, val: d.val.as_ref() }, &cfg, &run, false, &mut Silent).unwrap();
     assert_eq!(report.stop, StopReason::EarlyStopped);
     assert!(report.state.epoch < 30);
     assert_eq!(report.state.epochs_since_improvement, 1);
     assert!(report.state.best_epoch.unwrap() < report.state.epoch);
     // Resuming an early-stopped run trains no further.
-    let again = fit(
-        &model,
-        &params,
-        FitData {
-            train: &d.train,
-            val: d.val.as_ref(),
-        },
-        &cfg,
-        &run,
-        true,
-        &mut Silent,
-    )
-    .unwrap();
-    assert_eq!(
-        (again.stop, again.state.step),
-        (StopReason::EarlyStopped, report.state.step)
-    );
+    let again =
+        fit(&model, &params, FitData { train: &d.train, val: d.val.as_ref() }, &cfg, &run, true, &mut Silent).unwrap();
+    assert_eq!((again.stop, again.state.step), (StopReason::EarlyStopped, report.state.step));
+}
+
+/// Trains with the fused step or with autograd from the same start, returning per-epoch losses
+/// and the final weights.
+fn train_both_ways(fused: bool, cfg: StackedConfig) -> (Vec<f64>, Vec<f32>) {
+    let d = data();
+    let params = Params::new();
+    let model = StackedAe::new(&cfg, params.var_builder(stream(5, Purpose::Init, 0), &Device::Cpu)).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let run = RunDir::new(tmp.path());
+    let mut metrics = ae::train::metrics::MetricsFiles::open(&run, 0).unwrap();
+    let train =
+        TrainConfig { epochs: 3, batch_size: 50, seed: 5, fused, clip_grad_norm: Some(50.0), ..Default::default() };
+    fit(&model, &params, FitData { train: &d.train, val: d.val.as_ref() }, &train, &run, false, &mut metrics).unwrap();
+    let losses = std::fs::read_to_string(tmp.path().join("metrics.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["train"]["total"].as_f64().unwrap())
+        .collect();
+    let weights = params.named().iter().flat_map(|(_, v)| v.flatten_all().unwrap().to_vec1::<f32>().unwrap()).collect();
+    (losses, weights)
+}
+
+#[test]
+fn the_fused_step_trains_like_autograd() {
+    for act in [ae::core::Activation::Relu, ae::core::Activation::Tanh] {
+        for loss in [ReconLoss::Bce, ReconLoss::Mse] {
+            let cfg = StackedConfig { hidden: vec![48, 24], code_dim: 6, activation: act, loss, ..Default::default() };
+            let (fused_losses, fused_w) = train_both_ways(true, cfg.clone());
+            let (plain_losses, plain_w) = train_both_ways(false, cfg);
+            for (a, b) in fused_losses.iter().zip(&plain_losses) {
+                assert!((a - b).abs() <= 1e-4 * b.abs(), "{act} {loss:?}: {fused_losses:?} vs {plain_losses:?}");
+            }
+            let max_diff = fused_w.iter().zip(&plain_w).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
+            assert!(max_diff < 1e-3, "{act} {loss:?}: weights differ by up to {max_diff}");
+        }
+    }
 }

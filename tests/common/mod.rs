@@ -21,11 +21,7 @@ pub fn run(args: &[&str]) -> Output {
 /// Runs `ae` and asserts success, returning stdout.
 pub fn ok(args: &[&str]) -> String {
     let out = run(args);
-    assert!(
-        out.status.success(),
-        "ae {args:?} failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "ae {args:?} failed:\n{}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
@@ -33,15 +29,8 @@ pub fn ok(args: &[&str]) -> String {
 pub fn fails(args: &[&str], code: i32) -> String {
     let out = run(args);
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert_eq!(
-        out.status.code(),
-        Some(code),
-        "ae {args:?}: stderr {stderr}"
-    );
-    assert!(
-        !stderr.contains("panicked"),
-        "ae {args:?} panicked: {stderr}"
-    );
+    assert_eq!(out.status.code(), Some(code), "ae {args:?}: stderr {stderr}");
+    assert!(!stderr.contains("panicked"), "ae {args:?} panicked: {stderr}");
     stderr
 }
 

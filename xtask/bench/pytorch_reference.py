@@ -64,6 +64,29 @@ def loss_fn(model, x):
     return F.binary_cross_entropy_with_logits(logits, x, reduction="none").sum(1).mean()
 
 
+def gemm_rate(n=2048, repeats=5):
+    """Best sustained f32 GEMM rate (GFLOP/s) of torch and, where present, numpy at this thread count."""
+    best = 0.0
+    a, b = torch.rand(n, n), torch.rand(n, n)
+    a @ b
+    for _ in range(repeats):
+        start = time.perf_counter()
+        a @ b
+        best = max(best, 2 * n**3 / (time.perf_counter() - start) / 1e9)
+    try:
+        import numpy as np
+
+        x, y = a.numpy(), b.numpy()
+        x @ y
+        for _ in range(repeats):
+            start = time.perf_counter()
+            x @ y
+            best = max(best, 2 * n**3 / (time.perf_counter() - start) / 1e9)
+    except ImportError:
+        pass
+    return best
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--data-dir", required=True)
@@ -74,6 +97,8 @@ def main():
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--hidden", default="512,256")
     p.add_argument("--code-dim", type=int, default=64)
+    p.add_argument("--infer-batch", type=int, default=1000)
+    p.add_argument("--infer-repeats", type=int, default=3)
     a = p.parse_args()
 
     torch.set_num_threads(a.threads)
@@ -99,9 +124,22 @@ def main():
         print(json.dumps({"epoch": epoch, "seconds": seconds, "train_loss": total / n}), flush=True)
     with torch.no_grad():
         test_loss = sum(loss_fn(model, test[i : i + 1000]).item() * test[i : i + 1000].shape[0] for i in range(0, test.shape[0], 1000)) / test.shape[0]
+        batches = [test[i : i + a.infer_batch] for i in range(0, test.shape[0], a.infer_batch)]
+        rates = {}
+        for name, fn in (("encode", model.encoder), ("reconstruct", lambda x: torch.sigmoid(model(x)))):
+            for x in batches:
+                fn(x)
+            start = time.perf_counter()
+            for _ in range(a.infer_repeats):
+                for x in batches:
+                    fn(x)
+            rates[name] = a.infer_repeats * test.shape[0] / (time.perf_counter() - start)
     print(json.dumps({
         "test_loss": test_loss,
         "test_recon_per_pixel": test_loss / 784,
+        "encode_images_per_second": rates["encode"],
+        "reconstruct_images_per_second": rates["reconstruct"],
+        "gemm_gflops": gemm_rate(),
         "peak_rss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
         "torch": torch.__version__,
         "threads": torch.get_num_threads(),

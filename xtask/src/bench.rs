@@ -17,25 +17,27 @@ struct Row {
     name: &'static str,
     ae: &'static [&'static str],
     torch: &'static [&'static str],
+    /// Widths of every dense layer, input to output, for the FLOP floor.
+    widths: &'static [usize],
+}
+
+impl Row {
+    /// Multiply-add FLOPs of one forward pass of one example through the matrix products.
+    fn forward_flops(&self) -> f64 {
+        self.widths.windows(2).map(|w| 2.0 * (w[0] * w[1]) as f64).sum()
+    }
 }
 
 /// Adding a row (a new kind of autoencoder) is one entry here plus its branch in the script.
 const ROWS: [Row; 1] = [Row {
     name: "stacked 784-512-256-64 ReLU, BCE",
-    ae: &[
-        "--model",
-        "stacked",
-        "--hidden",
-        "512,256",
-        "--code-dim",
-        "64",
-        "--activation",
-        "relu",
-        "--loss",
-        "bce",
-    ],
+    ae: &["--model", "stacked", "--hidden", "512,256", "--code-dim", "64", "--activation", "relu", "--loss", "bce"],
     torch: &["--hidden", "512,256", "--code-dim", "64"],
+    widths: &[784, 512, 256, 64, 256, 512, 784],
 }];
+
+/// Training examples per epoch (Fashion-MNIST's training split, no validation).
+const EPOCH_EXAMPLES: f64 = 60_000.0;
 
 /// One program's figures for one row and thread count.
 #[derive(Debug, Clone)]
@@ -43,16 +45,15 @@ struct Figures {
     epoch_seconds: Vec<f64>,
     peak_rss_mib: f64,
     test_recon_per_pixel: f64,
+    encode_per_second: f64,
+    reconstruct_per_second: f64,
 }
 
 impl Figures {
     /// Median epoch time, leaving out the first (warm-up) epoch when there are several.
     fn median_epoch(&self) -> f64 {
-        let mut t: Vec<f64> = if self.epoch_seconds.len() > 1 {
-            self.epoch_seconds[1..].to_vec()
-        } else {
-            self.epoch_seconds.clone()
-        };
+        let mut t: Vec<f64> =
+            if self.epoch_seconds.len() > 1 { self.epoch_seconds[1..].to_vec() } else { self.epoch_seconds.clone() };
         t.sort_by(f64::total_cmp);
         match t.len() {
             0 => f64::NAN,
@@ -75,27 +76,16 @@ fn parse(args: &[String]) -> anyhow::Result<Args> {
         .map(|d| root().join(d))
         .find(|d| d.is_dir())
         .unwrap_or_else(|| root().join("data/fashion-mnist"));
-    let mut a = Args {
-        epochs: 10,
-        threads: vec![1, 2],
-        data_dir: default_dir,
-        write: true,
-    };
+    let mut a = Args { epochs: 10, threads: vec![1, 2], data_dir: default_dir, write: true };
     let mut it = args.iter();
     while let Some(flag) = it.next() {
-        let mut value = || {
-            it.next()
-                .cloned()
-                .map_or_else(|| usage(format!("bench: {flag} needs a value")), Ok)
-        };
+        let mut value = || it.next().cloned().map_or_else(|| usage(format!("bench: {flag} needs a value")), Ok);
         match flag.as_str() {
             "--epochs" => {
                 a.epochs = match value()?.parse() {
                     Ok(n) if n >= 2 => n,
                     _ => {
-                        return usage(
-                            "bench: --epochs expects a whole number >= 2 (the first epoch is warm-up)",
-                        );
+                        return usage("bench: --epochs expects a whole number >= 2 (the first epoch is warm-up)");
                     }
                 }
             }
@@ -122,8 +112,7 @@ fn parse(args: &[String]) -> anyhow::Result<Args> {
 pub fn run(args: &[String]) -> anyhow::Result<()> {
     let a = parse(args)?;
     let python = python_with_torch()?;
-    if !a.data_dir.join("train-images-idx3-ubyte.gz").is_file()
-        && !a.data_dir.join("train-images-idx3-ubyte").is_file()
+    if !a.data_dir.join("train-images-idx3-ubyte.gz").is_file() && !a.data_dir.join("train-images-idx3-ubyte").is_file()
     {
         bail!(
             "{}: no Fashion-MNIST there; `apt-get install dataset-fashion-mnist` or `cargo xtask download fashion-mnist`, or pass --data-dir",
@@ -131,15 +120,17 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         );
     }
     sh(Command::new(env!("CARGO")).args(["build", "--release", "--quiet", "--bin", "ae"]))?;
-    let mut lines = Vec::new();
+    let mut train_lines = Vec::new();
+    let mut infer_lines = Vec::new();
     let mut torch_version = String::new();
     for row in &ROWS {
         for &threads in &a.threads {
             let ours = run_ae(row, threads, &a)?;
-            let (theirs, version) = run_torch(&python, row, threads, &a)?;
+            let (theirs, version, gemm) = run_torch(&python, row, threads, &a)?;
             torch_version = version;
+            let floor = 3.0 * row.forward_flops() * EPOCH_EXAMPLES / (gemm * 1e9);
             let line = format!(
-                "| {} | {threads} | {:.2} | {:.2} | {:.2} | {:.0} | {:.0} | {:.5} | {:.5} |",
+                "| {} | {threads} | {:.2} | {:.2} | **{:.2}** | {:.0} | {:.0} | {:.5} | {:.5} | {:.2} ({:.0} GFLOP/s) | {:.1} |",
                 row.name,
                 ours.median_epoch(),
                 theirs.median_epoch(),
@@ -147,13 +138,28 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
                 ours.peak_rss_mib,
                 theirs.peak_rss_mib,
                 ours.test_recon_per_pixel,
-                theirs.test_recon_per_pixel
+                theirs.test_recon_per_pixel,
+                floor,
+                gemm,
+                ours.median_epoch() / floor,
             );
             println!("{line}");
-            lines.push(line);
+            train_lines.push(line);
+            let line = format!(
+                "| {} | {threads} | {:.0} | {:.0} | **{:.2}** | {:.0} | {:.0} | **{:.2}** |",
+                row.name,
+                ours.encode_per_second,
+                theirs.encode_per_second,
+                ours.encode_per_second / theirs.encode_per_second,
+                ours.reconstruct_per_second,
+                theirs.reconstruct_per_second,
+                ours.reconstruct_per_second / theirs.reconstruct_per_second,
+            );
+            println!("{line}");
+            infer_lines.push(line);
         }
     }
-    let table = render(&lines, &a, &torch_version);
+    let table = render(&train_lines, &infer_lines, &a, &torch_version);
     println!("\n{table}");
     if a.write {
         write_section(&root().join("docs/benchmarks.md"), &table)?;
@@ -162,7 +168,7 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn render(lines: &[String], a: &Args, torch_version: &str) -> String {
+fn render(lines: &[String], infer: &[String], a: &Args, torch_version: &str) -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|c| {
@@ -171,9 +177,7 @@ fn render(lines: &[String], a: &Args, torch_version: &str) -> String {
                 .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
         })
         .unwrap_or_else(|| "unknown CPU".into());
-    let cores = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(0);
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
     let rustc = Command::new("rustc")
         .arg("--version")
         .output()
@@ -190,15 +194,22 @@ fn render(lines: &[String], a: &Args, torch_version: &str) -> String {
          Command: `cargo xtask bench --epochs {} --threads {}` (data: `{}`).\n\n\
          Fashion-MNIST, 60,000 training images (no validation split), batch 128, Adam 1e-3, {} epochs. \
          Seconds per epoch: median over epochs 2..{} (epoch 1 is warm-up), training loop only. \
-         Peak RSS: the process's VmHWM. Test loss: BCE per pixel on the 10,000 test images after the last epoch.\n\n\
-         | model | threads | ae s/epoch | PyTorch s/epoch | ae / PyTorch | ae peak RSS MiB | PyTorch peak RSS MiB | ae test recon/pixel | PyTorch test recon/pixel |\n\
-         | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n{}\n",
+         Peak RSS: the process's VmHWM. Test loss: BCE per pixel on the 10,000 test images after the last epoch. \
+         FLOP floor: 3 x the forward pass's matrix-product FLOPs x 60,000 examples / the best GEMM rate measured on \
+         this machine at that thread count (2048x2048 f32, torch or numpy).\n\n\
+         | model | threads | ae s/epoch | PyTorch s/epoch | ae / PyTorch | ae peak RSS MiB | PyTorch peak RSS MiB | ae test recon/pixel | PyTorch test recon/pixel | FLOP floor s/epoch | ae / floor |\n\
+         | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n{}\n\n\
+         Inference on the 10,000 test images in batches of 1,000 (`ae throughput`; PyTorch under `no_grad`), \
+         images per second over 3 passes after a warm-up pass:\n\n\
+         | model | threads | ae encode | PyTorch encode | ae / PyTorch | ae reconstruct | PyTorch reconstruct | ae / PyTorch |\n\
+         | --- | --- | --- | --- | --- | --- | --- | --- |\n{}\n",
         a.epochs,
         threads.join(","),
         a.data_dir.display(),
         a.epochs,
         a.epochs,
-        lines.join("\n")
+        lines.join("\n"),
+        infer.join("\n")
     )
 }
 
@@ -227,17 +238,12 @@ fn python_with_torch() -> anyhow::Result<String> {
             return Ok(py.to_string());
         }
     }
-    bail!(
-        "the benchmark compares with PyTorch, which is not installed: `pip install torch` (the tests never need it)"
-    )
+    bail!("the benchmark compares with PyTorch, which is not installed: `pip install torch` (the tests never need it)")
 }
 
 /// Runs `cmd`, polling its peak RSS; returns stdout and the peak in MiB.
 fn run_measured(cmd: &mut Command) -> anyhow::Result<(String, f64)> {
-    let mut child = cmd
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()?;
+    let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn()?;
     let status_path = format!("/proc/{}/status", child.id());
     let stdout = child.stdout.take();
     let reader = std::thread::spawn(move || {
@@ -298,25 +304,24 @@ fn run_ae(row: &Row, threads: usize, a: &Args) -> anyhow::Result<Figures> {
         .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
         .filter_map(|v| v["seconds"].as_f64())
         .collect();
-    let eval = Command::new(&ae)
-        .args(["eval", "--run", &dir, "--checkpoint", "last", "--json"])
-        .output()?;
-    let eval: serde_json::Value =
-        serde_json::from_slice(&eval.stdout).context("ae eval --json output")?;
+    let json = |args: &[&str]| -> anyhow::Result<serde_json::Value> {
+        let out = Command::new(&ae).args(args).env("RAYON_NUM_THREADS", threads.to_string()).output()?;
+        serde_json::from_slice(&out.stdout).with_context(|| format!("ae {} output", args[0]))
+    };
+    let eval = json(&["eval", "--run", &dir, "--checkpoint", "last", "--json"])?;
+    let speed = json(&["throughput", "--run", &dir, "--batch-size", "1000", "--json"])?;
     let _ = std::fs::remove_dir_all(&tmp);
+    let num = |v: &serde_json::Value, k: &str| v[k].as_f64().unwrap_or(f64::NAN);
     Ok(Figures {
         epoch_seconds,
         peak_rss_mib: rss,
-        test_recon_per_pixel: eval["recon_per_pixel"].as_f64().unwrap_or(f64::NAN),
+        test_recon_per_pixel: num(&eval, "recon_per_pixel"),
+        encode_per_second: num(&speed, "encode_images_per_second"),
+        reconstruct_per_second: num(&speed, "reconstruct_images_per_second"),
     })
 }
 
-fn run_torch(
-    python: &str,
-    row: &Row,
-    threads: usize,
-    a: &Args,
-) -> anyhow::Result<(Figures, String)> {
+fn run_torch(python: &str, row: &Row, threads: usize, a: &Args) -> anyhow::Result<(Figures, String, f64)> {
     eprintln!("PyTorch: {} at {threads} thread(s)", row.name);
     let script = root().join("xtask/bench/pytorch_reference.py");
     let (out, rss) = run_measured(
@@ -332,24 +337,23 @@ fn run_torch(
             ])
             .args(row.torch)
             .env("OMP_NUM_THREADS", threads.to_string())
+            .env("OPENBLAS_NUM_THREADS", threads.to_string())
             .env("PYTHONWARNINGS", "ignore"),
     )?;
-    let values: Vec<serde_json::Value> = out
-        .lines()
-        .filter_map(|l| serde_json::from_str(l).ok())
-        .collect();
-    let epoch_seconds = values
-        .iter()
-        .filter_map(|v| v["seconds"].as_f64())
-        .collect();
+    let values: Vec<serde_json::Value> = out.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
+    let epoch_seconds = values.iter().filter_map(|v| v["seconds"].as_f64()).collect();
     let last = values.last().cloned().unwrap_or_default();
+    let num = |k: &str| last[k].as_f64().unwrap_or(f64::NAN);
     Ok((
         Figures {
             epoch_seconds,
             peak_rss_mib: rss,
-            test_recon_per_pixel: last["test_recon_per_pixel"].as_f64().unwrap_or(f64::NAN),
+            test_recon_per_pixel: num("test_recon_per_pixel"),
+            encode_per_second: num("encode_images_per_second"),
+            reconstruct_per_second: num("reconstruct_images_per_second"),
         },
         last["torch"].as_str().unwrap_or("?").to_string(),
+        num("gemm_gflops"),
     ))
 }
 
@@ -359,18 +363,16 @@ mod tests {
 
     #[test]
     fn the_median_skips_the_warm_up_epoch() {
-        let f = Figures {
-            epoch_seconds: vec![100.0, 3.0, 1.0, 2.0],
+        let f = |t: Vec<f64>| Figures {
+            epoch_seconds: t,
             peak_rss_mib: 0.0,
             test_recon_per_pixel: 0.0,
+            encode_per_second: 0.0,
+            reconstruct_per_second: 0.0,
         };
-        assert_eq!(f.median_epoch(), 2.0);
-        let f = Figures {
-            epoch_seconds: vec![100.0, 4.0, 2.0],
-            peak_rss_mib: 0.0,
-            test_recon_per_pixel: 0.0,
-        };
-        assert_eq!(f.median_epoch(), 3.0);
+        assert_eq!(f(vec![100.0, 3.0, 1.0, 2.0]).median_epoch(), 2.0);
+        assert_eq!(f(vec![100.0, 4.0, 2.0]).median_epoch(), 3.0);
+        assert_eq!(ROWS[0].forward_flops(), 2.0 * 2.0 * (784.0 * 512.0 + 512.0 * 256.0 + 256.0 * 64.0));
     }
 
     #[test]

@@ -8,18 +8,9 @@ use crate::sh;
 pub fn run(_args: &[String]) -> anyhow::Result<()> {
     let cargo = env!("CARGO");
     sh(Command::new(cargo).args(["fmt", "--all", "--check"]))?;
-    sh(Command::new(cargo).args([
-        "clippy",
-        "--workspace",
-        "--all-targets",
-        "--",
-        "-D",
-        "warnings",
-    ]))?;
+    sh(Command::new(cargo).args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]))?;
     sh(Command::new(cargo).args(["test", "--workspace"]))?;
-    sh(Command::new(cargo)
-        .args(["doc", "--workspace", "--no-deps"])
-        .env("RUSTDOCFLAGS", "-D warnings"))?;
+    sh(Command::new(cargo).args(["doc", "--workspace", "--no-deps"]).env("RUSTDOCFLAGS", "-D warnings"))?;
     eprintln!("xtask ci: all checks passed");
     Ok(())
 }

@@ -28,22 +28,10 @@ const SOURCES: [Source; 2] = [
             "https://storage.googleapis.com/cvdf-datasets/mnist/",
         ],
         files: [
-            (
-                "train-images-idx3-ubyte.gz",
-                "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
-            ),
-            (
-                "train-labels-idx1-ubyte.gz",
-                "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
-            ),
-            (
-                "t10k-images-idx3-ubyte.gz",
-                "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
-            ),
-            (
-                "t10k-labels-idx1-ubyte.gz",
-                "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
-            ),
+            ("train-images-idx3-ubyte.gz", "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db"),
+            ("train-labels-idx1-ubyte.gz", "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5"),
+            ("t10k-images-idx3-ubyte.gz", "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7"),
+            ("t10k-labels-idx1-ubyte.gz", "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2"),
         ],
         offline: "copy the four files from another machine and pass --from DIR, or train on the bundled `digits` dataset (--dataset digits)",
     },
@@ -54,22 +42,10 @@ const SOURCES: [Source; 2] = [
             "https://storage.googleapis.com/tensorflow/tf-keras-datasets/",
         ],
         files: [
-            (
-                "train-images-idx3-ubyte.gz",
-                "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
-            ),
-            (
-                "train-labels-idx1-ubyte.gz",
-                "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
-            ),
-            (
-                "t10k-images-idx3-ubyte.gz",
-                "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
-            ),
-            (
-                "t10k-labels-idx1-ubyte.gz",
-                "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
-            ),
+            ("train-images-idx3-ubyte.gz", "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888"),
+            ("train-labels-idx1-ubyte.gz", "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9"),
+            ("t10k-images-idx3-ubyte.gz", "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b"),
+            ("t10k-labels-idx1-ubyte.gz", "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34"),
         ],
         offline: "on Debian, `apt-get install dataset-fashion-mnist` and pass --from /usr/share/datasets/fashion-mnist (or train with --data-dir /usr/share/datasets/fashion-mnist)",
     },
@@ -89,23 +65,12 @@ struct Args {
 fn parse(args: &[String]) -> anyhow::Result<Args> {
     let names: Vec<&str> = SOURCES.iter().map(|s| s.name).collect();
     let Some(name) = args.first() else {
-        return usage(format!(
-            "download: which dataset? expected one of {}",
-            names.join(", ")
-        ));
+        return usage(format!("download: which dataset? expected one of {}", names.join(", ")));
     };
     let Some(source) = SOURCES.iter().find(|s| s.name == name) else {
-        return usage(format!(
-            "download: unknown dataset {name:?}; expected one of {}",
-            names.join(", ")
-        ));
+        return usage(format!("download: unknown dataset {name:?}; expected one of {}", names.join(", ")));
     };
-    let mut out = Args {
-        source,
-        dir: crate::root().join("data").join(source.name),
-        mirrors: Vec::new(),
-        from: None,
-    };
+    let mut out = Args { source, dir: crate::root().join("data").join(source.name), mirrors: Vec::new(), from: None };
     let mut rest = args[1..].iter();
     while let Some(flag) = rest.next() {
         let mut value = || match rest.next() {
@@ -123,9 +88,7 @@ fn parse(args: &[String]) -> anyhow::Result<Args> {
             }
             "--from" => out.from = Some(PathBuf::from(value()?)),
             other => {
-                return usage(format!(
-                    "download: unknown flag {other:?}; expected --dir, --mirror or --from"
-                ));
+                return usage(format!("download: unknown flag {other:?}; expected --dir, --mirror or --from"));
             }
         }
     }
@@ -141,12 +104,7 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     fetch_all(a.source, &a.dir, &a.mirrors, a.from.as_deref())
 }
 
-fn fetch_all(
-    source: &Source,
-    dir: &Path,
-    mirrors: &[String],
-    from: Option<&Path>,
-) -> anyhow::Result<()> {
+fn fetch_all(source: &Source, dir: &Path, mirrors: &[String], from: Option<&Path>) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("{}: cannot create", dir.display()))?;
     for (file, sha) in source.files {
         let dest = dir.join(file);
@@ -190,14 +148,9 @@ fn hex(bytes: &[u8]) -> String {
 
 fn import(src: &Path, file: &str, sha: &str) -> anyhow::Result<Vec<u8>> {
     let raw_name = file.trim_end_matches(".gz");
-    let path = [src.join(file), src.join(raw_name)]
-        .into_iter()
-        .find(|p| p.is_file());
+    let path = [src.join(file), src.join(raw_name)].into_iter().find(|p| p.is_file());
     let Some(path) = path else {
-        bail!(
-            "--from {}: neither {file} nor {raw_name} is there",
-            src.display()
-        );
+        bail!("--from {}: neither {file} nor {raw_name} is there", src.display());
     };
     let bytes = std::fs::read(&path).with_context(|| format!("{}: cannot read", path.display()))?;
     verify(&bytes, sha).with_context(|| format!("{}", path.display()))?;
@@ -205,10 +158,8 @@ fn import(src: &Path, file: &str, sha: &str) -> anyhow::Result<Vec<u8>> {
 }
 
 fn download(source: &Source, file: &str, sha: &str, mirrors: &[String]) -> anyhow::Result<Vec<u8>> {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .timeout_global(Some(Duration::from_secs(120)))
-        .build()
-        .new_agent();
+    let agent: ureq::Agent =
+        ureq::Agent::config_builder().timeout_global(Some(Duration::from_secs(120))).build().new_agent();
     let mut tried = Vec::new();
     for mirror in mirrors {
         let url = format!("{mirror}{file}");
@@ -217,13 +168,7 @@ fn download(source: &Source, file: &str, sha: &str, mirrors: &[String]) -> anyho
             .get(&url)
             .call()
             .map_err(anyhow::Error::from)
-            .and_then(|mut r| {
-                r.body_mut()
-                    .with_config()
-                    .limit(MAX_BYTES)
-                    .read_to_vec()
-                    .map_err(anyhow::Error::from)
-            })
+            .and_then(|mut r| r.body_mut().with_config().limit(MAX_BYTES).read_to_vec().map_err(anyhow::Error::from))
             .and_then(|bytes| verify(&bytes, sha).map(|()| bytes));
         match attempt {
             Ok(bytes) => return Ok(bytes),
@@ -245,12 +190,7 @@ fn download(source: &Source, file: &str, sha: &str, mirrors: &[String]) -> anyho
 /// unverified download never reaches `dest`.
 fn write_atomic(dest: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     let dir = dest.parent().unwrap_or(Path::new("."));
-    let tmp = dir.join(format!(
-        ".{}.part",
-        dest.file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or("download")
-    ));
+    let tmp = dir.join(format!(".{}.part", dest.file_name().and_then(|n| n.to_str()).unwrap_or("download")));
     let result = (|| -> std::io::Result<()> {
         let mut f = std::fs::File::create(&tmp)?;
         f.write_all(bytes)?;
@@ -301,24 +241,13 @@ mod tests {
         while reader.read_line(&mut line)? > 2 {
             line.clear();
         }
-        let path = request
-            .split_whitespace()
-            .nth(1)
-            .unwrap_or("/")
-            .trim_start_matches('/');
+        let path = request.split_whitespace().nth(1).unwrap_or("/").trim_start_matches('/');
         match files.get(path) {
             Some(body) => {
-                write!(
-                    stream,
-                    "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                    body.len()
-                )?;
+                write!(stream, "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len())?;
                 stream.write_all(body)?;
             }
-            None => write!(
-                stream,
-                "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-            )?,
+            None => write!(stream, "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")?,
         }
         stream.flush()
     }
@@ -341,26 +270,15 @@ mod tests {
     fn fake() -> (Source, HashMap<String, Vec<u8>>) {
         let names = ["a.gz", "b.gz", "c.gz", "d.gz"];
         let payloads: Vec<Vec<u8>> = (0..4u8).map(|i| vec![i; 1000 + i as usize]).collect();
-        let shas: Vec<&'static str> = payloads
-            .iter()
-            .map(|p| &*Box::leak(hex(&Sha256::digest(p)).into_boxed_str()))
-            .collect();
+        let shas: Vec<&'static str> =
+            payloads.iter().map(|p| &*Box::leak(hex(&Sha256::digest(p)).into_boxed_str())).collect();
         let source = Source {
             name: "fake",
             mirrors: &[],
-            files: [
-                (names[0], shas[0]),
-                (names[1], shas[1]),
-                (names[2], shas[2]),
-                (names[3], shas[3]),
-            ],
+            files: [(names[0], shas[0]), (names[1], shas[1]), (names[2], shas[2]), (names[3], shas[3])],
             offline: "use --from",
         };
-        let files = names
-            .iter()
-            .zip(&payloads)
-            .map(|(n, p)| (n.to_string(), gz(p)))
-            .collect();
+        let files = names.iter().zip(&payloads).map(|(n, p)| (n.to_string(), gz(p))).collect();
         (source, files)
     }
 
@@ -386,10 +304,7 @@ mod tests {
         let good_url = serve(good.clone(), 4);
         let dir = tempfile::tempdir().unwrap();
         fetch_all(&source, dir.path(), &[bad_url, good_url], None).unwrap();
-        assert_eq!(
-            std::fs::read(dir.path().join("a.gz")).unwrap(),
-            good["a.gz"]
-        );
+        assert_eq!(std::fs::read(dir.path().join("a.gz")).unwrap(), good["a.gz"]);
         let leftovers: Vec<_> = std::fs::read_dir(dir.path())
             .unwrap()
             .map(|e| e.unwrap().file_name().into_string().unwrap())
@@ -405,18 +320,9 @@ mod tests {
         bad.insert("a.gz".into(), gz(b"not the payload"));
         let url = serve(bad, 1);
         let dir = tempfile::tempdir().unwrap();
-        let err = format!(
-            "{:#}",
-            fetch_all(&source, dir.path(), std::slice::from_ref(&url), None).unwrap_err()
-        );
-        assert!(
-            err.contains(&format!("{url}a.gz: SHA-256 of the decompressed bytes is")),
-            "{err}"
-        );
-        assert!(
-            std::fs::read_dir(dir.path()).unwrap().next().is_none(),
-            "nothing written"
-        );
+        let err = format!("{:#}", fetch_all(&source, dir.path(), std::slice::from_ref(&url), None).unwrap_err());
+        assert!(err.contains(&format!("{url}a.gz: SHA-256 of the decompressed bytes is")), "{err}");
+        assert!(std::fs::read_dir(dir.path()).unwrap().next().is_none(), "nothing written");
     }
 
     #[test]
@@ -433,15 +339,9 @@ mod tests {
         let (source, _) = fake();
         let (a, b) = (closed_port_url(), serve(HashMap::new(), 1));
         let dir = tempfile::tempdir().unwrap();
-        let err = format!(
-            "{:#}",
-            fetch_all(&source, dir.path(), &[a.clone(), b.clone()], None).unwrap_err()
-        );
+        let err = format!("{:#}", fetch_all(&source, dir.path(), &[a.clone(), b.clone()], None).unwrap_err());
         assert!(err.contains(&format!("{a}a.gz: ")), "{err}");
-        assert!(
-            err.contains(&format!("{b}a.gz: ")) && err.contains("404"),
-            "{err}"
-        );
+        assert!(err.contains(&format!("{b}a.gz: ")) && err.contains("404"), "{err}");
         assert!(err.contains("Offline alternatives: use --from"), "{err}");
     }
 
@@ -451,9 +351,7 @@ mod tests {
         let src = tempfile::tempdir().unwrap();
         for (i, (name, bytes)) in files.iter().enumerate() {
             let mut payload = Vec::new();
-            flate2::read::GzDecoder::new(bytes.as_slice())
-                .read_to_end(&mut payload)
-                .unwrap();
+            flate2::read::GzDecoder::new(bytes.as_slice()).read_to_end(&mut payload).unwrap();
             if i % 2 == 0 {
                 // Re-compressed differently, as Debian ships them: other bytes, same payload.
                 let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
@@ -472,11 +370,7 @@ mod tests {
     fn debian_fashion_mnist_verifies() {
         // Real, re-compressed files: their .gz bytes differ from upstream, their payloads do not.
         let dir = Path::new("/usr/share/datasets/fashion-mnist");
-        assert!(
-            dir.is_dir(),
-            "{} is missing: apt-get install dataset-fashion-mnist (.ci/run does)",
-            dir.display()
-        );
+        assert!(dir.is_dir(), "{} is missing: apt-get install dataset-fashion-mnist (.ci/run does)", dir.display());
         for (file, sha) in SOURCES[1].files {
             verify(&std::fs::read(dir.join(file)).unwrap(), sha).unwrap();
         }
@@ -486,10 +380,7 @@ mod tests {
     fn bad_arguments_are_usage_errors() {
         let err = parse(&["cifar".into()]).err().unwrap();
         assert!(err.is::<crate::Usage>());
-        assert_eq!(
-            err.to_string(),
-            "download: unknown dataset \"cifar\"; expected one of mnist, fashion-mnist"
-        );
+        assert_eq!(err.to_string(), "download: unknown dataset \"cifar\"; expected one of mnist, fashion-mnist");
         let err = parse(&["mnist".into(), "--mirror".into()]).err().unwrap();
         assert_eq!(err.to_string(), "download: --mirror needs a value");
     }

@@ -8,11 +8,7 @@ use crate::{root, sh};
 pub fn run(args: &[String]) -> anyhow::Result<()> {
     sh(Command::new(env!("CARGO")).args(["build", "--release", "--quiet", "--bin", "ae"]))?;
     let ae = root().join("target").join("release").join("ae");
-    let status = Command::new(&ae)
-        .arg("train")
-        .args(args)
-        .current_dir(root())
-        .status()?;
+    let status = Command::new(&ae).arg("train").args(args).current_dir(root()).status()?;
     if !status.success() {
         std::process::exit(status.code().unwrap_or(1));
     }

@@ -23,6 +23,8 @@ pub enum Command {
     Train(Box<TrainArgs>),
     /// Print the test metrics of a trained run.
     Eval(EvalArgs),
+    /// Time encoding and reconstruction of a trained run's test images.
+    Throughput(ThroughputArgs),
 }
 
 /// How progress is shown.
@@ -105,6 +107,10 @@ pub struct TrainArgs {
     /// Test on the first N test examples only.
     #[arg(long, value_name = "N")]
     pub test_limit: Option<usize>,
+    /// Differentiate with candle's autograd instead of the model's fused CPU step (the slower
+    /// reference path; same numbers).
+    #[arg(long)]
+    pub autograd: bool,
     /// Run seed; every random stream derives from it.
     #[arg(long, value_name = "N")]
     pub seed: Option<u64>,
@@ -148,6 +154,26 @@ pub struct EvalArgs {
     pub device: DeviceSpec,
 }
 
+/// `ae throughput`.
+#[derive(Debug, Args)]
+pub struct ThroughputArgs {
+    /// The run directory whose last weights are timed.
+    #[arg(long, value_name = "DIR")]
+    pub run: PathBuf,
+    /// Images per batch.
+    #[arg(long, value_name = "N", default_value_t = 1000)]
+    pub batch_size: usize,
+    /// Timed passes over the test split.
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    pub repeats: usize,
+    /// Print one JSON object.
+    #[arg(long)]
+    pub json: bool,
+    /// cpu, cuda or cuda:N.
+    #[arg(long, value_name = "DEVICE", default_value = "cpu", value_parser = parse_device)]
+    pub device: DeviceSpec,
+}
+
 /// Which weights `ae eval` loads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum CheckpointChoice {
@@ -168,9 +194,7 @@ fn parse_widths(s: &str) -> Result<Widths, String> {
     s.split(',')
         .map(|w| match w.trim().parse::<usize>() {
             Ok(n) if n > 0 => Ok(n),
-            _ => Err(format!(
-                "{w:?} is not a positive whole number; expected widths like 512,256"
-            )),
+            _ => Err(format!("{w:?} is not a positive whole number; expected widths like 512,256")),
         })
         .collect::<Result<Vec<_>, _>>()
         .map(Widths)
@@ -222,10 +246,6 @@ mod tests {
     fn widths_parse_and_refuse_zero() {
         assert_eq!(parse_widths("512,256"), Ok(Widths(vec![512, 256])));
         assert_eq!(parse_widths(""), Ok(Widths(vec![])));
-        assert!(
-            parse_widths("512,0")
-                .unwrap_err()
-                .contains("\"0\" is not a positive whole number")
-        );
+        assert!(parse_widths("512,0").unwrap_err().contains("\"0\" is not a positive whole number"));
     }
 }

@@ -46,10 +46,9 @@ impl Default for RunConfig {
 impl RunConfig {
     /// Reads and checks a config file.
     pub fn load(path: &Path) -> anyhow::Result<RunConfig> {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("{}: cannot read config", path.display()))?;
-        let cfg: RunConfig = serde_json::from_str(&text)
-            .map_err(|e| usage(format!("{}: invalid config: {e}", path.display())))?;
+        let text = std::fs::read_to_string(path).with_context(|| format!("{}: cannot read config", path.display()))?;
+        let cfg: RunConfig =
+            serde_json::from_str(&text).map_err(|e| usage(format!("{}: invalid config: {e}", path.display())))?;
         if cfg.format != CONFIG_FORMAT {
             return Err(usage(format!(
                 "{}: config format {} is not one this build reads; expected \"format\": {CONFIG_FORMAT}",
@@ -82,10 +81,7 @@ pub fn apply_flags(mut cfg: RunConfig, a: &TrainArgs) -> anyhow::Result<RunConfi
         && kind != cfg.model.kind()
     {
         cfg.model = ModelConfig::default_for(kind).ok_or_else(|| {
-            usage(format!(
-                "--model: unknown kind {kind:?}; expected one of {}",
-                ModelConfig::KINDS.join(", ")
-            ))
+            usage(format!("--model: unknown kind {kind:?}; expected one of {}", ModelConfig::KINDS.join(", ")))
         })?;
     }
     if let Some(d) = a.dataset {
@@ -132,15 +128,16 @@ pub fn apply_flags(mut cfg: RunConfig, a: &TrainArgs) -> anyhow::Result<RunConfi
     if let Some(s) = a.seed {
         t.seed = s;
     }
+    if a.autograd {
+        t.fused = false;
+    }
     if let Some(name) = &a.optimizer {
         let hyper = t.optimizer.adam().clone();
         t.optimizer = match name.as_str() {
             "adam" => OptimizerConfig::Adam(hyper),
             "adamw" => OptimizerConfig::AdamW(hyper),
             other => {
-                return Err(usage(format!(
-                    "--optimizer: unknown optimizer {other:?}; expected adam or adamw"
-                )));
+                return Err(usage(format!("--optimizer: unknown optimizer {other:?}; expected adam or adamw")));
             }
         };
     }
@@ -160,10 +157,7 @@ pub fn apply_flags(mut cfg: RunConfig, a: &TrainArgs) -> anyhow::Result<RunConfi
         t.clip_grad_norm = a.clip_grad_norm;
     }
     if let Some(p) = a.early_stopping {
-        t.early_stopping = Some(EarlyStopping {
-            patience: p,
-            ..t.early_stopping.clone().unwrap_or_default()
-        });
+        t.early_stopping = Some(EarlyStopping { patience: p, ..t.early_stopping.clone().unwrap_or_default() });
     }
     Ok(cfg)
 }
@@ -179,10 +173,7 @@ pub fn parse_schedule(spec: &str) -> anyhow::Result<Decay> {
     let parts: Vec<&str> = spec.split(':').collect();
     Ok(match parts.as_slice() {
         ["constant"] => Decay::Constant,
-        ["step", n, g] => Decay::Step {
-            step_size: n.parse().map_err(|_| bad())?,
-            gamma: num(g)?,
-        },
+        ["step", n, g] => Decay::Step { step_size: n.parse().map_err(|_| bad())?, gamma: num(g)? },
         ["exponential", g] => Decay::Exponential { gamma: num(g)? },
         ["cosine"] => Decay::Cosine { min_lr: 0.0 },
         ["cosine", m] => Decay::Cosine { min_lr: num(m)? },
@@ -198,17 +189,8 @@ pub fn differences(a: &RunConfig, b: &RunConfig) -> Vec<String> {
                 let keys: std::collections::BTreeSet<_> = x.keys().chain(y.keys()).collect();
                 for k in keys {
                     let null = serde_json::Value::Null;
-                    let p = if path.is_empty() {
-                        k.clone()
-                    } else {
-                        format!("{path}.{k}")
-                    };
-                    walk(
-                        &p,
-                        x.get(k).unwrap_or(&null),
-                        y.get(k).unwrap_or(&null),
-                        out,
-                    );
+                    let p = if path.is_empty() { k.clone() } else { format!("{path}.{k}") };
+                    walk(&p, x.get(k).unwrap_or(&null), y.get(k).unwrap_or(&null), out);
                 }
             }
             _ if a != b => out.push(format!("{path} ({a} -> {b})")),
@@ -250,24 +232,15 @@ mod tests {
     fn bad_specs_are_usage_errors() {
         for (args, want) in [
             (
-                TrainArgs {
-                    model: Some("gan".into()),
-                    ..Default::default()
-                },
+                TrainArgs { model: Some("gan".into()), ..Default::default() },
                 "--model: unknown kind \"gan\"; expected one of stacked",
             ),
             (
-                TrainArgs {
-                    schedule: Some("step:x:0.5".into()),
-                    ..Default::default()
-                },
+                TrainArgs { schedule: Some("step:x:0.5".into()), ..Default::default() },
                 "--schedule: \"step:x:0.5\" is not a schedule",
             ),
             (
-                TrainArgs {
-                    optimizer: Some("sgd".into()),
-                    ..Default::default()
-                },
+                TrainArgs { optimizer: Some("sgd".into()), ..Default::default() },
                 "--optimizer: unknown optimizer \"sgd\"",
             ),
         ] {

@@ -30,31 +30,16 @@ pub fn code_for(err: &anyhow::Error) -> i32 {
             return USAGE;
         }
         if let Some(e) = cause.downcast_ref::<ModelError>() {
-            return if matches!(e, ModelError::InvalidConfig { .. }) {
-                USAGE
-            } else {
-                RUNTIME
-            };
+            return if matches!(e, ModelError::InvalidConfig { .. }) { USAGE } else { RUNTIME };
         }
         if let Some(e) = cause.downcast_ref::<TrainError>() {
-            return if matches!(e, TrainError::InvalidConfig { .. }) {
-                USAGE
-            } else {
-                RUNTIME
-            };
+            return if matches!(e, TrainError::InvalidConfig { .. }) { USAGE } else { RUNTIME };
         }
         if let Some(e) = cause.downcast_ref::<DataError>() {
-            return if matches!(e, DataError::InvalidConfig { .. }) {
-                USAGE
-            } else {
-                RUNTIME
-            };
+            return if matches!(e, DataError::InvalidConfig { .. }) { USAGE } else { RUNTIME };
         }
         if let Some(e) = cause.downcast_ref::<CoreError>() {
-            return if matches!(
-                e,
-                CoreError::BadDevice { .. } | CoreError::CudaNotBuilt { .. }
-            ) {
+            return if matches!(e, CoreError::BadDevice { .. } | CoreError::CudaNotBuilt { .. }) {
                 USAGE
             } else {
                 RUNTIME

@@ -11,11 +11,7 @@ const PAD: u32 = 2;
 
 /// Writes `rows` of equally sized grayscale images (each a flat slice of `h*w` values in [0, 1])
 /// as one PNG grid, `PAD` pixels apart on a black background.
-pub fn save_grid(
-    path: &Path,
-    rows: &[Vec<Vec<f32>>],
-    (h, w): (usize, usize),
-) -> anyhow::Result<()> {
+pub fn save_grid(path: &Path, rows: &[Vec<Vec<f32>>], (h, w): (usize, usize)) -> anyhow::Result<()> {
     let cols = rows.iter().map(Vec::len).max().unwrap_or(0) as u32;
     let (h32, w32) = (h as u32, w as u32);
     let width = cols * w32 + (cols + 1) * PAD;
@@ -33,8 +29,7 @@ pub fn save_grid(
     let tmp = path.with_extension("png.tmp");
     img.save_with_format(&tmp, image::ImageFormat::Png)
         .with_context(|| format!("{}: cannot write image", tmp.display()))?;
-    std::fs::rename(&tmp, path)
-        .with_context(|| format!("{}: cannot write image", path.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("{}: cannot write image", path.display()))?;
     Ok(())
 }
 
@@ -66,20 +61,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("g.png");
         let white = vec![1.0f32; 4];
-        save_grid(
-            &path,
-            &[vec![white.clone(), white.clone()], vec![white]],
-            (2, 2),
-        )
-        .unwrap();
+        save_grid(&path, &[vec![white.clone(), white.clone()], vec![white]], (2, 2)).unwrap();
         let img = image::open(&path).unwrap().to_luma8();
         assert_eq!(img.dimensions(), (2 * 2 + 3 * PAD, 2 * 2 + 3 * PAD));
         assert_eq!(img.get_pixel(PAD, PAD).0, [255]);
         assert_eq!(img.get_pixel(0, 0).0, [0]);
-        assert_eq!(
-            img.get_pixel(PAD + 2 + PAD, PAD + 2 + PAD).0,
-            [0],
-            "the second row has one tile"
-        );
+        assert_eq!(img.get_pixel(PAD + 2 + PAD, PAD + 2 + PAD).0, [0], "the second row has one tile");
     }
 }

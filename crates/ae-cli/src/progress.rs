@@ -24,10 +24,7 @@ pub fn epoch_line(e: &EpochEnd, epochs: usize, input_dim: usize) -> String {
             if e.improved { " *" } else { "" }
         ));
     }
-    line.push_str(&format!(
-        "  lr {:.2e}  {:.1} s  {:.0} ex/s",
-        e.lr, e.seconds, e.examples_per_second
-    ));
+    line.push_str(&format!("  lr {:.2e}  {:.1} s  {:.0} ex/s", e.lr, e.seconds, e.examples_per_second));
     line
 }
 
@@ -47,12 +44,7 @@ impl Progress {
             ProgressMode::Auto => ProgressMode::Lines,
             m => m,
         };
-        Self {
-            mode,
-            bar: None,
-            epochs: 0,
-            input_dim,
-        }
+        Self { mode, bar: None, epochs: 0, input_dim }
     }
 }
 
@@ -63,8 +55,10 @@ impl Observer for Progress {
             let total = (s.epochs * s.steps_per_epoch) as u64;
             let bar = ProgressBar::new(total);
             bar.set_style(
-                ProgressStyle::with_template("{bar:30.cyan/blue} {pos}/{len} steps  {msg}  [{elapsed_precise} < {eta_precise}]")
-                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
+                ProgressStyle::with_template(
+                    "{bar:30.cyan/blue} {pos}/{len} steps  {msg}  [{elapsed_precise} < {eta_precise}]",
+                )
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
             );
             bar.set_position((s.start_epoch * s.steps_per_epoch) as u64);
             bar.reset_eta();
@@ -77,10 +71,7 @@ impl Observer for Progress {
         if let Some(bar) = &self.bar {
             bar.set_position(s.step);
             if s.step_in_epoch % 10 == 1 {
-                bar.set_message(format!(
-                    "epoch {}/{}  loss {:.4}",
-                    s.epoch, self.epochs, s.loss.total
-                ));
+                bar.set_message(format!("epoch {}/{}  loss {:.4}", s.epoch, self.epochs, s.loss.total));
             }
         }
     }

@@ -10,10 +10,7 @@ use crate::exit::usage;
 
 /// `runs/<model>-<dataset>-<UTC yyyymmdd-hhmmss>`.
 pub fn default_path(model: &str, dataset: &str) -> PathBuf {
-    let secs = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
+    let secs = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
     Path::new("runs").join(format!("{model}-{dataset}-{}", utc_stamp(secs)))
 }
 
@@ -31,12 +28,7 @@ pub fn utc_stamp(secs: u64) -> String {
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}{month:02}{day:02}-{:02}{:02}{:02}",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
+    format!("{year:04}{month:02}{day:02}-{:02}{:02}{:02}", rem / 3600, rem % 3600 / 60, rem % 60)
 }
 
 /// Claims `run` for a new run: refuses a non-empty directory without `overwrite`, clears ae's
@@ -74,19 +66,10 @@ mod tests {
         let run = RunDir::new(dir.path());
         let err = claim_fresh(&run, false).unwrap_err();
         assert_eq!(crate::exit::code_for(&err), crate::exit::USAGE);
-        assert!(
-            err.to_string().contains("is not empty; pass --resume"),
-            "{err}"
-        );
-        assert_eq!(
-            std::fs::read(dir.path().join("model.safetensors")).unwrap(),
-            b"old"
-        );
+        assert!(err.to_string().contains("is not empty; pass --resume"), "{err}");
+        assert_eq!(std::fs::read(dir.path().join("model.safetensors")).unwrap(), b"old");
         claim_fresh(&run, true).unwrap();
         assert!(!dir.path().join("model.safetensors").exists());
-        assert!(
-            dir.path().join("notes.txt").exists(),
-            "files ae did not write stay"
-        );
+        assert!(dir.path().join("notes.txt").exists(), "files ae did not write stay");
     }
 }

@@ -23,13 +23,8 @@ pub enum Activation {
 
 impl Activation {
     /// Every activation, for help texts and error messages.
-    pub const ALL: [Activation; 5] = [
-        Activation::Relu,
-        Activation::LeakyRelu,
-        Activation::Tanh,
-        Activation::Sigmoid,
-        Activation::Gelu,
-    ];
+    pub const ALL: [Activation; 5] =
+        [Activation::Relu, Activation::LeakyRelu, Activation::Tanh, Activation::Sigmoid, Activation::Gelu];
 
     /// The name used in configs and on the command line.
     pub fn name(self) -> &'static str {
@@ -58,16 +53,10 @@ impl std::str::FromStr for Activation {
     type Err = String;
     fn from_str(s: &str) -> std::result::Result<Self, String> {
         let wanted = s.replace('-', "_");
-        Activation::ALL
-            .into_iter()
-            .find(|a| a.name() == wanted)
-            .ok_or_else(|| {
-                let names: Vec<_> = Activation::ALL.iter().map(|a| a.name()).collect();
-                format!(
-                    "unknown activation {s:?}; expected one of {}",
-                    names.join(", ")
-                )
-            })
+        Activation::ALL.into_iter().find(|a| a.name() == wanted).ok_or_else(|| {
+            let names: Vec<_> = Activation::ALL.iter().map(|a| a.name()).collect();
+            format!("unknown activation {s:?}; expected one of {}", names.join(", "))
+        })
     }
 }
 
@@ -91,14 +80,8 @@ mod tests {
             (Activation::Relu, [0.0, 0.0, 0.0, 1.5]),
             (Activation::LeakyRelu, [-0.02, -0.005, 0.0, 1.5]),
             (Activation::Tanh, [-0.9640276, -0.46211717, 0.0, 0.90514827]),
-            (
-                Activation::Sigmoid,
-                [0.11920292, 0.37754068, 0.5, 0.81757444],
-            ),
-            (
-                Activation::Gelu,
-                [-0.04550028, -0.15426877, 0.0, 1.39978909],
-            ),
+            (Activation::Sigmoid, [0.11920292, 0.37754068, 0.5, 0.81757444]),
+            (Activation::Gelu, [-0.04550028, -0.15426877, 0.0, 1.39978909]),
         ];
         for (act, want) in expect {
             let got = act.apply(&xs)?.to_vec1::<f32>()?;
@@ -111,15 +94,9 @@ mod tests {
 
     #[test]
     fn parses_names_and_rejects_unknown() {
-        assert_eq!(
-            "leaky-relu".parse::<Activation>(),
-            Ok(Activation::LeakyRelu)
-        );
+        assert_eq!("leaky-relu".parse::<Activation>(), Ok(Activation::LeakyRelu));
         assert_eq!("gelu".parse::<Activation>(), Ok(Activation::Gelu));
         let err = "swish".parse::<Activation>().unwrap_err();
-        assert!(
-            err.contains("\"swish\"") && err.contains("relu, leaky_relu"),
-            "{err}"
-        );
+        assert!(err.contains("\"swish\"") && err.contains("relu, leaky_relu"), "{err}");
     }
 }

@@ -4,6 +4,7 @@ use candle_core::{Result, Tensor};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
+use crate::fused::FusedScratch;
 use crate::loss::ReconLoss;
 
 /// One mini-batch as the data pipeline yields it. A denoising model gets a corrupted `input` and
@@ -19,10 +20,7 @@ pub struct Batch {
 impl Batch {
     /// A batch whose target is its input.
     pub fn plain(xs: Tensor) -> Self {
-        Self {
-            input: xs.clone(),
-            target: xs,
-        }
+        Self { input: xs.clone(), target: xs }
     }
 }
 
@@ -53,18 +51,12 @@ pub struct LossParts {
 impl LossParts {
     /// A loss that is reconstruction only.
     pub fn recon_only(recon: Tensor) -> Self {
-        Self {
-            total: recon.clone(),
-            recon,
-            kl: None,
-            sparsity: None,
-        }
+        Self { total: recon.clone(), recon, kl: None, sparsity: None }
     }
 
     /// Copies the terms to the host.
     pub fn values(&self) -> Result<LossValues> {
-        let scalar =
-            |t: &Tensor| -> Result<f64> { t.to_dtype(candle_core::DType::F64)?.to_scalar() };
+        let scalar = |t: &Tensor| -> Result<f64> { t.to_dtype(candle_core::DType::F64)?.to_scalar() };
         Ok(LossValues {
             total: scalar(&self.total)?,
             recon: scalar(&self.recon)?,
@@ -142,6 +134,19 @@ pub trait Autoencoder {
     /// The training objective on one batch, split into its terms.
     fn loss(&self, batch: &Batch, ctx: &mut StepContext<'_>) -> Result<LossParts>;
 
+    /// A fused training step on the CPU, where the model has one: the loss of `batch` and the
+    /// gradient of its total with respect to every parameter, written into `scratch.grads`
+    /// without candle's autograd. `Ok(None)` where this model, config or device has none; the
+    /// trainer then differentiates [`Autoencoder::loss`]. Both must compute the same numbers.
+    fn fused_step(
+        &self,
+        _batch: &Batch,
+        _ctx: &mut StepContext<'_>,
+        _scratch: &mut FusedScratch,
+    ) -> Result<Option<LossValues>> {
+        Ok(None)
+    }
+
     /// Decoder logits for inputs: `decode(encode(xs))`.
     fn forward(&self, xs: &Tensor) -> Result<Tensor> {
         self.decode(&self.encode(xs)?)
@@ -168,5 +173,16 @@ impl<T: Autoencoder + ?Sized> Autoencoder for Box<T> {
     }
     fn loss(&self, batch: &Batch, ctx: &mut StepContext<'_>) -> Result<LossParts> {
         (**self).loss(batch, ctx)
+    }
+    fn fused_step(
+        &self,
+        batch: &Batch,
+        ctx: &mut StepContext<'_>,
+        scratch: &mut FusedScratch,
+    ) -> Result<Option<LossValues>> {
+        (**self).fused_step(batch, ctx, scratch)
+    }
+    fn forward(&self, xs: &Tensor) -> Result<Tensor> {
+        (**self).forward(xs)
     }
 }

@@ -17,9 +17,7 @@ pub enum DeviceSpec {
 impl std::str::FromStr for DeviceSpec {
     type Err = CoreError;
     fn from_str(s: &str) -> Result<Self> {
-        let bad = || CoreError::BadDevice {
-            spec: s.to_string(),
-        };
+        let bad = || CoreError::BadDevice { spec: s.to_string() };
         match s {
             "cpu" => Ok(DeviceSpec::Cpu),
             "cuda" => Ok(DeviceSpec::Cuda(0)),
@@ -48,9 +46,7 @@ impl DeviceSpec {
             DeviceSpec::Cpu => Ok(Device::Cpu),
             DeviceSpec::Cuda(n) => {
                 if !cfg!(feature = "cuda") {
-                    return Err(CoreError::CudaNotBuilt {
-                        spec: self.to_string(),
-                    });
+                    return Err(CoreError::CudaNotBuilt { spec: self.to_string() });
                 }
                 Ok(Device::new_cuda(n)?)
             }
@@ -66,34 +62,17 @@ mod tests {
     fn parses_devices() {
         assert_eq!("cpu".parse::<DeviceSpec>().ok(), Some(DeviceSpec::Cpu));
         assert_eq!("cuda".parse::<DeviceSpec>().ok(), Some(DeviceSpec::Cuda(0)));
-        assert_eq!(
-            "cuda:3".parse::<DeviceSpec>().ok(),
-            Some(DeviceSpec::Cuda(3))
-        );
+        assert_eq!("cuda:3".parse::<DeviceSpec>().ok(), Some(DeviceSpec::Cuda(3)));
         for bad in ["gpu", "cuda:", "cuda:x", "CPU", ""] {
-            let err = bad
-                .parse::<DeviceSpec>()
-                .err()
-                .map(|e| e.to_string())
-                .unwrap_or_default();
-            assert!(
-                err.contains("--device") && err.contains("cpu, cuda or cuda:N"),
-                "{bad}: {err}"
-            );
+            let err = bad.parse::<DeviceSpec>().err().map(|e| e.to_string()).unwrap_or_default();
+            assert!(err.contains("--device") && err.contains("cpu, cuda or cuda:N"), "{bad}: {err}");
         }
     }
 
     #[cfg(not(feature = "cuda"))]
     #[test]
     fn cuda_without_the_feature_is_refused() {
-        let err = DeviceSpec::Cuda(0)
-            .open()
-            .err()
-            .map(|e| e.to_string())
-            .unwrap_or_default();
-        assert!(
-            err.contains("no CUDA support") && err.contains("--features cuda"),
-            "{err}"
-        );
+        let err = DeviceSpec::Cuda(0).open().err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(err.contains("no CUDA support") && err.contains("--features cuda"), "{err}");
     }
 }

@@ -6,6 +6,7 @@ pub mod activation;
 pub mod autoencoder;
 pub mod device;
 pub mod error;
+pub mod fused;
 pub mod init;
 pub mod loss;
 pub mod params;

@@ -105,26 +105,10 @@ mod tests {
             assert!((g - w).abs() < 1e-5, "got {got:?}, want {want:?}");
         }
         let grads = l.mean_all()?.backward()?;
-        let gx = grads
-            .get(&x)
-            .expect("gradient")
-            .flatten_all()?
-            .to_vec1::<f32>()?;
-        let want_grad = [
-            0.02371294f32,
-            0.08877034,
-            -0.25,
-            -0.05960149,
-            0.0,
-            0.0,
-            0.24954450,
-            0.28108826,
-        ];
+        let gx = grads.get(&x).expect("gradient").flatten_all()?.to_vec1::<f32>()?;
+        let want_grad = [0.02371294f32, 0.08877034, -0.25, -0.05960149, 0.0, 0.0, 0.24954450, 0.28108826];
         for (g, w) in gx.iter().zip(want_grad) {
-            assert!(
-                g.is_finite() && (g - w).abs() < 1e-5,
-                "grad {gx:?}, want {want_grad:?}"
-            );
+            assert!(g.is_finite() && (g - w).abs() < 1e-5, "grad {gx:?}, want {want_grad:?}");
         }
         Ok(())
     }
@@ -143,15 +127,9 @@ mod tests {
     #[test]
     fn outputs_map_logits_into_input_space() -> Result<()> {
         let x = t(&[0.0, 100.0], (1, 2))?;
-        let out = ReconLoss::Bce
-            .to_output(&x)?
-            .flatten_all()?
-            .to_vec1::<f32>()?;
+        let out = ReconLoss::Bce.to_output(&x)?.flatten_all()?.to_vec1::<f32>()?;
         assert_eq!(out, [0.5, 1.0]);
-        let out = ReconLoss::Mse
-            .to_output(&x)?
-            .flatten_all()?
-            .to_vec1::<f32>()?;
+        let out = ReconLoss::Mse.to_output(&x)?.flatten_all()?.to_vec1::<f32>()?;
         assert_eq!(out, [0.0, 100.0]);
         Ok(())
     }

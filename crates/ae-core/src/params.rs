@@ -28,9 +28,7 @@ impl Default for Params {
 impl Params {
     /// An empty set, to be filled by a model constructor through [`Params::var_builder`].
     pub fn new() -> Self {
-        Self {
-            vars: VarMap::new(),
-        }
+        Self { vars: VarMap::new() }
     }
 
     /// A builder that creates missing parameters from `init` (a seeded stream) on `dev`.
@@ -60,11 +58,7 @@ impl Params {
 
     /// The parameters as a safetensors file image, with string metadata.
     pub fn to_safetensors(&self, metadata: &HashMap<String, String>) -> Result<Vec<u8>> {
-        let named: Vec<(String, Tensor)> = self
-            .named()
-            .into_iter()
-            .map(|(k, v)| (k, v.as_tensor().clone()))
-            .collect();
+        let named: Vec<(String, Tensor)> = self.named().into_iter().map(|(k, v)| (k, v.as_tensor().clone())).collect();
         tensors_to_safetensors(&named, metadata)
     }
 
@@ -72,11 +66,8 @@ impl Params {
     /// refusing a file whose names, shapes or dtypes differ or whose values are not finite.
     /// Returns the file's metadata.
     pub fn load(&self, path: &Path) -> Result<HashMap<String, String>> {
-        let expected: BTreeMap<String, Vec<usize>> = self
-            .named()
-            .into_iter()
-            .map(|(k, v)| (k, v.dims().to_vec()))
-            .collect();
+        let expected: BTreeMap<String, Vec<usize>> =
+            self.named().into_iter().map(|(k, v)| (k, v.dims().to_vec())).collect();
         let (tensors, metadata) = read_safetensors(path, &expected, self.device().as_ref())?;
         for (name, var) in self.named() {
             if let Some(t) = tensors.get(&name) {
@@ -92,10 +83,7 @@ impl Params {
 }
 
 /// Encodes named f32 tensors and metadata as a safetensors file image.
-pub fn tensors_to_safetensors(
-    named: &[(String, Tensor)],
-    metadata: &HashMap<String, String>,
-) -> Result<Vec<u8>> {
+pub fn tensors_to_safetensors(named: &[(String, Tensor)], metadata: &HashMap<String, String>) -> Result<Vec<u8>> {
     let mut host = Vec::with_capacity(named.len());
     for (name, t) in named {
         let values = t.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>()?;
@@ -110,13 +98,8 @@ pub fn tensors_to_safetensors(
         })
         .collect::<std::result::Result<Vec<_>, _>>()
         .map_err(|e| candle_core::Error::Msg(format!("safetensors: {e}")))?;
-    let metadata = if metadata.is_empty() {
-        None
-    } else {
-        Some(metadata.clone())
-    };
-    safetensors::serialize(views, metadata)
-        .map_err(|e| candle_core::Error::Msg(format!("safetensors: {e}")).into())
+    let metadata = if metadata.is_empty() { None } else { Some(metadata.clone()) };
+    safetensors::serialize(views, metadata).map_err(|e| candle_core::Error::Msg(format!("safetensors: {e}")).into())
 }
 
 /// Reads a safetensors file holding exactly the f32 tensors named in `expected`, with those
@@ -126,33 +109,15 @@ pub fn read_safetensors(
     expected: &BTreeMap<String, Vec<usize>>,
     dev: Option<&Device>,
 ) -> Result<(HashMap<String, Tensor>, HashMap<String, String>)> {
-    let bad = |reason: String| CoreError::BadParams {
-        path: path.to_path_buf(),
-        reason,
-    };
-    let bytes = std::fs::read(path).map_err(|source| CoreError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let bad = |reason: String| CoreError::BadParams { path: path.to_path_buf(), reason };
+    let bytes = std::fs::read(path).map_err(|source| CoreError::Io { path: path.to_path_buf(), source })?;
     let (_, header) = safetensors::SafeTensors::read_metadata(&bytes)
         .map_err(|e| bad(format!("not a valid safetensors file ({e})")))?;
     let file = safetensors::SafeTensors::deserialize(&bytes)
         .map_err(|e| bad(format!("not a valid safetensors file ({e})")))?;
-    let found: BTreeMap<String, ()> = file
-        .names()
-        .into_iter()
-        .map(|n| (n.to_string(), ()))
-        .collect();
-    let missing: Vec<&str> = expected
-        .keys()
-        .filter(|k| !found.contains_key(*k))
-        .map(String::as_str)
-        .collect();
-    let extra: Vec<&str> = found
-        .keys()
-        .filter(|k| !expected.contains_key(*k))
-        .map(String::as_str)
-        .collect();
+    let found: BTreeMap<String, ()> = file.names().into_iter().map(|n| (n.to_string(), ())).collect();
+    let missing: Vec<&str> = expected.keys().filter(|k| !found.contains_key(*k)).map(String::as_str).collect();
+    let extra: Vec<&str> = found.keys().filter(|k| !expected.contains_key(*k)).map(String::as_str).collect();
     if !missing.is_empty() || !extra.is_empty() {
         return Err(bad(format!(
             "tensor names do not match the model: missing [{}], unexpected [{}]",
@@ -163,37 +128,19 @@ pub fn read_safetensors(
     let dev = dev.cloned().unwrap_or(Device::Cpu);
     let mut tensors = HashMap::with_capacity(expected.len());
     for (name, shape) in expected {
-        let view = file
-            .tensor(name)
-            .map_err(|e| bad(format!("tensor {name}: {e}")))?;
+        let view = file.tensor(name).map_err(|e| bad(format!("tensor {name}: {e}")))?;
         if view.dtype() != safetensors::Dtype::F32 {
-            return Err(bad(format!(
-                "tensor {name}: dtype {:?}, expected F32",
-                view.dtype()
-            )));
+            return Err(bad(format!("tensor {name}: dtype {:?}, expected F32", view.dtype())));
         }
         if view.shape() != shape.as_slice() {
-            return Err(bad(format!(
-                "tensor {name}: shape {:?}, expected {:?}",
-                view.shape(),
-                shape
-            )));
+            return Err(bad(format!("tensor {name}: shape {:?}, expected {:?}", view.shape(), shape)));
         }
-        let values: Vec<f32> = view
-            .data()
-            .chunks_exact(4)
-            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-            .collect();
+        let values: Vec<f32> =
+            view.data().chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
         if let Some(i) = values.iter().position(|v| !v.is_finite()) {
-            return Err(bad(format!(
-                "tensor {name}: value {} at flat index {i} is not finite",
-                values[i]
-            )));
+            return Err(bad(format!("tensor {name}: value {} at flat index {i} is not finite", values[i])));
         }
-        tensors.insert(
-            name.clone(),
-            Tensor::from_vec(values, shape.as_slice(), &dev)?,
-        );
+        tensors.insert(name.clone(), Tensor::from_vec(values, shape.as_slice(), &dev)?);
     }
     let metadata = header.metadata().clone().unwrap_or_default();
     Ok((tensors, metadata))
@@ -217,23 +164,15 @@ mod tests {
         let a = model(1)?;
         let b = model(2)?;
         let dir = std::env::temp_dir().join(format!("ae-core-params-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).map_err(|source| CoreError::Io {
-            path: dir.clone(),
-            source,
-        })?;
+        std::fs::create_dir_all(&dir).map_err(|source| CoreError::Io { path: dir.clone(), source })?;
         let path = dir.join("m.safetensors");
         let meta = HashMap::from([("step".to_string(), "12".to_string())]);
-        std::fs::write(&path, a.to_safetensors(&meta)?).map_err(|source| CoreError::Io {
-            path: path.clone(),
-            source,
-        })?;
+        std::fs::write(&path, a.to_safetensors(&meta)?)
+            .map_err(|source| CoreError::Io { path: path.clone(), source })?;
         assert_eq!(b.load(&path)?.get("step").map(String::as_str), Some("12"));
         for ((na, va), (nb, vb)) in a.named().iter().zip(b.named()) {
             assert_eq!(na, &nb);
-            assert_eq!(
-                va.flatten_all()?.to_vec1::<f32>()?,
-                vb.flatten_all()?.to_vec1::<f32>()?
-            );
+            assert_eq!(va.flatten_all()?.to_vec1::<f32>()?, vb.flatten_all()?.to_vec1::<f32>()?);
         }
         assert_eq!(a.count(), 4 * 3 + 3 + 3 * 2 + 2);
         let _ = std::fs::remove_dir_all(dir);

@@ -48,28 +48,14 @@ pub fn permutation(rng: &mut SeededRng, n: usize) -> Vec<u32> {
 }
 
 /// A tensor of independent uniform draws in `[lo, hi)`.
-pub fn uniform(
-    rng: &mut SeededRng,
-    shape: impl Into<Shape>,
-    lo: f32,
-    hi: f32,
-    dev: &Device,
-) -> Result<Tensor> {
+pub fn uniform(rng: &mut SeededRng, shape: impl Into<Shape>, lo: f32, hi: f32, dev: &Device) -> Result<Tensor> {
     let shape = shape.into();
-    let data: Vec<f32> = (0..shape.elem_count())
-        .map(|_| rng.random_range(lo..hi))
-        .collect();
+    let data: Vec<f32> = (0..shape.elem_count()).map(|_| rng.random_range(lo..hi)).collect();
     Tensor::from_vec(data, shape, dev)
 }
 
 /// A tensor of independent normal draws (Box-Muller on the stream's uniforms).
-pub fn normal(
-    rng: &mut SeededRng,
-    shape: impl Into<Shape>,
-    mean: f32,
-    std: f32,
-    dev: &Device,
-) -> Result<Tensor> {
+pub fn normal(rng: &mut SeededRng, shape: impl Into<Shape>, mean: f32, std: f32, dev: &Device) -> Result<Tensor> {
     let shape = shape.into();
     let n = shape.elem_count();
     let mut data = Vec::with_capacity(n + 1);
@@ -109,13 +95,7 @@ mod tests {
 
     #[test]
     fn normal_draws_have_the_asked_moments() -> Result<()> {
-        let xs = normal(
-            &mut stream(1, Purpose::Init, 0),
-            100_001,
-            2.0,
-            3.0,
-            &Device::Cpu,
-        )?;
+        let xs = normal(&mut stream(1, Purpose::Init, 0), 100_001, 2.0, 3.0, &Device::Cpu)?;
         assert_eq!(xs.dims(), [100_001]);
         let v = xs.to_vec1::<f32>()?;
         let mean = v.iter().map(|&x| x as f64).sum::<f64>() / v.len() as f64;
@@ -127,14 +107,7 @@ mod tests {
 
     #[test]
     fn uniform_draws_stay_in_range() -> Result<()> {
-        let v = uniform(
-            &mut stream(1, Purpose::Init, 0),
-            10_000,
-            -0.5,
-            0.25,
-            &Device::Cpu,
-        )?
-        .to_vec1::<f32>()?;
+        let v = uniform(&mut stream(1, Purpose::Init, 0), 10_000, -0.5, 0.25, &Device::Cpu)?.to_vec1::<f32>()?;
         assert!(v.iter().all(|&x| (-0.5..0.25).contains(&x)));
         let mean = v.iter().sum::<f32>() / v.len() as f32;
         assert!((mean + 0.125).abs() < 0.01, "mean {mean}");

@@ -26,11 +26,7 @@ pub enum DatasetName {
 
 impl DatasetName {
     /// Every dataset.
-    pub const ALL: [DatasetName; 3] = [
-        DatasetName::Digits,
-        DatasetName::Mnist,
-        DatasetName::FashionMnist,
-    ];
+    pub const ALL: [DatasetName; 3] = [DatasetName::Digits, DatasetName::Mnist, DatasetName::FashionMnist];
 
     /// The name used in configs, on the command line and as the data directory's name.
     pub fn name(self) -> &'static str {
@@ -49,9 +45,7 @@ impl DatasetName {
     /// Class names, for legends.
     pub fn class_names(self) -> [&'static str; 10] {
         match self {
-            DatasetName::Digits | DatasetName::Mnist => {
-                ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"]
-            }
+            DatasetName::Digits | DatasetName::Mnist => ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"],
             DatasetName::FashionMnist => [
                 "T-shirt/top",
                 "Trouser",
@@ -74,9 +68,7 @@ impl std::str::FromStr for DatasetName {
         DatasetName::ALL
             .into_iter()
             .find(|d| d.name() == s)
-            .ok_or_else(|| {
-                format!("unknown dataset {s:?}; expected one of digits, mnist, fashion-mnist")
-            })
+            .ok_or_else(|| format!("unknown dataset {s:?}; expected one of digits, mnist, fashion-mnist"))
     }
 }
 
@@ -104,13 +96,7 @@ pub struct DataConfig {
 
 impl Default for DataConfig {
     fn default() -> Self {
-        Self {
-            dataset: DatasetName::Digits,
-            data_dir: None,
-            val_fraction: 0.1,
-            train_limit: None,
-            test_limit: None,
-        }
+        Self { dataset: DatasetName::Digits, data_dir: None, val_fraction: 0.1, train_limit: None, test_limit: None }
     }
 }
 
@@ -124,16 +110,9 @@ impl DataConfig {
                 expected: "a number in [0, 0.5)".into(),
             });
         }
-        for (field, v) in [
-            ("train_limit", self.train_limit),
-            ("test_limit", self.test_limit),
-        ] {
+        for (field, v) in [("train_limit", self.train_limit), ("test_limit", self.test_limit)] {
             if v == Some(0) {
-                return Err(DataError::InvalidConfig {
-                    field,
-                    value: "0".into(),
-                    expected: "at least 1".into(),
-                });
+                return Err(DataError::InvalidConfig { field, value: "0".into(), expected: "at least 1".into() });
             }
         }
         Ok(())
@@ -141,9 +120,7 @@ impl DataConfig {
 
     /// The directory the dataset's files are read from.
     pub fn dir(&self) -> PathBuf {
-        self.data_dir
-            .clone()
-            .unwrap_or_else(|| self.dataset.default_dir())
+        self.data_dir.clone().unwrap_or_else(|| self.dataset.default_dir())
     }
 }
 
@@ -175,10 +152,7 @@ impl Split {
     /// The first `n` examples (all if fewer).
     pub fn head(&self, n: usize) -> Result<Split, DataError> {
         let n = n.min(self.len());
-        Ok(Split {
-            images: self.images.narrow(0, 0, n)?,
-            labels: self.labels[..n].to_vec(),
-        })
+        Ok(Split { images: self.images.narrow(0, 0, n)?, labels: self.labels[..n].to_vec() })
     }
 
     fn select(&self, idx: &[u32]) -> Result<Split, DataError> {
@@ -230,9 +204,7 @@ impl Dataset {
                     dev,
                 )?;
                 let test = Split {
-                    images: all
-                        .images
-                        .narrow(0, DIGITS_TRAIN, all.len() - DIGITS_TRAIN)?,
+                    images: all.images.narrow(0, DIGITS_TRAIN, all.len() - DIGITS_TRAIN)?,
                     labels: all.labels[DIGITS_TRAIN..].to_vec(),
                 };
                 (all.head(DIGITS_TRAIN)?, test)
@@ -244,9 +216,7 @@ impl Dataset {
                 if let Some(Err(missing)) = files.iter().find(|f| f.is_err()) {
                     return Err(missing_files(cfg.dataset, &dir, missing));
                 }
-                let [Ok(tri), Ok(trl), Ok(tei), Ok(tel)] = files else {
-                    unreachable!("every file was found above")
-                };
+                let [Ok(tri), Ok(trl), Ok(tei), Ok(tel)] = files else { unreachable!("every file was found above") };
                 let train = split_from(
                     idx::read_file(&tri, IMAGES_MAGIC)?,
                     &tri,
@@ -273,13 +243,7 @@ impl Dataset {
             None => test,
         };
         let (train, val) = carve_validation(train, cfg.val_fraction, seed)?;
-        Ok(Dataset {
-            name: cfg.dataset,
-            image_shape: (28, 28),
-            train,
-            val,
-            test,
-        })
+        Ok(Dataset { name: cfg.dataset, image_shape: (28, 28), train, val, test })
     }
 }
 
@@ -288,9 +252,7 @@ fn missing_files(dataset: DatasetName, dir: &Path, missing: &str) -> DataError {
         dataset: dataset.name(),
         dir: dir.to_path_buf(),
         missing: format!("{missing}[.gz]"),
-        expected: format!(
-            "{TRAIN_IMAGES}, {TRAIN_LABELS}, {TEST_IMAGES}, {TEST_LABELS} (each raw or .gz)"
-        ),
+        expected: format!("{TRAIN_IMAGES}, {TRAIN_LABELS}, {TEST_IMAGES}, {TEST_LABELS} (each raw or .gz)"),
         extra: match dataset {
             DatasetName::FashionMnist => {
                 " (or, on Debian, `apt-get install dataset-fashion-mnist` and --data-dir /usr/share/datasets/fashion-mnist)"
@@ -327,26 +289,14 @@ fn split_from(
         });
     }
     if let Some((index, &label)) = labels.data.iter().enumerate().find(|(_, l)| **l > 9) {
-        return Err(DataError::LabelOutOfRange {
-            path: lpath.to_path_buf(),
-            label,
-            index,
-            max: 9,
-        });
+        return Err(DataError::LabelOutOfRange { path: lpath.to_path_buf(), label, index, max: 9 });
     }
     let pixels: Vec<f32> = images.data.iter().map(|&p| f32::from(p) / 255.0).collect();
-    Ok(Split {
-        images: Tensor::from_vec(pixels, (n, rows * cols), dev)?,
-        labels: labels.data,
-    })
+    Ok(Split { images: Tensor::from_vec(pixels, (n, rows * cols), dev)?, labels: labels.data })
 }
 
 /// Moves a seeded random `fraction` of `train` into a validation split (both keep file order).
-fn carve_validation(
-    train: Split,
-    fraction: f64,
-    seed: u64,
-) -> Result<(Split, Option<Split>), DataError> {
+fn carve_validation(train: Split, fraction: f64, seed: u64) -> Result<(Split, Option<Split>), DataError> {
     let n_val = (train.len() as f64 * fraction).round() as usize;
     if n_val == 0 {
         return Ok((train, None));
@@ -365,36 +315,21 @@ mod tests {
 
     #[test]
     fn digits_are_bundled_and_split_9000_1000() {
-        let cfg = DataConfig {
-            val_fraction: 0.0,
-            ..Default::default()
-        };
+        let cfg = DataConfig { val_fraction: 0.0, ..Default::default() };
         let d = Dataset::load(&cfg, 0, &Device::Cpu).unwrap();
         assert_eq!((d.train.len(), d.test.len()), (9000, 1000));
         assert!(d.val.is_none());
         assert_eq!(d.train.images.dims(), [9000, 784]);
         // The first MNIST test digit is a 7, the last a 6.
         assert_eq!((d.train.labels[0], d.test.labels[999]), (7, 6));
-        let px = d
-            .test
-            .images
-            .flatten_all()
-            .unwrap()
-            .to_vec1::<f32>()
-            .unwrap();
-        let (lo, hi) = px
-            .iter()
-            .fold((f32::MAX, f32::MIN), |(lo, hi), &p| (lo.min(p), hi.max(p)));
+        let px = d.test.images.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+        let (lo, hi) = px.iter().fold((f32::MAX, f32::MIN), |(lo, hi), &p| (lo.min(p), hi.max(p)));
         assert_eq!((lo, hi), (0.0, 1.0));
     }
 
     #[test]
     fn validation_is_carved_with_the_seed() {
-        let cfg = DataConfig {
-            val_fraction: 0.1,
-            train_limit: Some(1000),
-            ..Default::default()
-        };
+        let cfg = DataConfig { val_fraction: 0.1, train_limit: Some(1000), ..Default::default() };
         let a = Dataset::load(&cfg, 1, &Device::Cpu).unwrap();
         let b = Dataset::load(&cfg, 1, &Device::Cpu).unwrap();
         let c = Dataset::load(&cfg, 2, &Device::Cpu).unwrap();
@@ -404,10 +339,7 @@ mod tests {
         let sum = |s: &Split| s.images.sum_all().unwrap().to_scalar::<f32>().unwrap();
         assert_eq!(sum(&va), sum(&vb));
         assert_ne!(sum(&va), sum(&vc));
-        assert!(
-            (sum(&va) + sum(&a.train) - sum(&c.train) - sum(&vc)).abs() < 1.0,
-            "a partition of the same 1000"
-        );
+        assert!((sum(&va) + sum(&a.train) - sum(&c.train) - sum(&vc)).abs() < 1.0, "a partition of the same 1000");
     }
 
     #[test]
@@ -418,9 +350,7 @@ mod tests {
             data_dir: Some(dir.path().to_path_buf()),
             ..Default::default()
         };
-        let err = Dataset::load(&cfg, 0, &Device::Cpu)
-            .unwrap_err()
-            .to_string();
+        let err = Dataset::load(&cfg, 0, &Device::Cpu).unwrap_err().to_string();
         for want in [
             "fashion-mnist: train-images-idx3-ubyte[.gz] not found in",
             "t10k-labels-idx1-ubyte",
@@ -435,31 +365,11 @@ mod tests {
     #[test]
     fn bad_settings_are_refused() {
         for (cfg, want) in [
-            (
-                DataConfig {
-                    val_fraction: 0.7,
-                    ..Default::default()
-                },
-                "data.val_fraction: 0.7 is invalid",
-            ),
-            (
-                DataConfig {
-                    val_fraction: f64::NAN,
-                    ..Default::default()
-                },
-                "data.val_fraction: NaN is invalid",
-            ),
-            (
-                DataConfig {
-                    train_limit: Some(0),
-                    ..Default::default()
-                },
-                "data.train_limit: 0 is invalid",
-            ),
+            (DataConfig { val_fraction: 0.7, ..Default::default() }, "data.val_fraction: 0.7 is invalid"),
+            (DataConfig { val_fraction: f64::NAN, ..Default::default() }, "data.val_fraction: NaN is invalid"),
+            (DataConfig { train_limit: Some(0), ..Default::default() }, "data.train_limit: 0 is invalid"),
         ] {
-            let err = Dataset::load(&cfg, 0, &Device::Cpu)
-                .unwrap_err()
-                .to_string();
+            let err = Dataset::load(&cfg, 0, &Device::Cpu).unwrap_err().to_string();
             assert!(err.starts_with(want), "{err}");
         }
     }

@@ -27,9 +27,7 @@ pub enum DataError {
         what: &'static str,
     },
     /// The file ends before its header or payload does.
-    #[error(
-        "{path}: truncated: the header declares {expected} payload bytes but only {found} follow"
-    )]
+    #[error("{path}: truncated: the header declares {expected} payload bytes but only {found} follow")]
     Truncated {
         /// The file.
         path: PathBuf,
@@ -49,9 +47,7 @@ pub enum DataError {
         found: u64,
     },
     /// Bytes follow the payload.
-    #[error(
-        "{path}: {extra} trailing bytes after the {expected} payload bytes the header declares"
-    )]
+    #[error("{path}: {extra} trailing bytes after the {expected} payload bytes the header declares")]
     TrailingBytes {
         /// The file.
         path: PathBuf,
@@ -61,9 +57,7 @@ pub enum DataError {
         extra: u64,
     },
     /// The header declares a payload too large to be a real dataset; refused before allocating.
-    #[error(
-        "{path}: header declares dimensions {dims:?} ({what}), over the limit of {limit} bytes"
-    )]
+    #[error("{path}: header declares dimensions {dims:?} ({what}), over the limit of {limit} bytes")]
     TooLarge {
         /// The file.
         path: PathBuf,

@@ -29,10 +29,7 @@ pub struct IdxArray {
 
 /// Reads an IDX file (raw or gzip) whose magic must be `magic`.
 pub fn read_file(path: &Path, magic: u32) -> Result<IdxArray, DataError> {
-    let file = std::fs::File::open(path).map_err(|source| DataError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let file = std::fs::File::open(path).map_err(|source| DataError::Io { path: path.to_path_buf(), source })?;
     read(BufReader::new(file), path, magic)
 }
 
@@ -57,29 +54,17 @@ fn read_up_to(reader: &mut impl Read, buf: &mut [u8], path: &Path) -> Result<usi
             Ok(n) => filled += n,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             Err(source) => {
-                return Err(DataError::Io {
-                    path: path.to_path_buf(),
-                    source,
-                });
+                return Err(DataError::Io { path: path.to_path_buf(), source });
             }
         }
     }
     Ok(filled)
 }
 
-fn read_raw(
-    mut reader: impl Read,
-    path: &Path,
-    magic: u32,
-    gz: bool,
-) -> Result<IdxArray, DataError> {
+fn read_raw(mut reader: impl Read, path: &Path, magic: u32, gz: bool) -> Result<IdxArray, DataError> {
     let p = || path.to_path_buf();
     let stream_err = |source: std::io::Error| -> DataError {
-        if gz {
-            DataError::Gzip { path: p(), source }
-        } else {
-            DataError::Io { path: p(), source }
-        }
+        if gz { DataError::Gzip { path: p(), source } } else { DataError::Io { path: p(), source } }
     };
     let read_some = |reader: &mut dyn Read, buf: &mut [u8]| -> Result<usize, DataError> {
         let mut filled = 0;
@@ -97,11 +82,7 @@ fn read_raw(
     let mut magic_bytes = [0u8; 4];
     let got = read_some(&mut reader, &mut magic_bytes)?;
     if got < 4 {
-        return Err(DataError::TruncatedHeader {
-            path: p(),
-            expected: 4,
-            found: got as u64,
-        });
+        return Err(DataError::TruncatedHeader { path: p(), expected: 4, found: got as u64 });
     }
     let found = u32::from_be_bytes(magic_bytes);
     if found != magic {
@@ -110,12 +91,7 @@ fn read_raw(
         } else {
             "unsigned-byte labels, 1 dimension"
         };
-        return Err(DataError::BadMagic {
-            path: p(),
-            expected: magic,
-            found,
-            what,
-        });
+        return Err(DataError::BadMagic { path: p(), expected: magic, found, what });
     }
     let ndims = (magic & 0xff) as usize;
     let mut dim_bytes = vec![0u8; 4 * ndims];
@@ -127,65 +103,34 @@ fn read_raw(
             found: 4 + got as u64,
         });
     }
-    let dims: Vec<u32> = dim_bytes
-        .chunks_exact(4)
-        .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
-        .collect();
-    let payload = dims
-        .iter()
-        .try_fold(1u64, |acc, &d| acc.checked_mul(u64::from(d)));
+    let dims: Vec<u32> = dim_bytes.chunks_exact(4).map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]])).collect();
+    let payload = dims.iter().try_fold(1u64, |acc, &d| acc.checked_mul(u64::from(d)));
     let expected = match payload {
         Some(n) if n <= MAX_PAYLOAD_BYTES => n,
         Some(n) => {
-            return Err(DataError::TooLarge {
-                path: p(),
-                dims,
-                what: format!("{n} bytes"),
-                limit: MAX_PAYLOAD_BYTES,
-            });
+            return Err(DataError::TooLarge { path: p(), dims, what: format!("{n} bytes"), limit: MAX_PAYLOAD_BYTES });
         }
         None => {
-            return Err(DataError::TooLarge {
-                path: p(),
-                dims,
-                what: "overflow".into(),
-                limit: MAX_PAYLOAD_BYTES,
-            });
+            return Err(DataError::TooLarge { path: p(), dims, what: "overflow".into(), limit: MAX_PAYLOAD_BYTES });
         }
     };
 
     let mut data = Vec::with_capacity(expected as usize);
-    (&mut reader)
-        .take(expected)
-        .read_to_end(&mut data)
-        .map_err(stream_err)?;
+    (&mut reader).take(expected).read_to_end(&mut data).map_err(stream_err)?;
     if (data.len() as u64) < expected {
-        return Err(DataError::Truncated {
-            path: p(),
-            expected,
-            found: data.len() as u64,
-        });
+        return Err(DataError::Truncated { path: p(), expected, found: data.len() as u64 });
     }
     let mut rest = [0u8; 4096];
     let extra = read_some(&mut reader, &mut rest)?;
     if extra > 0 {
-        return Err(DataError::TrailingBytes {
-            path: p(),
-            expected,
-            extra: extra as u64,
-        });
+        return Err(DataError::TrailingBytes { path: p(), expected, extra: extra as u64 });
     }
-    Ok(IdxArray {
-        dims: dims.into_iter().map(|d| d as usize).collect(),
-        data,
-    })
+    Ok(IdxArray { dims: dims.into_iter().map(|d| d as usize).collect(), data })
 }
 
 /// Finds `name` or `name.gz` in `dir`.
 pub fn find(dir: &Path, name: &str) -> Option<PathBuf> {
-    [dir.join(format!("{name}.gz")), dir.join(name)]
-        .into_iter()
-        .find(|p| p.is_file())
+    [dir.join(format!("{name}.gz")), dir.join(name)].into_iter().find(|p| p.is_file())
 }
 
 #[cfg(test)]
@@ -228,17 +173,7 @@ mod tests {
     fn bad_magic_is_refused_with_both_values() {
         let bytes = idx_bytes(LABELS_MAGIC, &[3], &[1, 2, 3]);
         let err = read(bytes.as_slice(), path(), IMAGES_MAGIC).unwrap_err();
-        assert!(
-            matches!(
-                err,
-                DataError::BadMagic {
-                    expected: IMAGES_MAGIC,
-                    found: LABELS_MAGIC,
-                    ..
-                }
-            ),
-            "{err:?}"
-        );
+        assert!(matches!(err, DataError::BadMagic { expected: IMAGES_MAGIC, found: LABELS_MAGIC, .. }), "{err:?}");
         assert_eq!(
             err.to_string(),
             "x-idx3-ubyte: bad IDX magic 0x00000801; expected 0x00000803 (unsigned-byte images, 3 dimensions)"
@@ -250,42 +185,12 @@ mod tests {
         let bytes = idx_bytes(IMAGES_MAGIC, &[2, 2, 2], &[0; 5]);
         for b in [bytes.clone(), gz(&bytes)] {
             let err = read(b.as_slice(), path(), IMAGES_MAGIC).unwrap_err();
-            assert!(
-                matches!(
-                    err,
-                    DataError::Truncated {
-                        expected: 8,
-                        found: 5,
-                        ..
-                    }
-                ),
-                "{err:?}"
-            );
+            assert!(matches!(err, DataError::Truncated { expected: 8, found: 5, .. }), "{err:?}");
         }
         let err = read(&bytes[..9], path(), IMAGES_MAGIC).unwrap_err();
-        assert!(
-            matches!(
-                err,
-                DataError::TruncatedHeader {
-                    expected: 16,
-                    found: 9,
-                    ..
-                }
-            ),
-            "{err:?}"
-        );
+        assert!(matches!(err, DataError::TruncatedHeader { expected: 16, found: 9, .. }), "{err:?}");
         let err = read(&bytes[..2], path(), IMAGES_MAGIC).unwrap_err();
-        assert!(
-            matches!(
-                err,
-                DataError::TruncatedHeader {
-                    expected: 4,
-                    found: 2,
-                    ..
-                }
-            ),
-            "{err:?}"
-        );
+        assert!(matches!(err, DataError::TruncatedHeader { expected: 4, found: 2, .. }), "{err:?}");
     }
 
     #[test]
@@ -293,17 +198,7 @@ mod tests {
         let bytes = idx_bytes(LABELS_MAGIC, &[3], &[1, 2, 3, 4, 5]);
         for b in [bytes.clone(), gz(&bytes)] {
             let err = read(b.as_slice(), path(), LABELS_MAGIC).unwrap_err();
-            assert!(
-                matches!(
-                    err,
-                    DataError::TrailingBytes {
-                        expected: 3,
-                        extra: 2,
-                        ..
-                    }
-                ),
-                "{err:?}"
-            );
+            assert!(matches!(err, DataError::TrailingBytes { expected: 3, extra: 2, .. }), "{err:?}");
         }
         let mut with_garbage = gz(&idx_bytes(LABELS_MAGIC, &[3], &[1, 2, 3]));
         with_garbage.extend(b"garbage");
@@ -315,16 +210,10 @@ mod tests {
     fn absurd_dimensions_are_refused_before_allocating() {
         let bytes = idx_bytes(IMAGES_MAGIC, &[u32::MAX, u32::MAX, u32::MAX], &[]);
         let err = read(bytes.as_slice(), path(), IMAGES_MAGIC).unwrap_err();
-        assert!(
-            matches!(&err, DataError::TooLarge { what, .. } if what == "overflow"),
-            "{err:?}"
-        );
+        assert!(matches!(&err, DataError::TooLarge { what, .. } if what == "overflow"), "{err:?}");
         let bytes = idx_bytes(IMAGES_MAGIC, &[100_000, 1000, 1000], &[]);
         let err = read(bytes.as_slice(), path(), IMAGES_MAGIC).unwrap_err();
-        assert!(
-            matches!(&err, DataError::TooLarge { what, .. } if what == "100000000000 bytes"),
-            "{err:?}"
-        );
+        assert!(matches!(&err, DataError::TooLarge { what, .. } if what == "100000000000 bytes"), "{err:?}");
     }
 
     #[test]

@@ -21,20 +21,12 @@ pub struct Loader<'a> {
 impl<'a> Loader<'a> {
     /// Batches of `batch_size` in file order (evaluation).
     pub fn sequential(split: &'a Split, batch_size: usize) -> Self {
-        Self {
-            split,
-            batch_size: batch_size.max(1),
-            shuffle: None,
-        }
+        Self { split, batch_size: batch_size.max(1), shuffle: None }
     }
 
     /// Batches of `batch_size` in an order drawn anew each epoch from `seed` (training).
     pub fn shuffled(split: &'a Split, batch_size: usize, seed: u64) -> Self {
-        Self {
-            split,
-            batch_size: batch_size.max(1),
-            shuffle: Some(seed),
-        }
+        Self { split, batch_size: batch_size.max(1), shuffle: Some(seed) }
     }
 
     /// Batches per epoch.
@@ -49,12 +41,9 @@ impl<'a> Loader<'a> {
 
     /// The batches of epoch `epoch` (0-based).
     pub fn epoch(&self, epoch: u64) -> impl Iterator<Item = Result<Batch, DataError>> + '_ {
-        let order: Option<Vec<u32>> = self.shuffle.map(|seed| {
-            rng::permutation(
-                &mut rng::stream(seed, Purpose::Shuffle, epoch),
-                self.split.len(),
-            )
-        });
+        let order: Option<Vec<u32>> = self
+            .shuffle
+            .map(|seed| rng::permutation(&mut rng::stream(seed, Purpose::Shuffle, epoch), self.split.len()));
         let n = self.split.len();
         (0..self.len()).map(move |b| {
             let start = b * self.batch_size;
@@ -79,10 +68,7 @@ mod tests {
 
     fn split(n: usize) -> Split {
         let data: Vec<f32> = (0..n).map(|i| i as f32).collect();
-        Split {
-            images: Tensor::from_vec(data, (n, 1), &Device::Cpu).unwrap(),
-            labels: vec![0; n],
-        }
+        Split { images: Tensor::from_vec(data, (n, 1), &Device::Cpu).unwrap(), labels: vec![0; n] }
     }
 
     fn rows(b: &Batch) -> Vec<f32> {
@@ -95,10 +81,7 @@ mod tests {
         let l = Loader::sequential(&s, 4);
         assert_eq!(l.len(), 3);
         let got: Vec<Vec<f32>> = l.epoch(0).map(|b| rows(&b.unwrap())).collect();
-        assert_eq!(
-            got,
-            [vec![0., 1., 2., 3.], vec![4., 5., 6., 7.], vec![8., 9.]]
-        );
+        assert_eq!(got, [vec![0., 1., 2., 3.], vec![4., 5., 6., 7.], vec![8., 9.]]);
     }
 
     #[test]
@@ -112,10 +95,7 @@ mod tests {
         let mut sorted = a.clone();
         sorted.sort_by(f32::total_cmp);
         assert_eq!(sorted, (0..100).map(|i| i as f32).collect::<Vec<_>>());
-        let other_seed: Vec<f32> = Loader::shuffled(&s, 32, 8)
-            .epoch(0)
-            .flat_map(|b| rows(&b.unwrap()))
-            .collect();
+        let other_seed: Vec<f32> = Loader::shuffled(&s, 32, 8).epoch(0).flat_map(|b| rows(&b.unwrap())).collect();
         assert_ne!(a, other_seed);
     }
 }

@@ -17,23 +17,14 @@ pub struct Mlp {
 
 impl Mlp {
     /// Layers through `widths`, the activation after each but the last unless `activate_last`.
-    pub fn new(
-        widths: &[usize],
-        activation: Activation,
-        activate_last: bool,
-        vb: VarBuilder,
-    ) -> Result<Self> {
+    pub fn new(widths: &[usize], activation: Activation, activate_last: bool, vb: VarBuilder) -> Result<Self> {
         let vb = vb.pp("layers");
         let layers = widths
             .windows(2)
             .enumerate()
             .map(|(i, w)| linear(w[0], w[1], vb.pp(i.to_string())))
             .collect::<Result<Vec<_>>>()?;
-        Ok(Self {
-            layers,
-            activation,
-            activate_last,
-        })
+        Ok(Self { layers, activation, activate_last })
     }
 
     /// The layers, first to last.

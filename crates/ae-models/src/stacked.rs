@@ -4,7 +4,10 @@
 //! code -> hidden... -> input, mirrored by default. Latent: a deterministic code. Loss: BCE from
 //! logits (inputs in [0, 1]) or squared error, summed over features.
 
-use ae_core::{Activation, Autoencoder, Batch, LossParts, ReconLoss, StepContext};
+use ae_core::fused::host::HostView;
+use ae_core::fused::mlp::{Dense, HostBatch, train_step};
+use ae_core::fused::{self, FusedScratch, kernels};
+use ae_core::{Activation, Autoencoder, Batch, LossParts, LossValues, ReconLoss, StepContext};
 use candle_core::{Module, Result, Tensor};
 use candle_nn::VarBuilder;
 use serde::{Deserialize, Serialize};
@@ -49,9 +52,7 @@ impl Default for StackedConfig {
 impl StackedConfig {
     /// Decoder hidden widths, code side first.
     pub fn decoder_widths(&self) -> Vec<usize> {
-        self.decoder_hidden
-            .clone()
-            .unwrap_or_else(|| self.hidden.iter().rev().copied().collect())
+        self.decoder_hidden.clone().unwrap_or_else(|| self.hidden.iter().rev().copied().collect())
     }
 
     /// Refuses sizes of zero or beyond reason, naming the field.
@@ -82,6 +83,7 @@ impl StackedConfig {
 pub struct StackedAe {
     encoder: Mlp,
     decoder: Mlp,
+    activation: Activation,
     code_activation: Option<Activation>,
     input_dim: usize,
     loss: ReconLoss,
@@ -95,13 +97,12 @@ impl StackedAe {
             .chain(cfg.hidden.iter().copied())
             .chain(std::iter::once(cfg.code_dim))
             .collect();
-        let dec: Vec<usize> = std::iter::once(cfg.code_dim)
-            .chain(cfg.decoder_widths())
-            .chain(std::iter::once(cfg.input_dim))
-            .collect();
+        let dec: Vec<usize> =
+            std::iter::once(cfg.code_dim).chain(cfg.decoder_widths()).chain(std::iter::once(cfg.input_dim)).collect();
         Ok(Self {
             encoder: Mlp::new(&enc, cfg.activation, false, vb.pp("encoder"))?,
             decoder: Mlp::new(&dec, cfg.activation, false, vb.pp("decoder"))?,
+            activation: cfg.activation,
             code_activation: cfg.code_activation,
             input_dim: cfg.input_dim,
             loss: cfg.loss,
@@ -135,6 +136,65 @@ impl Autoencoder for StackedAe {
         let recon = self.loss.per_example(&logits, &batch.target)?.mean(0)?;
         Ok(LossParts::recon_only(recon))
     }
+
+    fn fused_step(
+        &self,
+        batch: &Batch,
+        _ctx: &mut StepContext<'_>,
+        scratch: &mut FusedScratch,
+    ) -> Result<Option<LossValues>> {
+        let layers = self.dense_layers();
+        let (Some(x), Some(y)) = (HostView::of(&batch.input), HostView::of(&batch.target)) else { return Ok(None) };
+        let views: Option<Vec<(HostView<'_>, HostView<'_>)>> =
+            layers.iter().map(|(l, _, _)| Some((HostView::of(l.weight())?, HostView::of(l.bias()?)?))).collect();
+        let Some(views) = views else { return Ok(None) };
+        if layers.iter().any(|(_, _, act)| act.is_some_and(|a| !kernels::supports(a))) {
+            return Ok(None);
+        }
+        let dense: Vec<Dense<'_>> = layers
+            .iter()
+            .zip(&views)
+            .map(|((_, _, act), (w, b))| {
+                let (out_dim, in_dim) = (b.as_slice().len(), w.as_slice().len() / b.as_slice().len().max(1));
+                Dense { weight: w.as_slice(), bias: b.as_slice(), in_dim, out_dim, activation: *act }
+            })
+            .collect();
+        if scratch.grads.len() != 2 * layers.len() {
+            scratch.grads = layers
+                .iter()
+                .flat_map(|(_, prefix, _)| {
+                    [(format!("{prefix}.weight"), Vec::new()), (format!("{prefix}.bias"), Vec::new())]
+                })
+                .collect();
+        }
+        let rows = batch.input.dim(0)?;
+        let mut grads: Vec<Vec<f32>> = scratch.grads.iter_mut().map(|(_, g)| std::mem::take(g)).collect();
+        let host = HostBatch { input: x.as_slice(), target: y.as_slice(), rows };
+        let total = train_step(&dense, host, self.loss, &mut scratch.workspace, &mut grads, fused::threads());
+        for ((_, slot), g) in scratch.grads.iter_mut().zip(grads) {
+            *slot = g;
+        }
+        let mean = total / rows as f64;
+        Ok(Some(LossValues { total: mean, recon: mean, kl: None, sparsity: None }))
+    }
+}
+
+impl StackedAe {
+    /// Every dense layer, input to output, with its parameter prefix and the activation after it.
+    fn dense_layers(&self) -> Vec<(&candle_nn::Linear, String, Option<Activation>)> {
+        let enc = self.encoder.layers();
+        let dec = self.decoder.layers();
+        let mut out = Vec::with_capacity(enc.len() + dec.len());
+        for (i, l) in enc.iter().enumerate() {
+            let act = if i + 1 < enc.len() { Some(self.activation) } else { self.code_activation };
+            out.push((l, format!("encoder.layers.{i}"), act));
+        }
+        for (i, l) in dec.iter().enumerate() {
+            let act = if i + 1 < dec.len() { Some(self.activation) } else { None };
+            out.push((l, format!("decoder.layers.{i}"), act));
+        }
+        out
+    }
 }
 
 #[cfg(test)]
@@ -145,30 +205,19 @@ mod tests {
     use candle_core::Device;
 
     fn model(cfg: &StackedConfig, params: &Params) -> std::result::Result<StackedAe, ModelError> {
-        StackedAe::new(
-            cfg,
-            params.var_builder(stream(0, Purpose::Init, 0), &Device::Cpu),
-        )
+        StackedAe::new(cfg, params.var_builder(stream(0, Purpose::Init, 0), &Device::Cpu))
     }
 
     #[test]
     fn shapes_follow_the_config() -> std::result::Result<(), Box<dyn std::error::Error>> {
         let params = Params::new();
-        let cfg = StackedConfig {
-            input_dim: 20,
-            hidden: vec![16, 8],
-            code_dim: 3,
-            ..Default::default()
-        };
+        let cfg = StackedConfig { input_dim: 20, hidden: vec![16, 8], code_dim: 3, ..Default::default() };
         let ae = model(&cfg, &params)?;
         let xs = Tensor::zeros((5, 20), candle_core::DType::F32, &Device::Cpu)?;
         assert_eq!(ae.encode(&xs)?.dims(), [5, 3]);
         assert_eq!(ae.forward(&xs)?.dims(), [5, 20]);
         let out = ae.reconstruct(&xs)?.flatten_all()?.to_vec1::<f32>()?;
-        assert!(
-            out.iter().all(|v| (0.0..=1.0).contains(v)),
-            "BCE outputs are sigmoids"
-        );
+        assert!(out.iter().all(|v| (0.0..=1.0).contains(v)), "BCE outputs are sigmoids");
         Ok(())
     }
 
@@ -176,11 +225,8 @@ mod tests {
     fn parameter_names_are_pinned() -> std::result::Result<(), Box<dyn std::error::Error>> {
         let params = Params::new();
         model(&StackedConfig::default(), &params)?;
-        let names: Vec<(String, Vec<usize>)> = params
-            .named()
-            .into_iter()
-            .map(|(n, v)| (n, v.dims().to_vec()))
-            .collect();
+        let names: Vec<(String, Vec<usize>)> =
+            params.named().into_iter().map(|(n, v)| (n, v.dims().to_vec())).collect();
         let want = [
             ("decoder.layers.0.bias", vec![256]),
             ("decoder.layers.0.weight", vec![256, 64]),
@@ -195,8 +241,7 @@ mod tests {
             ("encoder.layers.2.bias", vec![64]),
             ("encoder.layers.2.weight", vec![64, 256]),
         ];
-        let want: Vec<(String, Vec<usize>)> =
-            want.into_iter().map(|(n, s)| (n.to_string(), s)).collect();
+        let want: Vec<(String, Vec<usize>)> = want.into_iter().map(|(n, s)| (n.to_string(), s)).collect();
         assert_eq!(names, want);
         Ok(())
     }
@@ -225,44 +270,17 @@ mod tests {
     #[test]
     fn invalid_configs_name_the_field() {
         let cases = [
+            (StackedConfig { code_dim: 0, ..Default::default() }, "model.code_dim: 0"),
+            (StackedConfig { hidden: vec![512, 0], ..Default::default() }, "model.hidden[1]: 0"),
             (
-                StackedConfig {
-                    code_dim: 0,
-                    ..Default::default()
-                },
-                "model.code_dim: 0",
-            ),
-            (
-                StackedConfig {
-                    hidden: vec![512, 0],
-                    ..Default::default()
-                },
-                "model.hidden[1]: 0",
-            ),
-            (
-                StackedConfig {
-                    decoder_hidden: Some(vec![1 << 20]),
-                    ..Default::default()
-                },
+                StackedConfig { decoder_hidden: Some(vec![1 << 20]), ..Default::default() },
                 "model.decoder_hidden[0]: 1048576",
             ),
-            (
-                StackedConfig {
-                    input_dim: 0,
-                    ..Default::default()
-                },
-                "model.input_dim: 0",
-            ),
+            (StackedConfig { input_dim: 0, ..Default::default() }, "model.input_dim: 0"),
         ];
         for (cfg, want) in cases {
-            let err = model(&cfg, &Params::new())
-                .err()
-                .map(|e| e.to_string())
-                .unwrap_or_default();
-            assert!(
-                err.starts_with(want) && err.contains("expected a width from 1 to 65536"),
-                "{err}"
-            );
+            let err = model(&cfg, &Params::new()).err().map(|e| e.to_string()).unwrap_or_default();
+            assert!(err.starts_with(want) && err.contains("expected a width from 1 to 65536"), "{err}");
         }
     }
 
@@ -273,12 +291,8 @@ mod tests {
             .map(|e| e.to_string())
             .unwrap_or_default();
         assert!(err.contains("unknown field `hiden`"), "{err}");
-        let ok: crate::ModelConfig =
-            serde_json::from_str(r#"{"kind":"stacked","code_dim":2}"#).unwrap();
+        let ok: crate::ModelConfig = serde_json::from_str(r#"{"kind":"stacked","code_dim":2}"#).unwrap();
         let crate::ModelConfig::Stacked(ok) = ok;
-        assert_eq!(
-            (ok.input_dim, ok.code_dim, ok.hidden),
-            (784, 2, vec![512, 256])
-        );
+        assert_eq!((ok.input_dim, ok.code_dim, ok.hidden), (784, 2, vec![512, 256]));
     }
 }

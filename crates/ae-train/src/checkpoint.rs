@@ -73,10 +73,7 @@ impl RunDir {
         match std::fs::read_dir(&self.root) {
             Ok(mut entries) => Ok(entries.next().is_none()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(true),
-            Err(source) => Err(TrainError::Io {
-                path: self.root.clone(),
-                source,
-            }),
+            Err(source) => Err(TrainError::Io { path: self.root.clone(), source }),
         }
     }
 
@@ -99,46 +96,32 @@ impl RunDir {
     }
 
     /// Saves the latest weights, the optimizer and then the state.
-    pub fn save_checkpoint(
-        &self,
-        params: &Params,
-        optim: &Adam,
-        state: &TrainState,
-    ) -> Result<(), TrainError> {
+    pub fn save_checkpoint(&self, params: &Params, optim: &Adam, state: &TrainState) -> Result<(), TrainError> {
         let meta = step_metadata(state.step);
         atomic_write(&self.model(), &params.to_safetensors(&meta)?)?;
         atomic_write(&self.optimizer(), &optim.to_safetensors()?)?;
-        let json = serde_json::to_vec_pretty(state).map_err(|e| TrainError::BadCheckpoint {
-            path: self.state(),
-            reason: e.to_string(),
-        })?;
+        let json = serde_json::to_vec_pretty(state)
+            .map_err(|e| TrainError::BadCheckpoint { path: self.state(), reason: e.to_string() })?;
         atomic_write(&self.state(), &json)
     }
 
     /// Saves the best weights so far.
     pub fn save_best(&self, params: &Params, state: &TrainState) -> Result<(), TrainError> {
-        atomic_write(
-            &self.best(),
-            &params.to_safetensors(&step_metadata(state.step))?,
-        )
+        atomic_write(&self.best(), &params.to_safetensors(&step_metadata(state.step))?)
     }
 
     /// Reads `state.json`.
     pub fn load_state(&self) -> Result<TrainState, TrainError> {
         let path = self.state();
         let bytes = std::fs::read(&path).map_err(TrainError::io(&path))?;
-        let state: TrainState =
-            serde_json::from_slice(&bytes).map_err(|e| TrainError::BadCheckpoint {
-                path: path.clone(),
-                reason: format!("not a valid state file: {e}"),
-            })?;
+        let state: TrainState = serde_json::from_slice(&bytes).map_err(|e| TrainError::BadCheckpoint {
+            path: path.clone(),
+            reason: format!("not a valid state file: {e}"),
+        })?;
         if state.format != STATE_FORMAT {
             return Err(TrainError::BadCheckpoint {
                 path,
-                reason: format!(
-                    "state format {} is not one this build reads (expected {STATE_FORMAT})",
-                    state.format
-                ),
+                reason: format!("state format {} is not one this build reads (expected {STATE_FORMAT})", state.format),
             });
         }
         Ok(state)
@@ -146,25 +129,17 @@ impl RunDir {
 
     /// Restores weights and optimizer from the latest checkpoint and returns its state, after
     /// checking that all three files belong to the same step.
-    pub fn load_checkpoint(
-        &self,
-        params: &Params,
-        optim: &mut Adam,
-    ) -> Result<TrainState, TrainError> {
+    pub fn load_checkpoint(&self, params: &Params, optim: &mut Adam) -> Result<TrainState, TrainError> {
         let state = self.load_state()?;
         let vars = params.named();
-        for (path, meta) in [
-            (self.model(), params.load(&self.model())?),
-            (self.optimizer(), optim.load(&self.optimizer(), &vars)?),
-        ] {
+        for (path, meta) in
+            [(self.model(), params.load(&self.model())?), (self.optimizer(), optim.load(&self.optimizer(), &vars)?)]
+        {
             let step = meta.get("step").and_then(|s| s.parse::<u64>().ok());
             if step != Some(state.step) {
                 return Err(TrainError::BadCheckpoint {
                     path,
-                    reason: format!(
-                        "holds step {step:?} but state.json says step {}",
-                        state.step
-                    ),
+                    reason: format!("holds step {step:?} but state.json says step {}", state.step),
                 });
             }
         }
@@ -184,16 +159,10 @@ pub fn atomic_write(path: &Path, bytes: &[u8]) -> Result<(), TrainError> {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".tmp-")
-        .tempfile_in(dir)
-        .map_err(TrainError::io(dir))?;
+    let mut tmp = tempfile::Builder::new().prefix(".tmp-").tempfile_in(dir).map_err(TrainError::io(dir))?;
     tmp.write_all(bytes).map_err(TrainError::io(path))?;
     tmp.as_file().sync_all().map_err(TrainError::io(path))?;
-    tmp.persist(path).map_err(|e| TrainError::Io {
-        path: path.to_path_buf(),
-        source: e.error,
-    })?;
+    tmp.persist(path).map_err(|e| TrainError::Io { path: path.to_path_buf(), source: e.error })?;
     // The rename is durable only once the directory entry is.
     if let Ok(d) = std::fs::File::open(dir) {
         d.sync_all().map_err(TrainError::io(dir))?;
@@ -212,10 +181,7 @@ mod tests {
         atomic_write(&path, b"first").unwrap();
         atomic_write(&path, b"second").unwrap();
         assert_eq!(std::fs::read(&path).unwrap(), b"second");
-        let names: Vec<_> = std::fs::read_dir(dir.path())
-            .unwrap()
-            .map(|e| e.unwrap().file_name())
-            .collect();
+        let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
         assert_eq!(names, ["f.bin"]);
     }
 
@@ -233,15 +199,9 @@ mod tests {
     fn state_of_another_format_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let run = RunDir::new(dir.path());
-        let state = TrainState {
-            format: 99,
-            ..Default::default()
-        };
+        let state = TrainState { format: 99, ..Default::default() };
         std::fs::write(run.state(), serde_json::to_vec(&state).unwrap()).unwrap();
         let err = run.load_state().unwrap_err().to_string();
-        assert!(
-            err.ends_with("state format 99 is not one this build reads (expected 1)"),
-            "{err}"
-        );
+        assert!(err.ends_with("state format 99 is not one this build reads (expected 1)"), "{err}");
     }
 }

@@ -2,6 +2,7 @@
 //! gradient together; when it exceeds `max_norm`, every gradient is scaled by
 //! `max_norm / (norm + 1e-6)`.
 
+use ae_core::fused::FusedScratch;
 use candle_core::backprop::GradStore;
 use candle_core::{DType, Result, Var};
 
@@ -10,11 +11,7 @@ pub fn global_norm(vars: &[(String, Var)], grads: &GradStore) -> Result<f64> {
     let mut sum = 0f64;
     for (_, var) in vars {
         if let Some(g) = grads.get(var.as_tensor()) {
-            sum += g
-                .sqr()?
-                .sum_all()?
-                .to_dtype(DType::F64)?
-                .to_scalar::<f64>()?;
+            sum += g.sqr()?.sum_all()?.to_dtype(DType::F64)?.to_scalar::<f64>()?;
         }
     }
     Ok(sum.sqrt())
@@ -35,6 +32,17 @@ pub fn clip_grad_norm(vars: &[(String, Var)], grads: &mut GradStore, max_norm: f
     Ok(norm)
 }
 
+/// [`clip_grad_norm`] for gradients written by a fused step, scaled in place.
+pub fn clip_fused_grad_norm(scratch: &mut FusedScratch, max_norm: f64) -> f64 {
+    let sum: f64 = scratch.grads_mut().flat_map(|g| g.iter()).map(|&x| f64::from(x) * f64::from(x)).sum();
+    let norm = sum.sqrt();
+    if norm.is_finite() && norm > max_norm {
+        let scale = (max_norm / (norm + 1e-6)) as f32;
+        scratch.grads_mut().for_each(|g| g.iter_mut().for_each(|x| *x *= scale));
+    }
+    norm
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -47,11 +55,10 @@ mod tests {
     fn clips_to_the_global_norm_as_pytorch() {
         let a = Var::from_tensor(&Tensor::new(&[3f32, 0.0], &Device::Cpu).unwrap()).unwrap();
         let b = Var::from_tensor(&Tensor::new(&[4f32], &Device::Cpu).unwrap()).unwrap();
-        let loss = (a.as_tensor().sqr().unwrap().sum_all().unwrap()
-            + b.as_tensor().sqr().unwrap().sum_all().unwrap())
-        .unwrap()
-        .affine(0.5, 0.0)
-        .unwrap();
+        let loss = (a.as_tensor().sqr().unwrap().sum_all().unwrap() + b.as_tensor().sqr().unwrap().sum_all().unwrap())
+            .unwrap()
+            .affine(0.5, 0.0)
+            .unwrap();
         let mut grads = loss.backward().unwrap();
         let vars = vec![("a".to_string(), a.clone()), ("b".to_string(), b.clone())];
         let norm = clip_grad_norm(&vars, &mut grads, 1.0).unwrap();
@@ -63,9 +70,6 @@ mod tests {
             "{ga:?} {gb:?}"
         );
         let again = clip_grad_norm(&vars, &mut grads, 1.0).unwrap();
-        assert!(
-            (again - 1.0).abs() < 1e-5,
-            "already within the bound: {again}"
-        );
+        assert!((again - 1.0).abs() < 1e-5, "already within the bound: {again}");
     }
 }

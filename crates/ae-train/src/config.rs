@@ -24,6 +24,9 @@ pub struct TrainConfig {
     pub clip_grad_norm: Option<f64>,
     /// Stop when validation loss stops improving.
     pub early_stopping: Option<EarlyStopping>,
+    /// Use the model's fused CPU step where it has one; `false` differentiates with candle's
+    /// autograd everywhere (the reference path; same numbers, slower).
+    pub fused: bool,
 }
 
 impl Default for TrainConfig {
@@ -36,6 +39,7 @@ impl Default for TrainConfig {
             schedule: LrSchedule::default(),
             clip_grad_norm: None,
             early_stopping: None,
+            fused: true,
         }
     }
 }
@@ -97,13 +101,7 @@ pub struct AdamConfig {
 
 impl Default for AdamConfig {
     fn default() -> Self {
-        Self {
-            lr: 1e-3,
-            beta1: 0.9,
-            beta2: 0.999,
-            eps: 1e-8,
-            weight_decay: 0.0,
-        }
+        Self { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0.0 }
     }
 }
 
@@ -119,36 +117,18 @@ pub struct EarlyStopping {
 
 impl Default for EarlyStopping {
     fn default() -> Self {
-        Self {
-            patience: 5,
-            min_delta: 0.0,
-        }
+        Self { patience: 5, min_delta: 0.0 }
     }
 }
 
 fn invalid(field: &str, value: impl ToString, expected: &str) -> TrainError {
-    TrainError::InvalidConfig {
-        field: field.into(),
-        value: value.to_string(),
-        expected: expected.into(),
-    }
+    TrainError::InvalidConfig { field: field.into(), value: value.to_string(), expected: expected.into() }
 }
 
 /// Checks `v` is finite and within `[lo, hi)` (or `(lo, hi)` when `open_lo`).
-fn check_range(
-    field: &str,
-    v: f64,
-    lo: f64,
-    hi: f64,
-    open_lo: bool,
-    expected: &str,
-) -> Result<(), TrainError> {
+fn check_range(field: &str, v: f64, lo: f64, hi: f64, open_lo: bool, expected: &str) -> Result<(), TrainError> {
     let ok = v.is_finite() && (if open_lo { v > lo } else { v >= lo }) && v < hi;
-    if ok {
-        Ok(())
-    } else {
-        Err(invalid(field, v, expected))
-    }
+    if ok { Ok(()) } else { Err(invalid(field, v, expected)) }
 }
 
 impl TrainConfig {
@@ -161,61 +141,19 @@ impl TrainConfig {
             return Err(invalid("batch_size", self.batch_size, "1 to 1048576"));
         }
         let a = self.optimizer.adam();
-        check_range(
-            "optimizer.lr",
-            a.lr,
-            0.0,
-            10.0,
-            true,
-            "a finite number in (0, 10)",
-        )?;
-        check_range(
-            "optimizer.beta1",
-            a.beta1,
-            0.0,
-            1.0,
-            false,
-            "a number in [0, 1)",
-        )?;
-        check_range(
-            "optimizer.beta2",
-            a.beta2,
-            0.0,
-            1.0,
-            false,
-            "a number in [0, 1)",
-        )?;
+        check_range("optimizer.lr", a.lr, 0.0, 10.0, true, "a finite number in (0, 10)")?;
+        check_range("optimizer.beta1", a.beta1, 0.0, 1.0, false, "a number in [0, 1)")?;
+        check_range("optimizer.beta2", a.beta2, 0.0, 1.0, false, "a number in [0, 1)")?;
         check_range("optimizer.eps", a.eps, 0.0, 1.0, true, "a number in (0, 1)")?;
-        check_range(
-            "optimizer.weight_decay",
-            a.weight_decay,
-            0.0,
-            1.0,
-            false,
-            "a number in [0, 1)",
-        )?;
+        check_range("optimizer.weight_decay", a.weight_decay, 0.0, 1.0, false, "a number in [0, 1)")?;
         if let Some(c) = self.clip_grad_norm {
-            check_range(
-                "clip_grad_norm",
-                c,
-                0.0,
-                f64::MAX,
-                true,
-                "a positive finite number",
-            )?;
+            check_range("clip_grad_norm", c, 0.0, f64::MAX, true, "a positive finite number")?;
         }
         if let Some(es) = &self.early_stopping {
             if es.patience == 0 {
                 return Err(invalid("early_stopping.patience", 0, "at least 1 epoch"));
             }
-            check_range(
-                "early_stopping.min_delta",
-                es.min_delta,
-                0.0,
-                f64::MAX,
-                false,
-                "a finite number >= 0",
-            )?;
+            check_range("early_stopping.min_delta", es.min_delta, 0.0, f64::MAX, false, "a finite number >= 0")?;
         }
         self.schedule.validate()
     }
@@ -231,13 +169,7 @@ mod tests {
         assert_eq!((c.epochs, c.batch_size), (10, 128));
         assert_eq!(
             c.optimizer,
-            OptimizerConfig::Adam(AdamConfig {
-                lr: 1e-3,
-                beta1: 0.9,
-                beta2: 0.999,
-                eps: 1e-8,
-                weight_decay: 0.0
-            })
+            OptimizerConfig::Adam(AdamConfig { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0.0 })
         );
         c.validate().unwrap();
     }
@@ -250,42 +182,20 @@ mod tests {
             c.validate().unwrap_err().to_string(),
             "train.optimizer.lr: NaN is invalid; expected a finite number in (0, 10)"
         );
-        let c = TrainConfig {
-            batch_size: 0,
-            ..Default::default()
-        };
-        assert_eq!(
-            c.validate().unwrap_err().to_string(),
-            "train.batch_size: 0 is invalid; expected 1 to 1048576"
-        );
-        let c = TrainConfig {
-            clip_grad_norm: Some(-1.0),
-            ..Default::default()
-        };
-        assert!(
-            c.validate()
-                .unwrap_err()
-                .to_string()
-                .starts_with("train.clip_grad_norm: -1 is invalid")
-        );
+        let c = TrainConfig { batch_size: 0, ..Default::default() };
+        assert_eq!(c.validate().unwrap_err().to_string(), "train.batch_size: 0 is invalid; expected 1 to 1048576");
+        let c = TrainConfig { clip_grad_norm: Some(-1.0), ..Default::default() };
+        assert!(c.validate().unwrap_err().to_string().starts_with("train.clip_grad_norm: -1 is invalid"));
         let mut c = TrainConfig::default();
         c.optimizer.adam_mut().beta2 = 1.0;
-        assert!(
-            c.validate()
-                .unwrap_err()
-                .to_string()
-                .starts_with("train.optimizer.beta2: 1 is invalid")
-        );
+        assert!(c.validate().unwrap_err().to_string().starts_with("train.optimizer.beta2: 1 is invalid"));
     }
 
     #[test]
     fn json_is_strict() {
-        let err = serde_json::from_str::<TrainConfig>(r#"{"epoch": 3}"#)
-            .unwrap_err()
-            .to_string();
+        let err = serde_json::from_str::<TrainConfig>(r#"{"epoch": 3}"#).unwrap_err().to_string();
         assert!(err.contains("unknown field `epoch`"), "{err}");
-        let c: TrainConfig =
-            serde_json::from_str(r#"{"optimizer": {"kind": "adamw", "lr": 0.01}}"#).unwrap();
+        let c: TrainConfig = serde_json::from_str(r#"{"optimizer": {"kind": "adamw", "lr": 0.01}}"#).unwrap();
         assert!(c.optimizer.decoupled());
         assert_eq!(c.optimizer.adam().beta2, 0.999);
     }

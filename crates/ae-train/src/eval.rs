@@ -19,11 +19,7 @@ pub fn evaluate<M: Autoencoder + ?Sized>(
     for batch in Loader::sequential(split, batch_size).epoch(0) {
         let batch = batch?;
         let n = batch.input.dim(0)? as f64;
-        let mut ctx = StepContext {
-            rng: &mut rng,
-            training: false,
-            kl_weight: 1.0,
-        };
+        let mut ctx = StepContext { rng: &mut rng, training: false, kl_weight: 1.0 };
         let parts = model.loss(&batch, &mut ctx)?;
         sum.add_weighted(&parts.values()?, n);
     }

@@ -8,17 +8,18 @@
 
 use std::time::Instant;
 
+use ae_core::fused::FusedScratch;
 use ae_core::rng::{self, Purpose};
 use ae_core::{Autoencoder, LossValues, Params, StepContext};
 use ae_data::{Loader, Split};
 
 use crate::checkpoint::RunDir;
-use crate::clip::clip_grad_norm;
+use crate::clip::{clip_fused_grad_norm, clip_grad_norm};
 use crate::config::TrainConfig;
 use crate::error::TrainError;
 use crate::eval::evaluate;
 use crate::observer::{EpochEnd, Observer, StepEnd, TrainStart};
-use crate::optim::Adam;
+use crate::optim::{Adam, Grads};
 use crate::state::TrainState;
 
 /// The examples a run trains and validates on.
@@ -69,11 +70,7 @@ pub fn fit<M: Autoencoder + ?Sized>(
     cfg.validate()?;
     let vars = params.named();
     let mut optim = Adam::new(cfg.optimizer.clone());
-    let mut state = if resume {
-        run.load_checkpoint(params, &mut optim)?
-    } else {
-        TrainState::default()
-    };
+    let mut state = if resume { run.load_checkpoint(params, &mut optim)? } else { TrainState::default() };
     let loader = Loader::shuffled(data.train, cfg.batch_size, cfg.seed);
     let steps_per_epoch = loader.len() as u64;
     if steps_per_epoch == 0 {
@@ -93,6 +90,7 @@ pub fn fit<M: Autoencoder + ?Sized>(
         parameters: params.count(),
     })?;
 
+    let mut scratch = FusedScratch::default();
     let mut last_epoch = None;
     let mut stop = StopReason::Completed;
     if state.early_stopped {
@@ -109,43 +107,40 @@ pub fn fit<M: Autoencoder + ?Sized>(
         for (i, batch) in loader.epoch(epoch as u64).enumerate().skip(done_in_epoch) {
             let batch = batch?;
             lr = cfg.schedule.lr_at(base_lr, state.step, total_steps);
-            let mut ctx = StepContext {
-                rng: &mut sampling,
-                training: true,
-                kl_weight: 1.0,
+            let mut ctx = StepContext { rng: &mut sampling, training: true, kl_weight: 1.0 };
+            // The model's fused step where it has one, else candle's autograd on its loss.
+            let fused = if cfg.fused { model.fused_step(&batch, &mut ctx, &mut scratch)? } else { None };
+            let (values, mut store) = match fused {
+                Some(values) => (values, None),
+                None => {
+                    let parts = model.loss(&batch, &mut ctx)?;
+                    let values = parts.values()?;
+                    let grads = if values.is_finite() { Some(parts.total.backward()?) } else { None };
+                    (values, grads)
+                }
             };
-            let parts = model.loss(&batch, &mut ctx)?;
-            let values = parts.values()?;
             if !values.is_finite() {
-                return Err(TrainError::NonFiniteLoss {
-                    step: state.step,
-                    epoch: epoch + 1,
-                    value: values.total,
-                });
+                return Err(TrainError::NonFiniteLoss { step: state.step, epoch: epoch + 1, value: values.total });
             }
-            let mut grads = parts.total.backward()?;
             if let Some(max_norm) = cfg.clip_grad_norm {
-                let norm = clip_grad_norm(&vars, &mut grads, max_norm)?;
+                let norm = match store.as_mut() {
+                    Some(grads) => clip_grad_norm(&vars, grads, max_norm)?,
+                    None => clip_fused_grad_norm(&mut scratch, max_norm),
+                };
                 if !norm.is_finite() {
-                    return Err(TrainError::NonFiniteGradient {
-                        step: state.step,
-                        epoch: epoch + 1,
-                        value: norm,
-                    });
+                    return Err(TrainError::NonFiniteGradient { step: state.step, epoch: epoch + 1, value: norm });
                 }
             }
-            optim.step(&vars, &grads, lr)?;
+            let grads = match &store {
+                Some(grads) => Grads::Autograd(grads),
+                None => Grads::Fused(&scratch),
+            };
+            optim.step(&vars, grads, lr)?;
             state.step += 1;
             let n = batch.input.dim(0)?;
             sum.add_weighted(&values, n as f64);
             seen += n;
-            observer.on_step(&StepEnd {
-                epoch: epoch + 1,
-                step: state.step,
-                step_in_epoch: i + 1,
-                loss: values,
-                lr,
-            });
+            observer.on_step(&StepEnd { epoch: epoch + 1, step: state.step, step_in_epoch: i + 1, loss: values, lr });
             if observer.should_stop() && (i + 1) < steps_per_epoch as usize {
                 run.save_checkpoint(params, &optim, &state)?;
                 stop = StopReason::Interrupted;
@@ -155,19 +150,14 @@ pub fn fit<M: Autoencoder + ?Sized>(
         if stop == StopReason::Interrupted {
             break;
         }
-        let val = data
-            .val
-            .map(|v| evaluate(model, v, cfg.batch_size, cfg.seed))
-            .transpose()?;
+        let val = data.val.map(|v| evaluate(model, v, cfg.batch_size, cfg.seed)).transpose()?;
         state.epoch += 1;
         let improved = update_best(&mut state, val.as_ref(), cfg);
         if improved {
             run.save_best(params, &state)?;
         }
-        let patience_spent = cfg
-            .early_stopping
-            .as_ref()
-            .is_some_and(|es| state.epochs_since_improvement >= es.patience);
+        let patience_spent =
+            cfg.early_stopping.as_ref().is_some_and(|es| state.epochs_since_improvement >= es.patience);
         if !improved && val.is_some() && patience_spent {
             state.early_stopped = true;
             stop = StopReason::EarlyStopped;
@@ -191,11 +181,7 @@ pub fn fit<M: Autoencoder + ?Sized>(
         }
     }
     observer.on_train_end();
-    Ok(FitReport {
-        state,
-        stop,
-        last_epoch,
-    })
+    Ok(FitReport { state, stop, last_epoch })
 }
 
 /// Records a new best validation loss; returns whether this epoch improved on it. Without a
@@ -206,9 +192,7 @@ fn update_best(state: &mut TrainState, val: Option<&LossValues>, cfg: &TrainConf
         return true;
     };
     let min_delta = cfg.early_stopping.as_ref().map_or(0.0, |e| e.min_delta);
-    let improved = state
-        .best_val_loss
-        .is_none_or(|best| val.total < best - min_delta);
+    let improved = state.best_val_loss.is_none_or(|best| val.total < best - min_delta);
     if improved {
         state.best_val_loss = Some(val.total);
         state.best_epoch = Some(state.epoch);

@@ -35,19 +35,13 @@ pub struct MetricsFiles {
 impl MetricsFiles {
     /// Opens the files of `run`, keeping rows of epochs up to `keep_epochs` (0 for a fresh run).
     pub fn open(run: &RunDir, keep_epochs: usize) -> Result<Self, TrainError> {
-        let files = Self {
-            jsonl: run.file("metrics.jsonl"),
-            csv: run.file("metrics.csv"),
-        };
+        let files = Self { jsonl: run.file("metrics.jsonl"), csv: run.file("metrics.csv") };
         let kept = |path: &PathBuf, header: bool| -> Result<String, TrainError> {
             let text = match std::fs::read_to_string(path) {
                 Ok(t) => t,
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
                 Err(source) => {
-                    return Err(TrainError::Io {
-                        path: path.clone(),
-                        source,
-                    });
+                    return Err(TrainError::Io { path: path.clone(), source });
                 }
             };
             let mut out = String::new();
@@ -80,10 +74,7 @@ impl MetricsFiles {
     }
 
     fn append(path: &PathBuf, line: &str) -> Result<(), TrainError> {
-        let mut f = std::fs::OpenOptions::new()
-            .append(true)
-            .open(path)
-            .map_err(TrainError::io(path))?;
+        let mut f = std::fs::OpenOptions::new().append(true).open(path).map_err(TrainError::io(path))?;
         writeln!(f, "{line}").map_err(TrainError::io(path))?;
         f.sync_data().map_err(TrainError::io(path))
     }
@@ -95,10 +86,8 @@ fn cell(v: Option<f64>) -> String {
 
 impl Observer for MetricsFiles {
     fn on_epoch_end(&mut self, e: &EpochEnd) -> Result<(), TrainError> {
-        let json = serde_json::to_string(e).map_err(|err| TrainError::BadCheckpoint {
-            path: self.jsonl.clone(),
-            reason: err.to_string(),
-        })?;
+        let json = serde_json::to_string(e)
+            .map_err(|err| TrainError::BadCheckpoint { path: self.jsonl.clone(), reason: err.to_string() })?;
         Self::append(&self.jsonl, &json)?;
         let v = e.val.as_ref();
         let row = [
@@ -130,18 +119,8 @@ mod tests {
             epoch: n,
             step: 10 * n as u64,
             lr: 1e-3,
-            train: LossValues {
-                total: 1.5,
-                recon: 1.5,
-                kl: None,
-                sparsity: None,
-            },
-            val: Some(LossValues {
-                total: 2.0,
-                recon: 2.0,
-                kl: None,
-                sparsity: None,
-            }),
+            train: LossValues { total: 1.5, recon: 1.5, kl: None, sparsity: None },
+            val: Some(LossValues { total: 2.0, recon: 2.0, kl: None, sparsity: None }),
             seconds: 1.0,
             examples_per_second: 100.0,
             improved: true,
@@ -158,22 +137,11 @@ mod tests {
         }
         let csv = std::fs::read_to_string(run.file("metrics.csv")).unwrap();
         assert_eq!(csv.lines().count(), 4);
-        assert_eq!(
-            csv.lines().nth(1).unwrap(),
-            "1,10,0.001,1.5,1.5,,,2,2,,,1.000,100.0"
-        );
-        let first: serde_json::Value = serde_json::from_str(
-            std::fs::read_to_string(run.file("metrics.jsonl"))
-                .unwrap()
-                .lines()
-                .next()
-                .unwrap(),
-        )
-        .unwrap();
-        assert_eq!(
-            (first["epoch"].as_u64(), first["train"]["recon"].as_f64()),
-            (Some(1), Some(1.5))
-        );
+        assert_eq!(csv.lines().nth(1).unwrap(), "1,10,0.001,1.5,1.5,,,2,2,,,1.000,100.0");
+        let first: serde_json::Value =
+            serde_json::from_str(std::fs::read_to_string(run.file("metrics.jsonl")).unwrap().lines().next().unwrap())
+                .unwrap();
+        assert_eq!((first["epoch"].as_u64(), first["train"]["recon"].as_f64()), (Some(1), Some(1.5)));
         MetricsFiles::open(&run, 2).unwrap();
         let csv = std::fs::read_to_string(run.file("metrics.csv")).unwrap();
         let jsonl = std::fs::read_to_string(run.file("metrics.jsonl")).unwrap();

@@ -17,10 +17,7 @@ pub struct LrSchedule {
 
 impl Default for LrSchedule {
     fn default() -> Self {
-        Self {
-            warmup_steps: 0,
-            decay: Decay::Constant,
-        }
+        Self { warmup_steps: 0, decay: Decay::Constant }
     }
 }
 
@@ -87,9 +84,7 @@ impl LrSchedule {
                 }
                 Ok(())
             }
-            Decay::Exponential { gamma }
-                if !(gamma.is_finite() && *gamma > 0.0 && *gamma <= 1.0) =>
-            {
+            Decay::Exponential { gamma } if !(gamma.is_finite() && *gamma > 0.0 && *gamma <= 1.0) => {
                 Err(bad("gamma", gamma.to_string(), "a number in (0, 1]"))
             }
             Decay::Exponential { .. } => Ok(()),
@@ -116,43 +111,24 @@ mod tests {
     //   CosineAnnealingLR(opt, T_max=10, eta_min=0.01) -> lrs at steps 0, 5, 10
     #[test]
     fn decays_match_pytorch() {
-        let step = LrSchedule {
-            warmup_steps: 0,
-            decay: Decay::Step {
-                step_size: 3,
-                gamma: 0.5,
-            },
-        };
+        let step = LrSchedule { warmup_steps: 0, decay: Decay::Step { step_size: 3, gamma: 0.5 } };
         let got: Vec<f64> = (0..7).map(|s| step.lr_at(0.1, s, 100)).collect();
         for (g, w) in got.iter().zip([0.1, 0.1, 0.1, 0.05, 0.05, 0.05, 0.025]) {
             assert!(close(*g, w), "{got:?}");
         }
-        let exp = LrSchedule {
-            warmup_steps: 0,
-            decay: Decay::Exponential { gamma: 0.9 },
-        };
+        let exp = LrSchedule { warmup_steps: 0, decay: Decay::Exponential { gamma: 0.9 } };
         for (s, w) in [(0, 0.1), (1, 0.09), (2, 0.081), (3, 0.0729)] {
             assert!(close(exp.lr_at(0.1, s, 100), w));
         }
-        let cos = LrSchedule {
-            warmup_steps: 0,
-            decay: Decay::Cosine { min_lr: 0.01 },
-        };
+        let cos = LrSchedule { warmup_steps: 0, decay: Decay::Cosine { min_lr: 0.01 } };
         for (s, w) in [(0, 0.1), (5, 0.055), (10, 0.01), (12, 0.01)] {
-            assert!(
-                close(cos.lr_at(0.1, s, 10), w),
-                "step {s}: {}",
-                cos.lr_at(0.1, s, 10)
-            );
+            assert!(close(cos.lr_at(0.1, s, 10), w), "step {s}: {}", cos.lr_at(0.1, s, 10));
         }
     }
 
     #[test]
     fn warmup_climbs_linearly_then_hands_over() {
-        let s = LrSchedule {
-            warmup_steps: 4,
-            decay: Decay::Cosine { min_lr: 0.0 },
-        };
+        let s = LrSchedule { warmup_steps: 4, decay: Decay::Cosine { min_lr: 0.0 } };
         let got: Vec<f64> = (0..5).map(|t| s.lr_at(1.0, t, 14)).collect();
         assert_eq!(got, [0.25, 0.5, 0.75, 1.0, 1.0]);
         assert!(close(s.lr_at(1.0, 9, 14), 0.5));
@@ -161,26 +137,12 @@ mod tests {
 
     #[test]
     fn bad_shapes_are_refused() {
-        let s = LrSchedule {
-            warmup_steps: 0,
-            decay: Decay::Step {
-                step_size: 0,
-                gamma: 0.5,
-            },
-        };
+        let s = LrSchedule { warmup_steps: 0, decay: Decay::Step { step_size: 0, gamma: 0.5 } };
         assert_eq!(
             s.validate().unwrap_err().to_string(),
             "train.schedule.decay.step_size: 0 is invalid; expected at least 1 step"
         );
-        let s = LrSchedule {
-            warmup_steps: 0,
-            decay: Decay::Exponential { gamma: 1.5 },
-        };
-        assert!(
-            s.validate()
-                .unwrap_err()
-                .to_string()
-                .starts_with("train.schedule.decay.gamma: 1.5")
-        );
+        let s = LrSchedule { warmup_steps: 0, decay: Decay::Exponential { gamma: 1.5 } };
+        assert!(s.validate().unwrap_err().to_string().starts_with("train.schedule.decay.gamma: 1.5"));
     }
 }

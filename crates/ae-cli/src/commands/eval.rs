@@ -63,18 +63,9 @@ pub fn run(a: &EvalArgs) -> anyhow::Result<()> {
     if a.json {
         println!("{out}");
     } else {
-        println!(
-            "{} on {} test ({} examples, {weights} weights)",
-            cfg.model.kind(),
-            cfg.data.dataset,
-            data.test.len()
-        );
+        println!("{} on {} test ({} examples, {weights} weights)", cfg.model.kind(), cfg.data.dataset, data.test.len());
         println!("  loss               {:.4} per example", test.total);
-        println!(
-            "  recon_per_example  {:.4} ({} summed over pixels)",
-            test.recon,
-            model.recon_loss().name()
-        );
+        println!("  recon_per_example  {:.4} ({} summed over pixels)", test.recon, model.recon_loss().name());
         println!("  recon_per_pixel    {:.6}", test.recon / input_dim);
     }
     Ok(())

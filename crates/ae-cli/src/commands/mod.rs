@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 mod eval;
+mod throughput;
 mod train;
 
 use std::path::Path;
@@ -19,6 +20,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Train(a) => train::run(&a),
         Command::Eval(a) => eval::run(&a),
+        Command::Throughput(a) => throughput::run(&a),
     }
 }
 
@@ -29,10 +31,7 @@ pub(crate) fn build_model(
     dev: &Device,
 ) -> anyhow::Result<(Box<dyn Autoencoder>, Params)> {
     let params = Params::new();
-    let model = ae_models::build(
-        cfg,
-        params.var_builder(rng::stream(seed, Purpose::Init, 0), dev),
-    )?;
+    let model = ae_models::build(cfg, params.var_builder(rng::stream(seed, Purpose::Init, 0), dev))?;
     Ok((model, params))
 }
 

@@ -29,10 +29,8 @@ pub fn run(a: &TrainArgs) -> anyhow::Result<()> {
 
     let resumed_epochs = if a.resume { run.load_state()?.epoch } else { 0 };
     let input_dim = model.input_dim();
-    let mut observers: Vec<Box<dyn Observer>> = vec![
-        Box::new(MetricsFiles::open(&run, resumed_epochs)?),
-        Box::new(Progress::new(a.progress, input_dim)),
-    ];
+    let mut observers: Vec<Box<dyn Observer>> =
+        vec![Box::new(MetricsFiles::open(&run, resumed_epochs)?), Box::new(Progress::new(a.progress, input_dim))];
     eprintln!(
         "{} {} ({} parameters) on {}: {} train / {} validation / {} test examples, into {}",
         if a.resume { "resuming" } else { "training" },
@@ -47,21 +45,14 @@ pub fn run(a: &TrainArgs) -> anyhow::Result<()> {
     let report = fit(
         &*model,
         &params,
-        FitData {
-            train: &data.train,
-            val: data.val.as_ref(),
-        },
+        FitData { train: &data.train, val: data.val.as_ref() },
         &cfg.train,
         &run,
         a.resume,
         &mut observers,
     )?;
     if report.stop == StopReason::Interrupted {
-        eprintln!(
-            "stopped at step {}; continue with --resume --run-dir {}",
-            report.state.step,
-            run.path().display()
-        );
+        eprintln!("stopped at step {}; continue with --resume --run-dir {}", report.state.step, run.path().display());
         return Ok(());
     }
 
@@ -73,19 +64,12 @@ pub fn run(a: &TrainArgs) -> anyhow::Result<()> {
     }
     let test = evaluate(&*model, &data.test, cfg.train.batch_size, cfg.train.seed)?;
     if report.stop == StopReason::EarlyStopped {
-        println!(
-            "early stopped after epoch {} (no validation improvement)",
-            report.state.epoch
-        );
+        println!("early stopped after epoch {} (no validation improvement)", report.state.epoch);
     }
     println!(
         "test ({} examples, {weights} weights from epoch {}): loss {:.4} per example, recon_per_pixel {:.5}",
         data.test.len(),
-        report
-            .state
-            .best_epoch
-            .filter(|_| weights == "best")
-            .unwrap_or(report.state.epoch),
+        report.state.best_epoch.filter(|_| weights == "best").unwrap_or(report.state.epoch),
         test.total,
         test.recon / input_dim as f64
     );
@@ -94,17 +78,11 @@ pub fn run(a: &TrainArgs) -> anyhow::Result<()> {
     for (file, what) in [
         ("config.json", "the resolved config"),
         ("model.safetensors", "last weights"),
-        (
-            "best.safetensors",
-            "weights with the lowest validation loss",
-        ),
+        ("best.safetensors", "weights with the lowest validation loss"),
         ("optimizer.safetensors", "optimizer state, for --resume"),
         ("state.json", "step, epoch and best validation loss"),
         ("metrics.jsonl", "one row per epoch (also metrics.csv)"),
-        (
-            "reconstructions.png",
-            "test originals over their reconstructions",
-        ),
+        ("reconstructions.png", "test originals over their reconstructions"),
     ] {
         println!("  {file:<22} {what}");
     }
@@ -122,16 +100,10 @@ fn resolve(a: &TrainArgs) -> anyhow::Result<(RunConfig, RunDir)> {
             None => RunConfig::default(),
         };
         let cfg = apply_flags(base, a)?;
-        let dir = a
-            .run_dir
-            .clone()
-            .unwrap_or_else(|| default_path(cfg.model.kind(), cfg.data.dataset.name()));
+        let dir = a.run_dir.clone().unwrap_or_else(|| default_path(cfg.model.kind(), cfg.data.dataset.name()));
         return Ok((cfg, RunDir::new(dir)));
     }
-    let dir = a
-        .run_dir
-        .clone()
-        .ok_or_else(|| usage("--resume needs --run-dir DIR naming the run to continue"))?;
+    let dir = a.run_dir.clone().ok_or_else(|| usage("--resume needs --run-dir DIR naming the run to continue"))?;
     let run = RunDir::new(dir);
     if !run.config().is_file() || !run.state().is_file() {
         return Err(usage(format!(

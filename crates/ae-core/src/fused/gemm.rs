@@ -1,0 +1,123 @@
+//! A safe matrix product over row-major `f32` slices, on the `gemm` crate that candle itself uses.
+//! This is the one place in ae with `unsafe`: every length is checked against the shapes before
+//! the call, so the pointers handed to `gemm` always stay inside their slices.
+
+#![allow(unsafe_code)]
+
+use gemm::Parallelism;
+
+/// A row-major matrix operand: `rows x cols`, optionally read transposed.
+#[derive(Debug, Clone, Copy)]
+pub struct Operand<'a> {
+    /// The values, row-major, of the matrix *as stored*.
+    pub data: &'a [f32],
+    /// Rows as stored.
+    pub rows: usize,
+    /// Columns as stored.
+    pub cols: usize,
+    /// Use the transpose of the stored matrix.
+    pub transposed: bool,
+}
+
+impl Operand<'_> {
+    /// Shape after the optional transpose.
+    fn shape(&self) -> (usize, usize) {
+        if self.transposed { (self.cols, self.rows) } else { (self.rows, self.cols) }
+    }
+
+    /// (column stride, row stride) of the logical matrix.
+    fn strides(&self) -> (isize, isize) {
+        if self.transposed { (self.cols as isize, 1) } else { (1, self.cols as isize) }
+    }
+}
+
+/// `dst = a · b` (or `dst += a · b` with `accumulate`), where `dst` is row-major `m x n`.
+///
+/// # Panics
+/// If a slice is shorter than its shape or the inner dimensions differ: a programming error in
+/// ae, never a user input.
+pub fn matmul(dst: &mut [f32], a: Operand<'_>, b: Operand<'_>, accumulate: bool, threads: usize) {
+    let (m, k) = a.shape();
+    let (k2, n) = b.shape();
+    assert_eq!(k, k2, "matmul: inner dimensions {k} and {k2} differ");
+    assert!(a.data.len() >= a.rows * a.cols, "matmul: lhs slice too short");
+    assert!(b.data.len() >= b.rows * b.cols, "matmul: rhs slice too short");
+    assert!(dst.len() >= m * n, "matmul: dst slice too short");
+    if m == 0 || n == 0 {
+        return;
+    }
+    if k == 0 {
+        if !accumulate {
+            dst[..m * n].fill(0.0);
+        }
+        return;
+    }
+    let (a_cs, a_rs) = a.strides();
+    let (b_cs, b_rs) = b.strides();
+    let parallelism = if threads > 1 { Parallelism::Rayon(threads) } else { Parallelism::None };
+    // SAFETY: the asserts above guarantee that every element the strides address,
+    // (i, p) -> i*rs + p*cs for i < m (or k) and p < k (or n), lies inside its slice; `dst` is
+    // borrowed mutably and cannot alias the shared borrows `a` and `b`.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            dst.as_mut_ptr(),
+            1,
+            n as isize,
+            accumulate,
+            a.data.as_ptr(),
+            a_cs,
+            a_rs,
+            b.data.as_ptr(),
+            b_cs,
+            b_rs,
+            1.0,
+            1.0,
+            false,
+            false,
+            false,
+            parallelism,
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use candle_core::{Device, Tensor};
+
+    fn data(n: usize, seed: f32) -> Vec<f32> {
+        (0..n).map(|i| (i as f32 * 0.37 + seed).sin()).collect()
+    }
+
+    #[test]
+    fn every_transpose_combination_matches_candle() {
+        let (m, k, n) = (7, 5, 3);
+        for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
+            let av = data(m * k, 1.0);
+            let bv = data(k * n, 2.0);
+            let (ar, ac) = if ta { (k, m) } else { (m, k) };
+            let (br, bc) = if tb { (n, k) } else { (k, n) };
+            let at = Tensor::from_slice(&av, (ar, ac), &Device::Cpu).unwrap();
+            let bt = Tensor::from_slice(&bv, (br, bc), &Device::Cpu).unwrap();
+            let at = if ta { at.t().unwrap() } else { at };
+            let bt = if tb { bt.t().unwrap() } else { bt };
+            let want = at.matmul(&bt).unwrap().flatten_all().unwrap().to_vec1::<f32>().unwrap();
+            for threads in [1, 2] {
+                let mut dst = vec![1.0f32; m * n];
+                let a = Operand { data: &av, rows: ar, cols: ac, transposed: ta };
+                let b = Operand { data: &bv, rows: br, cols: bc, transposed: tb };
+                matmul(&mut dst, a, b, false, threads);
+                for (g, w) in dst.iter().zip(&want) {
+                    assert!((g - w).abs() < 1e-5, "ta={ta} tb={tb}: {dst:?} vs {want:?}");
+                }
+                matmul(&mut dst, a, b, true, threads);
+                for (g, w) in dst.iter().zip(&want) {
+                    assert!((g - 2.0 * w).abs() < 1e-5, "accumulate");
+                }
+            }
+        }
+    }
+}
