@@ -152,9 +152,19 @@ pub trait Autoencoder {
         self.decode(&self.encode(xs)?)
     }
 
-    /// Reconstructions in input space (pixel values for images).
+    /// Reconstructions in input space (pixel values for images), for inference: no gradient
+    /// flows through the result, so models may compute it by a faster path.
     fn reconstruct(&self, xs: &Tensor) -> Result<Tensor> {
-        self.recon_loss().to_output(&self.forward(xs)?)
+        self.recon_loss().to_output(&self.forward(xs)?.detach())
+    }
+
+    /// The codes of `xs` for inference (export, retrieval, probes): [`Autoencoder::encode`]
+    /// without gradients, which models may compute by a faster path.
+    ///
+    /// # Shapes
+    /// `(batch, input_dim)` to `(batch, code_dim)`.
+    fn embed(&self, xs: &Tensor) -> Result<Tensor> {
+        Ok(self.encode(xs)?.detach())
     }
 }
 
@@ -184,5 +194,11 @@ impl<T: Autoencoder + ?Sized> Autoencoder for Box<T> {
     }
     fn forward(&self, xs: &Tensor) -> Result<Tensor> {
         (**self).forward(xs)
+    }
+    fn reconstruct(&self, xs: &Tensor) -> Result<Tensor> {
+        (**self).reconstruct(xs)
+    }
+    fn embed(&self, xs: &Tensor) -> Result<Tensor> {
+        (**self).embed(xs)
     }
 }

@@ -137,6 +137,31 @@ impl Autoencoder for StackedAe {
         Ok(LossParts::recon_only(recon))
     }
 
+    fn embed(&self, xs: &Tensor) -> Result<Tensor> {
+        let n_enc = self.encoder.layers().len();
+        match self.fused_forward(xs, 0..n_enc)? {
+            Some(zs) => Ok(zs),
+            None => Ok(self.encode(xs)?.detach()),
+        }
+    }
+
+    fn reconstruct(&self, xs: &Tensor) -> Result<Tensor> {
+        let all = 0..self.encoder.layers().len() + self.decoder.layers().len();
+        match self.fused_forward(xs, all)? {
+            Some(logits) => match self.loss {
+                // The sigmoid in place on the host, as the fused path's own kernel computes it.
+                ReconLoss::Bce => {
+                    let (rows, n) = logits.dims2()?;
+                    let mut out = logits.flatten_all()?.to_vec1::<f32>()?;
+                    kernels::activate(&mut out, Activation::Sigmoid);
+                    Tensor::from_vec(out, (rows, n), logits.device())
+                }
+                ReconLoss::Mse => Ok(logits),
+            },
+            None => self.loss.to_output(&self.forward(xs)?.detach()),
+        }
+    }
+
     fn fused_step(
         &self,
         batch: &Batch,
@@ -145,20 +170,8 @@ impl Autoencoder for StackedAe {
     ) -> Result<Option<LossValues>> {
         let layers = self.dense_layers();
         let (Some(x), Some(y)) = (HostView::of(&batch.input), HostView::of(&batch.target)) else { return Ok(None) };
-        let views: Option<Vec<(HostView<'_>, HostView<'_>)>> =
-            layers.iter().map(|(l, _, _)| Some((HostView::of(l.weight())?, HostView::of(l.bias()?)?))).collect();
-        let Some(views) = views else { return Ok(None) };
-        if layers.iter().any(|(_, _, act)| act.is_some_and(|a| !kernels::supports(a))) {
-            return Ok(None);
-        }
-        let dense: Vec<Dense<'_>> = layers
-            .iter()
-            .zip(&views)
-            .map(|((_, _, act), (w, b))| {
-                let (out_dim, in_dim) = (b.as_slice().len(), w.as_slice().len() / b.as_slice().len().max(1));
-                Dense { weight: w.as_slice(), bias: b.as_slice(), in_dim, out_dim, activation: *act }
-            })
-            .collect();
+        let Some(views) = host_views(&layers) else { return Ok(None) };
+        let dense = dense_from(&layers, &views);
         if scratch.grads.len() != 2 * layers.len() {
             scratch.grads = layers
                 .iter()
@@ -180,6 +193,20 @@ impl Autoencoder for StackedAe {
 }
 
 impl StackedAe {
+    /// The output of dense layers `range` (indices into [`Self::dense_layers`]) for `xs` through
+    /// the fused host path; `None` where it does not apply (another device or dtype, GELU).
+    fn fused_forward(&self, xs: &Tensor, range: std::ops::Range<usize>) -> Result<Option<Tensor>> {
+        let layers = &self.dense_layers()[range];
+        let Some(x) = HostView::of(xs) else { return Ok(None) };
+        let Some(views) = host_views(layers) else { return Ok(None) };
+        let dense = dense_from(layers, &views);
+        let rows = xs.dim(0)?;
+        let mut ws = ae_core::fused::mlp::Workspace::default();
+        let out = ae_core::fused::mlp::forward(&dense, x.as_slice(), rows, &mut ws, fused::threads());
+        let n = dense.last().map_or(0, |d| d.out_dim);
+        Ok(Some(Tensor::from_slice(out, (rows, n), xs.device())?))
+    }
+
     /// Every dense layer, input to output, with its parameter prefix and the activation after it.
     fn dense_layers(&self) -> Vec<(&candle_nn::Linear, String, Option<Activation>)> {
         let enc = self.encoder.layers();
@@ -195,6 +222,30 @@ impl StackedAe {
         }
         out
     }
+}
+
+/// A dense layer, its parameter prefix and the activation after it.
+type Layer<'a> = (&'a candle_nn::Linear, String, Option<Activation>);
+
+/// Host views of every layer's weight and bias, or `None` where the fused path does not apply
+/// (parameters off the CPU or not f32, or an activation without a fused kernel).
+fn host_views<'a>(layers: &[Layer<'a>]) -> Option<Vec<(HostView<'a>, HostView<'a>)>> {
+    if layers.iter().any(|(_, _, act)| act.is_some_and(|a| !kernels::supports(a))) {
+        return None;
+    }
+    layers.iter().map(|(l, _, _)| Some((HostView::of(l.weight())?, HostView::of(l.bias()?)?))).collect()
+}
+
+/// The fused path's description of `layers`, over their host views.
+fn dense_from<'v>(layers: &[Layer<'_>], views: &'v [(HostView<'_>, HostView<'_>)]) -> Vec<Dense<'v>> {
+    layers
+        .iter()
+        .zip(views)
+        .map(|((_, _, act), (w, b))| {
+            let (out_dim, in_dim) = (b.as_slice().len(), w.as_slice().len() / b.as_slice().len().max(1));
+            Dense { weight: w.as_slice(), bias: b.as_slice(), in_dim, out_dim, activation: *act }
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -218,6 +269,35 @@ mod tests {
         assert_eq!(ae.forward(&xs)?.dims(), [5, 20]);
         let out = ae.reconstruct(&xs)?.flatten_all()?.to_vec1::<f32>()?;
         assert!(out.iter().all(|v| (0.0..=1.0).contains(v)), "BCE outputs are sigmoids");
+        Ok(())
+    }
+
+    #[test]
+    fn fused_inference_matches_candle() -> std::result::Result<(), Box<dyn std::error::Error>> {
+        for (act, loss) in
+            [(Activation::Relu, ReconLoss::Bce), (Activation::Tanh, ReconLoss::Mse), (Activation::Gelu, ReconLoss::Bce)]
+        {
+            let params = Params::new();
+            let cfg = StackedConfig {
+                input_dim: 30,
+                hidden: vec![20, 10],
+                code_dim: 4,
+                activation: act,
+                loss,
+                ..Default::default()
+            };
+            let ae = model(&cfg, &params)?;
+            let xs = ae_core::rng::uniform(&mut stream(9, Purpose::Eval, 0), (7, 30), 0.0, 1.0, &Device::Cpu)?;
+            let pairs = [
+                (ae.embed(&xs)?, ae.encode(&xs)?),
+                (ae.reconstruct(&xs)?, loss.to_output(&ae.decode(&ae.encode(&xs)?)?)?),
+            ];
+            for (fast, reference) in pairs {
+                assert_eq!(fast.dims(), reference.dims());
+                let diff = (fast - reference)?.abs()?.max_all()?.to_scalar::<f32>()?;
+                assert!(diff < 1e-5, "{act} {loss:?}: differs by {diff}");
+            }
+        }
         Ok(())
     }
 

@@ -49,7 +49,7 @@ pub fn run(a: &ThroughputArgs) -> anyhow::Result<()> {
         }
         Ok((a.repeats * data.test.len()) as f64 / start.elapsed().as_secs_f64())
     };
-    let encode = time(&|xs| model.encode(xs))?;
+    let encode = time(&|xs| model.embed(xs))?;
     let reconstruct = time(&|xs| model.reconstruct(xs))?;
     let out = json!({
         "run": a.run.display().to_string(),

@@ -38,11 +38,7 @@ pub fn activate(xs: &mut [f32], act: Activation) {
 pub fn backprop_activation(delta: &mut [f32], ys: &[f32], act: Activation) {
     let pairs = delta.iter_mut().zip(ys);
     match act {
-        Activation::Relu => pairs.for_each(|(d, &y)| {
-            if y <= 0.0 {
-                *d = 0.0
-            }
-        }),
+        Activation::Relu => pairs.for_each(|(d, &y)| *d = if y > 0.0 { *d } else { 0.0 }),
         Activation::LeakyRelu => pairs.for_each(|(d, &y)| {
             if y < 0.0 {
                 *d *= 0.01
@@ -63,29 +59,102 @@ fn sigmoid(x: f32) -> f32 {
     }
 }
 
+/// Elements per parallel chunk of the loss kernel.
+const LOSS_CHUNK: usize = 1 << 14;
+
 /// The reconstruction loss summed over every element (a batch's per-example losses added up),
-/// with `delta = scale * d(loss)/d(logits)` written alongside in one pass.
+/// with `delta = scale * d(loss)/d(logits)` written alongside in one pass, in parallel chunks on
+/// rayon's pool. Chunk totals are added in chunk order, so the result does not depend on how the
+/// work was scheduled.
 pub fn loss_and_grad(loss: ReconLoss, logits: &[f32], target: &[f32], delta: &mut [f32], scale: f32) -> f64 {
-    let mut total = 0f64;
-    match loss {
-        ReconLoss::Bce => {
-            for ((d, &x), &y) in delta.iter_mut().zip(logits).zip(target) {
-                // max(x, 0) - x y + log(1 + exp(-|x|)), the stable form of ae_core::loss.
-                let e = (-x.abs()).exp();
-                total += f64::from(x.max(0.0) - x * y + e.ln_1p());
-                let s = if x >= 0.0 { 1.0 / (1.0 + e) } else { e / (1.0 + e) };
-                *d = scale * (s - y);
+    use rayon::prelude::*;
+    if logits.len() <= LOSS_CHUNK {
+        return loss_chunk(loss, logits, target, delta, scale);
+    }
+    delta
+        .par_chunks_mut(LOSS_CHUNK)
+        .zip(logits.par_chunks(LOSS_CHUNK))
+        .zip(target.par_chunks(LOSS_CHUNK))
+        .map(|((d, x), y)| loss_chunk(loss, x, y, d, scale))
+        .collect::<Vec<f64>>()
+        .into_iter()
+        .sum()
+}
+
+fn loss_chunk(loss: ReconLoss, logits: &[f32], target: &[f32], delta: &mut [f32], scale: f32) -> f64 {
+    // Eight running sums added in a fixed order: the result is deterministic, and the loop body
+    // has no serial dependency, so it vectorises.
+    const LANES: usize = 8;
+    let mut acc = [0f64; LANES];
+    let term = |x: f32, y: f32| -> (f32, f32) {
+        match loss {
+            ReconLoss::Bce => {
+                // max(x, 0) - x y + log(1 + exp(-|x|)), the stable form of ae_core::loss;
+                // the gradient is sigmoid(x) - y.
+                let e = exp_non_positive(-x.abs());
+                let inv = 1.0 / (1.0 + e);
+                let sigmoid = if x >= 0.0 { inv } else { e * inv };
+                (x.max(0.0) - x * y + ln_1p_unit(e), sigmoid - y)
+            }
+            ReconLoss::Mse => {
+                let r = x - y;
+                (r * r, 2.0 * r)
             }
         }
-        ReconLoss::Mse => {
-            for ((d, &x), &y) in delta.iter_mut().zip(logits).zip(target) {
-                let r = x - y;
-                total += f64::from(r * r);
-                *d = scale * 2.0 * r;
-            }
+    };
+    let n = logits.len() / LANES * LANES;
+    for ((d, x), y) in
+        delta[..n].chunks_exact_mut(LANES).zip(logits[..n].chunks_exact(LANES)).zip(target[..n].chunks_exact(LANES))
+    {
+        let mut terms = [0f32; LANES];
+        for j in 0..LANES {
+            let (t, g) = term(x[j], y[j]);
+            terms[j] = t;
+            d[j] = scale * g;
+        }
+        for j in 0..LANES {
+            acc[j] += f64::from(terms[j]);
         }
     }
+    let mut total: f64 = acc.iter().sum();
+    for ((d, &x), &y) in delta[n..].iter_mut().zip(&logits[n..]).zip(&target[n..]) {
+        let (t, g) = term(x, y);
+        total += f64::from(t);
+        *d = scale * g;
+    }
     total
+}
+
+/// `exp(y)` for `y <= 0`, branch-free so loops over it vectorise: `y = n ln 2 + r` with
+/// `|r| <= ln 2 / 2`, a degree-6 Taylor polynomial for `exp(r)` (relative error below 2e-7) and
+/// `2^n` built from its exponent bits. Inputs below -87 give `exp(-87)` (about 1.6e-38) instead of
+/// a subnormal, which no caller can tell from 0.
+#[inline]
+pub fn exp_non_positive(y: f32) -> f32 {
+    const LOG2_E: f32 = std::f32::consts::LOG2_E;
+    const LN2_HI: f32 = 0.693_145_75;
+    const LN2_LO: f32 = 1.428_606_8e-6;
+    // Adding and subtracting 1.5 * 2^23 rounds to the nearest integer without a call.
+    const ROUND: f32 = 12_582_912.0;
+    let y = y.clamp(-87.0, 0.0);
+    let n = (y * LOG2_E + ROUND) - ROUND;
+    let r = (y - n * LN2_HI) - n * LN2_LO;
+    let p = 1.0 + r * (1.0 + r * (0.5 + r * (1.0 / 6.0 + r * (1.0 / 24.0 + r * (1.0 / 120.0 + r * (1.0 / 720.0))))));
+    let scale = f32::from_bits(((n as i32 + 127) as u32) << 23);
+    p * scale
+}
+
+/// `ln(1 + e)` for `e` in [0, 1], branch-free: `2 atanh(s)` with `s = e / (2 + e)` in [0, 1/3], as
+/// the odd series `2 (s + s^3/3 + ... + s^13/13)` (truncation below 2e-8 relative), accurate for
+/// small `e` too since nothing cancels.
+#[inline]
+pub fn ln_1p_unit(e: f32) -> f32 {
+    let s = e / (2.0 + e);
+    let s2 = s * s;
+    let series = 1.0
+        + s2 * (1.0 / 3.0
+            + s2 * (1.0 / 5.0 + s2 * (1.0 / 7.0 + s2 * (1.0 / 9.0 + s2 * (1.0 / 11.0 + s2 * (1.0 / 13.0))))));
+    2.0 * s * series
 }
 
 /// Adds each row of the `rows x n` matrix `delta` into `sum` (length `n`).
@@ -96,5 +165,55 @@ pub fn sum_rows(sum: &mut [f32], delta: &[f32], rows: usize) {
         for (s, d) in sum.iter_mut().zip(row) {
             *s += d;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exp_matches_f64_to_float_precision() {
+        let mut worst = 0f64;
+        for i in 0..=200_000 {
+            let y = -87.0 * i as f32 / 200_000.0;
+            let want = f64::from(y).exp();
+            let got = f64::from(exp_non_positive(y));
+            worst = worst.max(((got - want) / want).abs());
+        }
+        assert!(worst < 4e-7, "worst relative error {worst:e}");
+        assert_eq!(exp_non_positive(0.0), 1.0);
+        assert!(exp_non_positive(-200.0) < 2e-38 && exp_non_positive(-200.0) >= 0.0);
+    }
+
+    #[test]
+    fn ln_1p_matches_f64_to_float_precision() {
+        let mut worst = 0f64;
+        for i in 0..=200_000 {
+            let e = (i as f32 / 200_000.0).powi(3);
+            let want = f64::from(e).ln_1p();
+            let got = f64::from(ln_1p_unit(e));
+            if want > 0.0 {
+                worst = worst.max(((got - want) / want).abs());
+            }
+        }
+        assert!(worst < 4e-7, "worst relative error {worst:e}");
+        assert_eq!(ln_1p_unit(0.0), 0.0);
+    }
+
+    #[test]
+    fn bce_kernel_matches_the_stable_formula_in_f64() {
+        let xs: Vec<f32> = (0..1001).map(|i| (i as f32 - 500.0) * 0.2).chain([100.0, -100.0, 1e-3]).collect();
+        let ys: Vec<f32> = (0..xs.len()).map(|i| (i % 11) as f32 / 10.0).collect();
+        let mut delta = vec![0f32; xs.len()];
+        let got = loss_and_grad(ReconLoss::Bce, &xs, &ys, &mut delta, 0.5);
+        let mut want = 0f64;
+        for ((&x, &y), &d) in xs.iter().zip(&ys).zip(&delta) {
+            let (x, y) = (f64::from(x), f64::from(y));
+            want += x.max(0.0) - x * y + (-x.abs()).exp().ln_1p();
+            let g = 0.5 * (1.0 / (1.0 + (-x).exp()) - y);
+            assert!((f64::from(d) - g).abs() < 1e-6, "x={x} y={y}: {d} vs {g}");
+        }
+        assert!(((got - want) / want).abs() < 1e-6, "{got} vs {want}");
     }
 }
