@@ -201,10 +201,9 @@ impl StackedAe {
         let Some(views) = host_views(layers) else { return Ok(None) };
         let dense = dense_from(layers, &views);
         let rows = xs.dim(0)?;
-        let mut ws = ae_core::fused::mlp::Workspace::default();
-        let out = ae_core::fused::mlp::forward(&dense, x.as_slice(), rows, &mut ws, fused::threads());
+        let out = ae_core::fused::mlp::forward_rows_parallel(&dense, x.as_slice(), rows, fused::threads());
         let n = dense.last().map_or(0, |d| d.out_dim);
-        Ok(Some(Tensor::from_slice(out, (rows, n), xs.device())?))
+        Ok(Some(Tensor::from_vec(out, (rows, n), xs.device())?))
     }
 
     /// Every dense layer, input to output, with its parameter prefix and the activation after it.

@@ -50,13 +50,12 @@ pub fn backprop_activation(delta: &mut [f32], ys: &[f32], act: Activation) {
     }
 }
 
-fn sigmoid(x: f32) -> f32 {
-    if x >= 0.0 {
-        1.0 / (1.0 + (-x).exp())
-    } else {
-        let e = x.exp();
-        e / (1.0 + e)
-    }
+/// The logistic function, branch-free on [`exp_non_positive`] so loops over it vectorise.
+#[inline]
+pub fn sigmoid(x: f32) -> f32 {
+    let e = exp_non_positive(-x.abs());
+    let inv = 1.0 / (1.0 + e);
+    if x >= 0.0 { inv } else { e * inv }
 }
 
 /// Elements per parallel chunk of the loss kernel.
@@ -93,8 +92,8 @@ fn loss_chunk(loss: ReconLoss, logits: &[f32], target: &[f32], delta: &mut [f32]
                 // the gradient is sigmoid(x) - y.
                 let e = exp_non_positive(-x.abs());
                 let inv = 1.0 / (1.0 + e);
-                let sigmoid = if x >= 0.0 { inv } else { e * inv };
-                (x.max(0.0) - x * y + ln_1p_unit(e), sigmoid - y)
+                let s = if x >= 0.0 { inv } else { e * inv };
+                (x.max(0.0) - x * y + ln_1p_unit(e), s - y)
             }
             ReconLoss::Mse => {
                 let r = x - y;

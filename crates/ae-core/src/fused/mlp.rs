@@ -61,6 +61,34 @@ pub fn forward<'w>(layers: &[Dense<'_>], x: &[f32], rows: usize, ws: &'w mut Wor
     &ws.outs[layers.len() - 1][..last]
 }
 
+/// Rows per block in [`forward_rows_parallel`]: a block's activations stay in cache.
+const ROW_BLOCK: usize = 128;
+
+/// [`forward`] for inference on a large batch: with several threads the rows are split into
+/// blocks of 128 that run single-threaded on rayon's pool. Blocks keep every layer's activations in cache, which
+/// matters more than splitting each matrix product across threads once batches reach the
+/// thousands.
+pub fn forward_rows_parallel(layers: &[Dense<'_>], x: &[f32], rows: usize, threads: usize) -> Vec<f32> {
+    use rayon::prelude::*;
+    let (in_dim, out_dim) = match (layers.first(), layers.last()) {
+        (Some(f), Some(l)) => (f.in_dim, l.out_dim),
+        _ => return Vec::new(),
+    };
+    if threads <= 1 {
+        return forward(layers, x, rows, &mut Workspace::default(), 1).to_vec();
+    }
+    let mut out = vec![0f32; rows * out_dim];
+    let block = ROW_BLOCK.min(rows.div_ceil(threads)).max(1);
+    out.par_chunks_mut(block * out_dim).zip(x[..rows * in_dim].par_chunks(block * in_dim)).for_each_init(
+        Workspace::default,
+        |ws, (out, x)| {
+            let n = x.len() / in_dim;
+            out.copy_from_slice(forward(layers, x, n, ws, 1));
+        },
+    );
+    out
+}
+
 /// A batch as host slices: `rows` inputs and their targets, row-major.
 #[derive(Debug, Clone, Copy)]
 pub struct HostBatch<'a> {
@@ -235,6 +263,9 @@ mod tests {
         let got = forward(&dense, &x, 4, &mut Workspace::default(), 1).to_vec();
         for (g, w) in got.iter().zip(&want) {
             assert!((g - w).abs() < 1e-6);
+        }
+        for threads in [1, 2, 3, 8] {
+            assert_eq!(forward_rows_parallel(&dense, &x, 4, threads), got, "{threads} threads");
         }
         let _ = Tensor::zeros(1, candle_core::DType::F32, &Device::Cpu);
     }
