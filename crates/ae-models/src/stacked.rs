@@ -139,7 +139,7 @@ impl Autoencoder for StackedAe {
 
     fn embed(&self, xs: &Tensor) -> Result<Tensor> {
         let n_enc = self.encoder.layers().len();
-        match self.fused_forward(xs, 0..n_enc)? {
+        match self.fused_forward(xs, 0..n_enc, None)? {
             Some(zs) => Ok(zs),
             None => Ok(self.encode(xs)?.detach()),
         }
@@ -147,17 +147,14 @@ impl Autoencoder for StackedAe {
 
     fn reconstruct(&self, xs: &Tensor) -> Result<Tensor> {
         let all = 0..self.encoder.layers().len() + self.decoder.layers().len();
-        match self.fused_forward(xs, all)? {
-            Some(logits) => match self.loss {
-                // The sigmoid in place on the host, as the fused path's own kernel computes it.
-                ReconLoss::Bce => {
-                    let (rows, n) = logits.dims2()?;
-                    let mut out = logits.flatten_all()?.to_vec1::<f32>()?;
-                    kernels::activate(&mut out, Activation::Sigmoid);
-                    Tensor::from_vec(out, (rows, n), logits.device())
-                }
-                ReconLoss::Mse => Ok(logits),
-            },
+        // The output map (sigmoid for BCE) runs as the last layer's activation, in the same
+        // parallel blocks as the layers.
+        let output = match self.loss {
+            ReconLoss::Bce => Some(Activation::Sigmoid),
+            ReconLoss::Mse => None,
+        };
+        match self.fused_forward(xs, all, output)? {
+            Some(out) => Ok(out),
             None => self.loss.to_output(&self.forward(xs)?.detach()),
         }
     }
@@ -194,12 +191,21 @@ impl Autoencoder for StackedAe {
 
 impl StackedAe {
     /// The output of dense layers `range` (indices into [`Self::dense_layers`]) for `xs` through
-    /// the fused host path; `None` where it does not apply (another device or dtype, GELU).
-    fn fused_forward(&self, xs: &Tensor, range: std::ops::Range<usize>) -> Result<Option<Tensor>> {
+    /// the fused host path, with `output` applied after the last of them; `None` where the path
+    /// does not apply (another device or dtype, GELU).
+    fn fused_forward(
+        &self,
+        xs: &Tensor,
+        range: std::ops::Range<usize>,
+        output: Option<Activation>,
+    ) -> Result<Option<Tensor>> {
         let layers = &self.dense_layers()[range];
         let Some(x) = HostView::of(xs) else { return Ok(None) };
         let Some(views) = host_views(layers) else { return Ok(None) };
-        let dense = dense_from(layers, &views);
+        let mut dense = dense_from(layers, &views);
+        if let (Some(last), Some(act)) = (dense.last_mut(), output) {
+            last.activation = Some(act);
+        }
         let rows = xs.dim(0)?;
         let out = ae_core::fused::mlp::forward_rows_parallel(&dense, x.as_slice(), rows, fused::threads());
         let n = dense.last().map_or(0, |d| d.out_dim);
