@@ -268,6 +268,5 @@ mod tests {
         for threads in [1, 2, 3, 8] {
             assert_eq!(forward_rows_parallel(&dense, &x, 4, threads), got, "{threads} threads");
         }
-        let _ = Tensor::zeros(1, candle_core::DType::F32, &Device::Cpu);
     }
 }
