@@ -36,7 +36,10 @@ fn stacked_on_digits_reaches_the_target_and_leaves_a_complete_run() {
         "--progress",
         "lines",
     ]);
-    assert!(stdout.contains(&format!("evaluate with: ae eval --run {dir} --json")), "{stdout}");
+    assert!(
+        stdout.contains(&format!("evaluate with: {} eval --run {dir} --json", env!("CARGO_BIN_EXE_ae"))),
+        "{stdout}"
+    );
 
     for file in [
         "config.json",

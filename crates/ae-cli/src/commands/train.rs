@@ -86,7 +86,9 @@ pub fn run(a: &TrainArgs) -> anyhow::Result<()> {
     ] {
         println!("  {file:<22} {what}");
     }
-    println!("evaluate with: ae eval --run {dir} --json");
+    // Name the binary as it was invoked: `ae` may not be on the PATH (cargo xtask train).
+    let me = std::env::args().next().unwrap_or_else(|| "ae".into());
+    println!("evaluate with: {me} eval --run {dir} --json");
     Ok(())
 }
 
