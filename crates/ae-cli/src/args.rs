@@ -71,6 +71,12 @@ pub struct TrainArgs {
     /// Reconstruction loss: bce (inputs in [0, 1]) or mse.
     #[arg(long, value_name = "bce|mse", value_parser = parse_loss)]
     pub loss: Option<ReconLoss>,
+    /// VAE: weight on the KL term (beta-VAE; 1 is the true ELBO).
+    #[arg(long, value_name = "X", value_parser = finite_f64)]
+    pub beta: Option<f64>,
+    /// Ramp the KL weight linearly from 0 to beta over this many steps.
+    #[arg(long, value_name = "STEPS")]
+    pub kl_warmup_steps: Option<u64>,
     /// Passes over the training set.
     #[arg(long, value_name = "N")]
     pub epochs: Option<usize>,

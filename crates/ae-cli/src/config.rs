@@ -63,9 +63,7 @@ impl RunConfig {
     pub fn validate(&self) -> anyhow::Result<()> {
         self.data.validate()?;
         self.train.validate()?;
-        match &self.model {
-            ModelConfig::Stacked(c) => c.validate()?,
-        }
+        self.model.validate()?;
         Ok(())
     }
 
@@ -116,6 +114,29 @@ pub fn apply_flags(mut cfg: RunConfig, a: &TrainArgs) -> anyhow::Result<RunConfi
             if let Some(l) = a.loss {
                 m.loss = l;
             }
+            if a.beta.is_some() {
+                return Err(usage("--beta applies to --model vae only"));
+            }
+        }
+        ModelConfig::Vae(m) => {
+            if let Some(h) = &a.hidden {
+                m.hidden = h.0.clone();
+            }
+            if let Some(c) = a.code_dim {
+                m.code_dim = c;
+            }
+            if let Some(act) = a.activation {
+                m.activation = act;
+            }
+            if let Some(b) = a.beta {
+                m.beta = b;
+            }
+            if a.decoder_hidden.is_some() {
+                return Err(usage("--decoder-hidden does not apply to --model vae: its decoder mirrors --hidden"));
+            }
+            if a.loss.is_some_and(|l| l != ae_core::ReconLoss::Bce) {
+                return Err(usage("--loss: --model vae uses a Bernoulli likelihood (bce) on inputs in [0, 1]"));
+            }
         }
     }
     let t = &mut cfg.train;
@@ -130,6 +151,9 @@ pub fn apply_flags(mut cfg: RunConfig, a: &TrainArgs) -> anyhow::Result<RunConfi
     }
     if a.autograd {
         t.fused = false;
+    }
+    if let Some(w) = a.kl_warmup_steps {
+        t.kl_warmup_steps = w;
     }
     if let Some(name) = &a.optimizer {
         let hyper = t.optimizer.adam().clone();
@@ -221,7 +245,7 @@ mod tests {
             ..Default::default()
         };
         let cfg = apply_flags(file, &args).unwrap();
-        let ModelConfig::Stacked(m) = &cfg.model;
+        let ModelConfig::Stacked(m) = &cfg.model else { panic!("flags kept the default stacked model") };
         assert_eq!((m.hidden.clone(), m.code_dim), (vec![100], 8));
         assert!(cfg.train.optimizer.decoupled());
         assert_eq!(cfg.train.optimizer.adam().lr, 0.01);
@@ -233,7 +257,7 @@ mod tests {
         for (args, want) in [
             (
                 TrainArgs { model: Some("gan".into()), ..Default::default() },
-                "--model: unknown kind \"gan\"; expected one of stacked",
+                "--model: unknown kind \"gan\"; expected one of stacked, vae",
             ),
             (
                 TrainArgs { schedule: Some("step:x:0.5".into()), ..Default::default() },

@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::stacked::StackedConfig;
+use crate::vae::VaeConfig;
 
 /// Which autoencoder to build, and how.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -10,6 +11,8 @@ use crate::stacked::StackedConfig;
 pub enum ModelConfig {
     /// A fully-connected encoder and decoder.
     Stacked(StackedConfig),
+    /// A variational autoencoder.
+    Vae(VaeConfig),
 }
 
 impl Default for ModelConfig {
@@ -23,6 +26,7 @@ impl ModelConfig {
     pub fn kind(&self) -> &'static str {
         match self {
             ModelConfig::Stacked(_) => "stacked",
+            ModelConfig::Vae(_) => "vae",
         }
     }
 
@@ -30,17 +34,27 @@ impl ModelConfig {
     pub fn default_for(kind: &str) -> Option<ModelConfig> {
         match kind {
             "stacked" => Some(ModelConfig::Stacked(StackedConfig::default())),
+            "vae" => Some(ModelConfig::Vae(VaeConfig::default())),
             _ => None,
         }
     }
 
     /// Every kind `--model` accepts.
-    pub const KINDS: [&'static str; 1] = ["stacked"];
+    pub const KINDS: [&'static str; 2] = ["stacked", "vae"];
+
+    /// Refuses out-of-range fields, naming them.
+    pub fn validate(&self) -> Result<(), crate::ModelError> {
+        match self {
+            ModelConfig::Stacked(c) => c.validate(),
+            ModelConfig::Vae(c) => c.validate(),
+        }
+    }
 
     /// Features per example the model expects.
     pub fn input_dim(&self) -> usize {
         match self {
             ModelConfig::Stacked(c) => c.input_dim,
+            ModelConfig::Vae(c) => c.input_dim,
         }
     }
 }

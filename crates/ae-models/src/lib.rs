@@ -5,10 +5,12 @@ pub mod config;
 pub mod error;
 pub mod mlp;
 pub mod stacked;
+pub mod vae;
 
 pub use config::ModelConfig;
 pub use error::ModelError;
 pub use stacked::{StackedAe, StackedConfig};
+pub use vae::{Vae, VaeConfig};
 
 use ae_core::Autoencoder;
 use candle_nn::VarBuilder;
@@ -17,5 +19,6 @@ use candle_nn::VarBuilder;
 pub fn build(cfg: &ModelConfig, vb: VarBuilder) -> Result<Box<dyn Autoencoder>, ModelError> {
     match cfg {
         ModelConfig::Stacked(c) => Ok(Box::new(StackedAe::new(c, vb)?)),
+        ModelConfig::Vae(c) => Ok(Box::new(Vae::new(c, vb)?)),
     }
 }

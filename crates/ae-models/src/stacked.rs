@@ -377,7 +377,7 @@ mod tests {
             .unwrap_or_default();
         assert!(err.contains("unknown field `hiden`"), "{err}");
         let ok: crate::ModelConfig = serde_json::from_str(r#"{"kind":"stacked","code_dim":2}"#).unwrap();
-        let crate::ModelConfig::Stacked(ok) = ok;
+        let crate::ModelConfig::Stacked(ok) = ok else { panic!("parsed as stacked") };
         assert_eq!((ok.input_dim, ok.code_dim, ok.hidden), (784, 2, vec![512, 256]));
     }
 }

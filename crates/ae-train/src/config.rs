@@ -24,6 +24,9 @@ pub struct TrainConfig {
     pub clip_grad_norm: Option<f64>,
     /// Stop when validation loss stops improving.
     pub early_stopping: Option<EarlyStopping>,
+    /// Steps over which the KL weight (for variational models) ramps linearly from 0 to 1; 0 means
+    /// full weight from the first step.
+    pub kl_warmup_steps: u64,
     /// Use the model's fused CPU step where it has one; `false` differentiates with candle's
     /// autograd everywhere (the reference path; same numbers, slower).
     pub fused: bool,
@@ -39,6 +42,7 @@ impl Default for TrainConfig {
             schedule: LrSchedule::default(),
             clip_grad_norm: None,
             early_stopping: None,
+            kl_warmup_steps: 0,
             fused: true,
         }
     }
@@ -132,6 +136,12 @@ fn check_range(field: &str, v: f64, lo: f64, hi: f64, open_lo: bool, expected: &
 }
 
 impl TrainConfig {
+    /// The KL weight at 0-based `step`: `(step + 1) / kl_warmup_steps` during the warm-up, then 1.
+    /// A weight schedule of the trainer, a pure function of the step like the learning rate.
+    pub fn kl_weight_at(&self, step: u64) -> f64 {
+        if step >= self.kl_warmup_steps { 1.0 } else { (step + 1) as f64 / self.kl_warmup_steps as f64 }
+    }
+
     /// Refuses values outside their ranges, naming the field as config files spell it.
     pub fn validate(&self) -> Result<(), TrainError> {
         if self.epochs == 0 || self.epochs > 1_000_000 {
@@ -189,6 +199,14 @@ mod tests {
         let mut c = TrainConfig::default();
         c.optimizer.adam_mut().beta2 = 1.0;
         assert!(c.validate().unwrap_err().to_string().starts_with("train.optimizer.beta2: 1 is invalid"));
+    }
+
+    #[test]
+    fn kl_weight_warms_up_linearly() {
+        let c = TrainConfig { kl_warmup_steps: 4, ..Default::default() };
+        let w: Vec<f64> = (0..6).map(|s| c.kl_weight_at(s)).collect();
+        assert_eq!(w, [0.25, 0.5, 0.75, 1.0, 1.0, 1.0]);
+        assert_eq!(TrainConfig::default().kl_weight_at(0), 1.0);
     }
 
     #[test]

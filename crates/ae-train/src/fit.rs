@@ -107,7 +107,7 @@ pub fn fit<M: Autoencoder + ?Sized>(
         for (i, batch) in loader.epoch(epoch as u64).enumerate().skip(done_in_epoch) {
             let batch = batch?;
             lr = cfg.schedule.lr_at(base_lr, state.step, total_steps);
-            let mut ctx = StepContext { rng: &mut sampling, training: true, kl_weight: 1.0 };
+            let mut ctx = StepContext { rng: &mut sampling, training: true, kl_weight: cfg.kl_weight_at(state.step) };
             // The model's fused step where it has one, else candle's autograd on its loss.
             let fused = if cfg.fused { model.fused_step(&batch, &mut ctx, &mut scratch)? } else { None };
             let (values, mut store) = match fused {

@@ -55,7 +55,10 @@ pub fn run(a: &EvalArgs) -> anyhow::Result<()> {
         "recon_per_pixel": test.recon / input_dim,
     });
     if let Some(kl) = test.kl {
+        // The negative ELBO with beta = 1, per example in nats, whatever beta trained the model.
         out["kl"] = json!(kl);
+        out["recon"] = json!(test.recon);
+        out["neg_elbo"] = json!(test.recon + kl);
     }
     if let Some(s) = test.sparsity {
         out["sparsity"] = json!(s);
@@ -67,6 +70,10 @@ pub fn run(a: &EvalArgs) -> anyhow::Result<()> {
         println!("  loss               {:.4} per example", test.total);
         println!("  recon_per_example  {:.4} ({} summed over pixels)", test.recon, model.recon_loss().name());
         println!("  recon_per_pixel    {:.6}", test.recon / input_dim);
+        if let Some(kl) = test.kl {
+            println!("  kl                 {kl:.4} nats per example");
+            println!("  neg_elbo           {:.4} nats per example", test.recon + kl);
+        }
     }
     Ok(())
 }
