@@ -36,7 +36,8 @@ pub fn read_file(path: &Path, magic: u32) -> Result<IdxArray, DataError> {
 /// Reads an IDX array (raw or gzip) from `reader`; `path` names the source in errors.
 pub fn read(mut reader: impl Read, path: &Path, magic: u32) -> Result<IdxArray, DataError> {
     let mut first = [0u8; 2];
-    let got = read_up_to(&mut reader, &mut first, path)?;
+    let got =
+        read_up_to(&mut reader, &mut first).map_err(|source| DataError::Io { path: path.to_path_buf(), source })?;
     let head = std::io::Cursor::new(first[..got].to_vec()).chain(reader);
     if got == 2 && first == [0x1f, 0x8b] {
         read_raw(MultiGzDecoder::new(head), path, magic, true)
@@ -45,17 +46,15 @@ pub fn read(mut reader: impl Read, path: &Path, magic: u32) -> Result<IdxArray, 
     }
 }
 
-/// Fills as much of `buf` as the stream holds.
-fn read_up_to(reader: &mut impl Read, buf: &mut [u8], path: &Path) -> Result<usize, DataError> {
+/// Fills as much of `buf` as the stream holds, returning how much that was.
+fn read_up_to(reader: &mut (impl Read + ?Sized), buf: &mut [u8]) -> std::io::Result<usize> {
     let mut filled = 0;
     while filled < buf.len() {
         match reader.read(&mut buf[filled..]) {
             Ok(0) => break,
             Ok(n) => filled += n,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(source) => {
-                return Err(DataError::Io { path: path.to_path_buf(), source });
-            }
+            Err(e) => return Err(e),
         }
     }
     Ok(filled)
@@ -66,18 +65,7 @@ fn read_raw(mut reader: impl Read, path: &Path, magic: u32, gz: bool) -> Result<
     let stream_err = |source: std::io::Error| -> DataError {
         if gz { DataError::Gzip { path: p(), source } } else { DataError::Io { path: p(), source } }
     };
-    let read_some = |reader: &mut dyn Read, buf: &mut [u8]| -> Result<usize, DataError> {
-        let mut filled = 0;
-        while filled < buf.len() {
-            match reader.read(&mut buf[filled..]) {
-                Ok(0) => break,
-                Ok(n) => filled += n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(stream_err(e)),
-            }
-        }
-        Ok(filled)
-    };
+    let read_some = |reader: &mut dyn Read, buf: &mut [u8]| read_up_to(reader, buf).map_err(stream_err);
 
     let mut magic_bytes = [0u8; 4];
     let got = read_some(&mut reader, &mut magic_bytes)?;

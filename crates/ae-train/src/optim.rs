@@ -306,19 +306,25 @@ mod tests {
         }
     }
 
-    #[test]
-    fn moments_of_parameters_without_gradient_reach_zero_not_subnormals() {
-        let k = Coefficients {
+    /// Adam's default betas and eps, no weight decay, with the given step size and
+    /// `sqrt(bias_correction2)`.
+    fn adam_coefficients(step_size: f32, sqrt_bias2: f32) -> Coefficients {
+        Coefficients {
             beta1: 0.9,
             beta2: 0.999,
             one_minus_beta1: 0.1,
             one_minus_beta2: 0.001,
             eps: 1e-8,
-            step_size: 1e-3,
-            sqrt_bias2: 1.0,
+            step_size,
+            sqrt_bias2,
             l2: 0.0,
             decay: 1.0,
-        };
+        }
+    }
+
+    #[test]
+    fn moments_of_parameters_without_gradient_reach_zero_not_subnormals() {
+        let k = adam_coefficients(1e-3, 1.0);
         let (mut p, mut m, mut v) = ([0.5f32], [1e-3f32], [1e-6f32]);
         for _ in 0..2000 {
             adam_update(&mut p, &[0.0], &mut m, &mut v, k);
@@ -334,17 +340,7 @@ mod tests {
     fn a_large_parameter_is_updated_like_a_small_one() {
         // Above CHUNK elements the update runs in parallel chunks; each element must still get
         // exactly the sequential result.
-        let k = Coefficients {
-            beta1: 0.9,
-            beta2: 0.999,
-            one_minus_beta1: 0.1,
-            one_minus_beta2: 0.001,
-            eps: 1e-8,
-            step_size: 1e-2,
-            sqrt_bias2: 0.05,
-            l2: 0.0,
-            decay: 1.0,
-        };
+        let k = adam_coefficients(1e-2, 0.05);
         let n = 3 * CHUNK + 17;
         let g: Vec<f32> = (0..n).map(|i| ((i % 97) as f32 - 48.0) * 0.01).collect();
         let (mut p1, mut m1, mut v1) = (vec![0.3f32; n], vec![0.0f32; n], vec![0.0f32; n]);
