@@ -188,9 +188,17 @@ fn render(lines: &[String], infer: &[String], a: &Args, torch_version: &str) -> 
         .output()
         .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
         .unwrap_or_default();
+    let openblas = Command::new("pkg-config")
+        .args(["--modversion", "openblas"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| format!("OpenBLAS {}", String::from_utf8_lossy(&o.stdout).trim()))
+        .unwrap_or_else(|| "OpenBLAS (version unknown)".into());
     let threads: Vec<String> = a.threads.iter().map(usize::to_string).collect();
     format!(
-        "Measured {date} on {cpu} ({cores} cores), {rustc}, candle 0.11.1, PyTorch {torch_version}.\n\
+        "Measured {date} on {cpu} ({cores} cores), {rustc}, candle 0.11.1, ae's matrix products on {openblas} \
+         (the `ae` binary's default), PyTorch {torch_version}.\n\
          Command: `cargo xtask bench --epochs {} --threads {}` (data: `{}`).\n\n\
          Fashion-MNIST, 60,000 training images (no validation split), batch 128, Adam 1e-3, {} epochs. \
          Seconds per epoch: median over epochs 2..{} (epoch 1 is warm-up), training loop only. \

@@ -1,10 +1,10 @@
-//! A safe matrix product over row-major `f32` slices, on the `gemm` crate that candle itself uses.
-//! This is the one place in ae with `unsafe`: every length is checked against the shapes before
-//! the call, so the pointers handed to `gemm` always stay inside their slices.
+//! A safe matrix product over row-major `f32` slices. By default it runs on the `gemm` crate that
+//! candle itself uses; with the `openblas` feature it calls OpenBLAS's `cblas_sgemm`, which
+//! measured 1.2x to 1.8x faster on this project's 2-core AVX-512 machine (see
+//! `docs/benchmarks.md`). This is the one place in ae with `unsafe`: every length is checked
+//! against the shapes before the call, so the pointers handed over always stay inside their slices.
 
 #![allow(unsafe_code)]
-
-use gemm::Parallelism;
 
 /// A row-major matrix operand: `rows x cols`, optionally read transposed.
 #[derive(Debug, Clone, Copy)]
@@ -26,6 +26,7 @@ impl Operand<'_> {
     }
 
     /// (column stride, row stride) of the logical matrix.
+    #[cfg_attr(feature = "openblas", allow(dead_code))]
     fn strides(&self) -> (isize, isize) {
         if self.transposed { (self.cols as isize, 1) } else { (1, self.cols as isize) }
     }
@@ -52,6 +53,14 @@ pub fn matmul(dst: &mut [f32], a: Operand<'_>, b: Operand<'_>, accumulate: bool,
         }
         return;
     }
+    product(dst, a, b, accumulate, threads);
+}
+
+/// The pure-Rust product: the `gemm` crate, split across `threads` on rayon's pool.
+#[cfg(not(feature = "openblas"))]
+fn product(dst: &mut [f32], a: Operand<'_>, b: Operand<'_>, accumulate: bool, threads: usize) {
+    use gemm::Parallelism;
+    let ((m, k), (_, n)) = (a.shape(), b.shape());
     let (a_cs, a_rs) = a.strides();
     let (b_cs, b_rs) = b.strides();
     let parallelism = if threads > 1 { Parallelism::Rayon(threads) } else { Parallelism::None };
@@ -82,6 +91,71 @@ pub fn matmul(dst: &mut [f32], a: Operand<'_>, b: Operand<'_>, accumulate: bool,
         );
     }
 }
+
+#[cfg(feature = "openblas")]
+mod cblas {
+    #[link(name = "openblas")]
+    unsafe extern "C" {
+        pub fn cblas_sgemm(
+            order: i32,
+            trans_a: i32,
+            trans_b: i32,
+            m: i32,
+            n: i32,
+            k: i32,
+            alpha: f32,
+            a: *const f32,
+            lda: i32,
+            b: *const f32,
+            ldb: i32,
+            beta: f32,
+            c: *mut f32,
+            ldc: i32,
+        );
+        pub fn openblas_set_num_threads(threads: i32);
+    }
+    pub const ROW_MAJOR: i32 = 101;
+    pub const NO_TRANS: i32 = 111;
+    pub const TRANS: i32 = 112;
+}
+
+/// The OpenBLAS product. OpenBLAS keeps one global thread count; it is set only when it changes.
+#[cfg(feature = "openblas")]
+fn product(dst: &mut [f32], a: Operand<'_>, b: Operand<'_>, accumulate: bool, threads: usize) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static THREADS: AtomicUsize = AtomicUsize::new(0);
+    let ((m, k), (_, n)) = (a.shape(), b.shape());
+    let int = |v: usize| i32::try_from(v).expect("matmul: dimension over i32::MAX");
+    let trans = |o: &Operand<'_>| if o.transposed { cblas::TRANS } else { cblas::NO_TRANS };
+    let threads = threads.max(1);
+    if THREADS.swap(threads, Ordering::Relaxed) != threads {
+        // SAFETY: a plain setter with no pointers.
+        unsafe { cblas::openblas_set_num_threads(int(threads)) };
+    }
+    // SAFETY: the asserts in `matmul` guarantee every element addressed through the leading
+    // dimensions (the stored column counts) lies inside its slice; `dst` cannot alias `a` or `b`.
+    unsafe {
+        cblas::cblas_sgemm(
+            cblas::ROW_MAJOR,
+            trans(&a),
+            trans(&b),
+            int(m),
+            int(n),
+            int(k),
+            1.0,
+            a.data.as_ptr(),
+            int(a.cols.max(1)),
+            b.data.as_ptr(),
+            int(b.cols.max(1)),
+            if accumulate { 1.0 } else { 0.0 },
+            dst.as_mut_ptr(),
+            int(n),
+        );
+    }
+}
+
+/// Which matrix-product backend this build uses, for benchmark reports.
+pub const BACKEND: &str = if cfg!(feature = "openblas") { "OpenBLAS" } else { "gemm crate" };
 
 #[cfg(test)]
 mod tests {

@@ -11,15 +11,8 @@ pub fn supports(act: Activation) -> bool {
     !matches!(act, Activation::Gelu)
 }
 
-/// Fills each of the `rows` rows of `dst` with `bias`.
-pub fn broadcast_rows(dst: &mut [f32], bias: &[f32], rows: usize) {
-    let n = bias.len();
-    for row in dst[..rows * n].chunks_exact_mut(n) {
-        row.copy_from_slice(bias);
-    }
-}
-
 /// Applies `act` in place.
+#[inline(always)]
 pub fn activate(xs: &mut [f32], act: Activation) {
     match act {
         Activation::Relu => xs.iter_mut().for_each(|x| *x = x.max(0.0)),
@@ -31,6 +24,47 @@ pub fn activate(xs: &mut [f32], act: Activation) {
         Activation::Tanh => xs.iter_mut().for_each(|x| *x = x.tanh()),
         Activation::Sigmoid => xs.iter_mut().for_each(|x| *x = sigmoid(*x)),
         Activation::Gelu => unreachable!("gelu has no fused path; callers check `supports`"),
+    }
+}
+
+/// Rows per parallel chunk of [`add_bias_activate`]: below about this much work a chunk is not
+/// worth a task.
+const BIAS_CHUNK_ELEMS: usize = 1 << 15;
+
+/// `x = act(x + bias)` for every row of `xs`, in one pass over memory (the bias is not folded
+/// into the matrix product, which would cost a pass of its own to broadcast it); in row chunks on
+/// rayon's pool when `threads > 1` and the buffer is large.
+pub fn add_bias_activate(xs: &mut [f32], bias: &[f32], act: Option<Activation>, threads: usize) {
+    use rayon::prelude::*;
+    let n = bias.len().max(1);
+    let rows_per_chunk = (BIAS_CHUNK_ELEMS / n).max(1);
+    let run = |chunk: &mut [f32]| pulp::Arch::new().dispatch(BiasActivate { xs: chunk, bias, act });
+    if threads <= 1 || xs.len() <= BIAS_CHUNK_ELEMS {
+        run(xs);
+    } else {
+        xs.par_chunks_mut(rows_per_chunk * n).for_each(run);
+    }
+}
+
+/// The loop of [`add_bias_activate`] for one chunk. `pulp` compiles it once per SIMD level and
+/// picks the widest this CPU has at run time (AVX-512 here); the plain build targets SSE2 only.
+struct BiasActivate<'a> {
+    xs: &'a mut [f32],
+    bias: &'a [f32],
+    act: Option<Activation>,
+}
+
+impl pulp::WithSimd for BiasActivate<'_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, _simd: S) {
+        for row in self.xs.chunks_exact_mut(self.bias.len().max(1)) {
+            row.iter_mut().zip(self.bias).for_each(|(x, b)| *x += b);
+            if let Some(act) = self.act {
+                activate(row, act);
+            }
+        }
     }
 }
 
@@ -51,7 +85,7 @@ pub fn backprop_activation(delta: &mut [f32], ys: &[f32], act: Activation) {
 }
 
 /// The logistic function, branch-free on [`exp_non_positive`] so loops over it vectorise.
-#[inline]
+#[inline(always)]
 pub fn sigmoid(x: f32) -> f32 {
     let e = exp_non_positive(-x.abs());
     let inv = 1.0 / (1.0 + e);
@@ -128,7 +162,7 @@ fn loss_chunk(loss: ReconLoss, logits: &[f32], target: &[f32], delta: &mut [f32]
 /// `|r| <= ln 2 / 2`, a degree-6 Taylor polynomial for `exp(r)` (relative error below 2e-7) and
 /// `2^n` built from its exponent bits. Inputs below -87 give `exp(-87)` (about 1.6e-38) instead of
 /// a subnormal, which no caller can tell from 0.
-#[inline]
+#[inline(always)]
 pub fn exp_non_positive(y: f32) -> f32 {
     const LOG2_E: f32 = std::f32::consts::LOG2_E;
     const LN2_HI: f32 = 0.693_145_75;

@@ -40,53 +40,71 @@ fn sized(buf: &mut Vec<f32>, len: usize) -> &mut [f32] {
 
 /// Runs `layers` on `x` (`rows x layers[0].in_dim`), returning the last layer's output.
 pub fn forward<'w>(layers: &[Dense<'_>], x: &[f32], rows: usize, ws: &'w mut Workspace, threads: usize) -> &'w [f32] {
-    ws.outs.resize_with(layers.len(), Vec::new);
-    for (l, layer) in layers.iter().enumerate() {
-        let (done, rest) = ws.outs.split_at_mut(l);
-        let input: &[f32] = if l == 0 { x } else { &done[l - 1] };
-        let out = sized(&mut rest[0], rows * layer.out_dim);
-        kernels::broadcast_rows(out, layer.bias, rows);
-        matmul(
-            out,
-            Operand { data: input, rows, cols: layer.in_dim, transposed: false },
-            Operand { data: layer.weight, rows: layer.out_dim, cols: layer.in_dim, transposed: true },
-            true,
-            threads,
-        );
-        if let Some(act) = layer.activation {
-            kernels::activate(out, act);
-        }
-    }
+    run_layers(layers, x, rows, ws, threads, None);
     let last = layers.last().map_or(0, |l| rows * l.out_dim);
     &ws.outs[layers.len() - 1][..last]
 }
 
-/// Rows per block in [`forward_rows_parallel`]. Every block packs the weights anew, so blocks
-/// must be large enough to amortise that (at 128 rows packing took a quarter of the time).
+/// The layers one after another; the last writes into `into` when given, else into `ws`.
+fn run_layers(
+    layers: &[Dense<'_>],
+    x: &[f32],
+    rows: usize,
+    ws: &mut Workspace,
+    threads: usize,
+    mut into: Option<&mut [f32]>,
+) {
+    ws.outs.resize_with(layers.len(), Vec::new);
+    for (l, layer) in layers.iter().enumerate() {
+        let (done, rest) = ws.outs.split_at_mut(l);
+        let input: &[f32] = if l == 0 { x } else { &done[l - 1] };
+        let out = match into.as_deref_mut() {
+            Some(dst) if l + 1 == layers.len() => &mut dst[..rows * layer.out_dim],
+            _ => sized(&mut rest[0], rows * layer.out_dim),
+        };
+        matmul(
+            out,
+            Operand { data: input, rows, cols: layer.in_dim, transposed: false },
+            Operand { data: layer.weight, rows: layer.out_dim, cols: layer.in_dim, transposed: true },
+            false,
+            threads,
+        );
+        kernels::add_bias_activate(out, layer.bias, layer.activation, threads);
+    }
+}
+
+/// Rows per block in [`forward_rows_parallel`] with the `gemm` crate. Every block packs the
+/// weights anew, so blocks must be large enough to amortise that (at 128 rows packing took a
+/// quarter of the time).
 const ROW_BLOCK: usize = 512;
 
-/// [`forward`] for inference on a large batch: with several threads the rows are split into
-/// blocks of up to 512 that run single-threaded on rayon's pool, which scaled better than
-/// splitting each matrix product across threads (measured on 784-512-256-64 at batch 1,000 and
-/// 2 threads: 65,000 reconstructions per second against 22,000).
+thread_local! {
+    /// Each thread's inference buffers, kept so repeated calls neither allocate nor zero pages.
+    static INFERENCE: std::cell::RefCell<Workspace> = std::cell::RefCell::default();
+}
+
+/// [`forward`] for inference on a large batch, into a fresh vector. With OpenBLAS each product
+/// runs on `threads`; with the `gemm` crate the rows are split into blocks of up to 512 that run
+/// single-threaded on rayon's pool, which scaled better than splitting each matrix product
+/// (784-512-256-64, batch 1,000, 2 threads: 65,000 reconstructions per second against 22,000).
 pub fn forward_rows_parallel(layers: &[Dense<'_>], x: &[f32], rows: usize, threads: usize) -> Vec<f32> {
     use rayon::prelude::*;
     let (in_dim, out_dim) = match (layers.first(), layers.last()) {
         (Some(f), Some(l)) => (f.in_dim, l.out_dim),
         _ => return Vec::new(),
     };
-    if threads <= 1 {
-        return forward(layers, x, rows, &mut Workspace::default(), 1).to_vec();
-    }
     let mut out = vec![0f32; rows * out_dim];
+    let whole = |out: &mut [f32], x: &[f32], n: usize, threads: usize| {
+        INFERENCE.with_borrow_mut(|ws| run_layers(layers, x, n, ws, threads, Some(out)));
+    };
+    if threads <= 1 || cfg!(feature = "openblas") {
+        whole(&mut out, x, rows, threads);
+        return out;
+    }
     let block = ROW_BLOCK.min(rows.div_ceil(threads)).max(1);
-    out.par_chunks_mut(block * out_dim).zip(x[..rows * in_dim].par_chunks(block * in_dim)).for_each_init(
-        Workspace::default,
-        |ws, (out, x)| {
-            let n = x.len() / in_dim;
-            out.copy_from_slice(forward(layers, x, n, ws, 1));
-        },
-    );
+    out.par_chunks_mut(block * out_dim)
+        .zip(x[..rows * in_dim].par_chunks(block * in_dim))
+        .for_each(|(out, x)| whole(out, x, x.len() / in_dim, 1));
     out
 }
 
