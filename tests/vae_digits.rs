@@ -40,6 +40,29 @@ fn vae_on_digits_reaches_the_target_elbo() {
     assert!(kl > 1.0, "the code carries information: KL {kl}");
     assert!(neg_elbo <= 126.0, "test neg_elbo {neg_elbo} > 126");
     eprintln!("vae on digits, 10 epochs: neg_elbo {neg_elbo:.2} = recon {recon:.2} + kl {kl:.2}");
+
+    // The importance-weighted bound on the first 500 test digits: K = 1 is the ELBO estimated on
+    // one draw, and more draws tighten it.
+    let limited = common::eval_json(&run, &["--test-limit", "500"]);
+    let elbo_500 = limited["neg_elbo"].as_f64().unwrap();
+    let nll: Vec<f64> = [1, 10, 100]
+        .iter()
+        .map(|k| {
+            let e = common::eval_json(&run, &["--test-limit", "500", "--iw-samples", &k.to_string()]);
+            assert_eq!(e["iw_samples"].as_u64(), Some(*k));
+            e["nll_iw"].as_f64().unwrap()
+        })
+        .collect();
+    eprintln!("nll_iw on 500 test digits for K = 1, 10, 100: {nll:?} (neg_elbo {elbo_500:.2})");
+    assert!((nll[0] - elbo_500).abs() < 0.01 * elbo_500, "K = 1 estimates the ELBO: {nll:?} vs {elbo_500}");
+    assert!(nll[0] >= nll[1] && nll[1] >= nll[2], "nll_iw must not increase with K: {nll:?}");
+    assert!(nll[1] < elbo_500 && nll[2] < elbo_500, "nll_iw below neg_elbo: {nll:?} vs {elbo_500}");
+    assert!(nll[2] > 0.5 * elbo_500, "a bound, not a collapse: {nll:?}");
+    // The same figure twice: the draws come from the run's seed.
+    let again = common::eval_json(&run, &["--test-limit", "500", "--iw-samples", "10"]);
+    assert_eq!(again["nll_iw"].as_f64(), Some(nll[1]));
+    let err = common::fails(&["eval", "--run", dir, "--iw-samples", "0"], 2);
+    assert!(err.contains("--iw-samples must be at least 1"), "{err}");
 }
 
 #[test]

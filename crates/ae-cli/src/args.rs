@@ -25,6 +25,10 @@ pub enum Command {
     Eval(EvalArgs),
     /// Time encoding and reconstruction of a trained run's test images.
     Throughput(ThroughputArgs),
+    /// Decode codes drawn from a VAE's prior into a grid of new images.
+    Sample(SampleArgs),
+    /// Decode along the line between the codes of two test images.
+    Interpolate(InterpolateArgs),
 }
 
 /// How progress is shown.
@@ -152,6 +156,13 @@ pub struct EvalArgs {
     /// Which weights: best (lowest validation loss) or last.
     #[arg(long, value_enum, default_value_t = CheckpointChoice::Best)]
     pub checkpoint: CheckpointChoice,
+    /// Score only the first N test examples.
+    #[arg(long, value_name = "N")]
+    pub test_limit: Option<usize>,
+    /// Also report `nll_iw`, the importance-weighted negative log-likelihood with K posterior
+    /// draws per example (VAE only; 5000, as in Burda et al. 2015, when K is left out).
+    #[arg(long, value_name = "K", num_args = 0..=1, default_missing_value = "5000")]
+    pub iw_samples: Option<usize>,
     /// Print one JSON object instead of a table.
     #[arg(long)]
     pub json: bool,
@@ -175,6 +186,58 @@ pub struct ThroughputArgs {
     /// Print one JSON object.
     #[arg(long)]
     pub json: bool,
+    /// cpu, cuda or cuda:N.
+    #[arg(long, value_name = "DEVICE", default_value = "cpu", value_parser = parse_device)]
+    pub device: DeviceSpec,
+}
+
+/// `ae sample`.
+#[derive(Debug, Args)]
+pub struct SampleArgs {
+    /// The run directory of a trained VAE.
+    #[arg(long, value_name = "DIR")]
+    pub run: PathBuf,
+    /// Images to draw (shown in a square grid: 64 gives 8x8).
+    #[arg(long, value_name = "N", default_value_t = 64)]
+    pub n: usize,
+    /// The PNG to write [default: <run>/samples.png].
+    #[arg(long, value_name = "FILE.png")]
+    pub out: Option<PathBuf>,
+    /// Seed of the draws [default: the run's seed].
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Which weights: best (lowest validation loss) or last.
+    #[arg(long, value_enum, default_value_t = CheckpointChoice::Best)]
+    pub checkpoint: CheckpointChoice,
+    /// cpu, cuda or cuda:N.
+    #[arg(long, value_name = "DEVICE", default_value = "cpu", value_parser = parse_device)]
+    pub device: DeviceSpec,
+}
+
+/// `ae interpolate`.
+#[derive(Debug, Args)]
+pub struct InterpolateArgs {
+    /// The run directory of a trained model.
+    #[arg(long, value_name = "DIR")]
+    pub run: PathBuf,
+    /// Index of the first test image.
+    #[arg(long, value_name = "I")]
+    pub from: usize,
+    /// Index of the second test image.
+    #[arg(long, value_name = "J")]
+    pub to: usize,
+    /// Points decoded along the line, both ends included.
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub steps: usize,
+    /// The PNG to write [default: <run>/interp.png].
+    #[arg(long, value_name = "FILE.png")]
+    pub out: Option<PathBuf>,
+    /// Which weights: best (lowest validation loss) or last.
+    #[arg(long, value_enum, default_value_t = CheckpointChoice::Best)]
+    pub checkpoint: CheckpointChoice,
+    /// Directory holding the run's dataset [default: the run's].
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
     /// cpu, cuda or cuda:N.
     #[arg(long, value_name = "DEVICE", default_value = "cpu", value_parser = parse_device)]
     pub device: DeviceSpec,

@@ -33,6 +33,20 @@ pub fn save_grid(path: &Path, rows: &[Vec<Vec<f32>>], (h, w): (usize, usize)) ->
     Ok(())
 }
 
+/// The `(height, width)` of an image with `pixels` values: square where it can be (784 gives
+/// 28x28), else one row.
+pub fn image_shape(pixels: usize) -> (usize, usize) {
+    let side = (pixels as f64).sqrt().round() as usize;
+    if side * side == pixels { (side, side) } else { (1, pixels) }
+}
+
+/// `tiles` in a grid as close to square as possible (64 gives 8x8).
+pub fn save_square_grid(path: &Path, tiles: &[Vec<f32>], shape: (usize, usize)) -> anyhow::Result<()> {
+    let cols = (tiles.len() as f64).sqrt().ceil().max(1.0) as usize;
+    let rows: Vec<Vec<Vec<f32>>> = tiles.chunks(cols).map(<[Vec<f32>]>::to_vec).collect();
+    save_grid(path, &rows, shape)
+}
+
 /// Originals over their reconstructions: `pairs` pairs of rows of 8, as pytorch/examples saves
 /// them. `originals` and `reconstructions` are `(n, h*w)` with n >= 8 * pairs (fewer are shown if
 /// not).

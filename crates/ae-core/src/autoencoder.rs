@@ -147,6 +147,26 @@ pub trait Autoencoder {
         Ok(None)
     }
 
+    /// `n` codes drawn from the model's prior, for generation: `Ok(None)` for models without
+    /// one (only variational models have a prior to sample).
+    ///
+    /// # Shapes
+    /// `(n, code_dim)`.
+    fn sample_prior(&self, _n: usize, _rng: &mut ChaCha8Rng) -> Result<Option<Tensor>> {
+        Ok(None)
+    }
+
+    /// The log importance weights of Burda et al. (2015), `log p(x, z_k) - log q(z_k | x)`, for
+    /// `k` fresh draws `z_k ~ q(z | x)` per example, in nats: `Ok(None)` for models without a
+    /// density. Their log-mean-exp over draws bounds `log p(x)` from below and tightens with `k`;
+    /// with `k = 1` it is the single-sample ELBO with the KL term estimated on the same draw.
+    ///
+    /// # Shapes
+    /// `(batch, input_dim)` to `(batch, k)`.
+    fn log_importance_weights(&self, _xs: &Tensor, _k: usize, _rng: &mut ChaCha8Rng) -> Result<Option<Tensor>> {
+        Ok(None)
+    }
+
     /// Decoder logits for inputs: `decode(encode(xs))`.
     fn forward(&self, xs: &Tensor) -> Result<Tensor> {
         self.decode(&self.encode(xs)?)
@@ -191,6 +211,12 @@ impl<T: Autoencoder + ?Sized> Autoencoder for Box<T> {
         scratch: &mut FusedScratch,
     ) -> Result<Option<LossValues>> {
         (**self).fused_step(batch, ctx, scratch)
+    }
+    fn sample_prior(&self, n: usize, rng: &mut ChaCha8Rng) -> Result<Option<Tensor>> {
+        (**self).sample_prior(n, rng)
+    }
+    fn log_importance_weights(&self, xs: &Tensor, k: usize, rng: &mut ChaCha8Rng) -> Result<Option<Tensor>> {
+        (**self).log_importance_weights(xs, k, rng)
     }
     fn forward(&self, xs: &Tensor) -> Result<Tensor> {
         (**self).forward(xs)

@@ -4,8 +4,9 @@
 //! Loss: the negative ELBO, reconstruction negative log-likelihood plus β·KL(q(z|x) || N(0, I)),
 //! per example in nats.
 
+use ae_core::gaussian::standard_normal_log_density;
 use ae_core::init::linear;
-use ae_core::{Activation, Autoencoder, Batch, Gaussian, LossParts, ReconLoss, StepContext};
+use ae_core::{Activation, Autoencoder, Batch, Gaussian, LossParts, ReconLoss, SeededRng, StepContext};
 use candle_core::{Module, Result, Tensor};
 use candle_nn::{Linear, VarBuilder};
 use serde::{Deserialize, Serialize};
@@ -71,6 +72,7 @@ pub struct Vae {
     log_var: Linear,
     decoder: Mlp,
     input_dim: usize,
+    code_dim: usize,
     beta: f64,
 }
 
@@ -91,6 +93,7 @@ impl Vae {
             log_var: linear(last, cfg.code_dim, vbe.pp("log_var"))?,
             decoder: Mlp::new(&dec, cfg.activation, false, vb.pp("decoder"))?,
             input_dim: cfg.input_dim,
+            code_dim: cfg.code_dim,
             beta: cfg.beta,
         })
     }
@@ -134,6 +137,27 @@ impl Autoencoder for Vae {
         let kl = q.kl_to_standard_normal()?.mean(0)?;
         let total = (&recon + kl.affine(self.beta * ctx.kl_weight, 0.0)?)?;
         Ok(LossParts { total, recon, kl: Some(kl), sparsity: None })
+    }
+
+    fn sample_prior(&self, n: usize, rng: &mut SeededRng) -> Result<Option<Tensor>> {
+        let dev = self.mean.weight().device();
+        Ok(Some(ae_core::rng::normal(rng, (n, self.code_dim), 0.0, 1.0, dev)?))
+    }
+
+    /// Draws `z = mean + σ ε` with `ε` of shape `(batch, k, code_dim)` from `rng` (for `k = 1`
+    /// the same numbers [`Gaussian::sample`] draws), then `log p(x | z) + log p(z) - log q(z | x)`.
+    fn log_importance_weights(&self, xs: &Tensor, k: usize, rng: &mut SeededRng) -> Result<Option<Tensor>> {
+        let q = self.posterior(xs)?;
+        let (b, d) = q.mean.dims2()?;
+        let eps = ae_core::rng::normal(rng, (b, k, d), 0.0, 1.0, xs.device())?;
+        let spread = |t: &Tensor| t.unsqueeze(1)?.broadcast_as((b, k, d))?.reshape((b * k, d));
+        let q = Gaussian { mean: spread(&q.mean)?, log_var: spread(&q.log_var)? };
+        let zs = (&q.mean + (q.log_var.affine(0.5, 0.0)?.exp()? * eps.reshape((b * k, d))?)?)?;
+        let n = self.input_dim;
+        let target = xs.unsqueeze(1)?.broadcast_as((b, k, n))?.reshape((b * k, n))?;
+        let log_px = ReconLoss::Bce.per_example(&self.decode(&zs)?, &target)?.neg()?;
+        let log_w = ((log_px + standard_normal_log_density(&zs)?)? - q.log_density(&zs)?)?;
+        Ok(Some(log_w.reshape((b, k))?))
     }
 }
 
@@ -186,6 +210,34 @@ mod tests {
         assert!((a.total - (a.recon + 2.0 * 0.5 * kl)).abs() < 1e-4, "{a:?}");
         assert_eq!(vae.encode(&xs).unwrap().dims(), [5, 3]);
         assert_eq!(vae.reconstruct(&xs).unwrap().dims(), [5, 12]);
+    }
+
+    #[test]
+    fn one_importance_sample_is_the_single_draw_elbo() {
+        let params = Params::new();
+        let cfg = VaeConfig { input_dim: 12, hidden: vec![8], code_dim: 3, ..Default::default() };
+        let vae = Vae::new(&cfg, params.var_builder(stream(0, Purpose::Init, 0), &Device::Cpu)).unwrap();
+        let xs = ae_core::rng::uniform(&mut stream(1, Purpose::Eval, 0), (5, 12), 0.0, 1.0, &Device::Cpu).unwrap();
+        let log_w = vae.log_importance_weights(&xs, 1, &mut stream(4, Purpose::Eval, 1)).unwrap().unwrap();
+        assert_eq!(log_w.dims(), [5, 1]);
+        // By hand on the same draw: log p(x|z) + log p(z) - log q(z|x).
+        let q = vae.posterior(&xs).unwrap();
+        let zs = q.sample(&mut stream(4, Purpose::Eval, 1)).unwrap();
+        let log_px = ReconLoss::Bce.per_example(&vae.decode(&zs).unwrap(), &xs).unwrap().neg().unwrap();
+        let want = ((log_px + standard_normal_log_density(&zs).unwrap()).unwrap() - q.log_density(&zs).unwrap())
+            .unwrap()
+            .to_vec1::<f32>()
+            .unwrap();
+        let got = log_w.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+        for (g, w) in got.iter().zip(&want) {
+            assert!((g - w).abs() < 1e-4, "{got:?} vs {want:?}");
+        }
+        // More draws: one column per draw, each finite, the first draws continuing the stream.
+        let many = vae.log_importance_weights(&xs, 7, &mut stream(4, Purpose::Eval, 1)).unwrap().unwrap();
+        assert_eq!(many.dims(), [5, 7]);
+        assert!(many.flatten_all().unwrap().to_vec1::<f32>().unwrap().iter().all(|v| v.is_finite()));
+        let prior = vae.sample_prior(6, &mut stream(5, Purpose::Sampling, 0)).unwrap().unwrap();
+        assert_eq!(prior.dims(), [6, 3]);
     }
 
     #[test]

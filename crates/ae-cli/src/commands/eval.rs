@@ -1,24 +1,20 @@
 //! `ae eval`: test metrics of a trained run, as a table or one JSON object.
 
 use ae_data::Dataset;
-use ae_train::{RunDir, evaluate};
+use ae_train::{evaluate, importance_weighted_nll};
 use serde_json::json;
 
-use super::{build_model, check_input_size};
-use crate::args::{CheckpointChoice, EvalArgs};
-use crate::config::RunConfig;
+use super::{LoadedRun, check_input_size, load_run};
+use crate::args::EvalArgs;
 use crate::exit::usage;
 
 /// Runs `ae eval`.
 pub fn run(a: &EvalArgs) -> anyhow::Result<()> {
-    let run = RunDir::new(&a.run);
-    if !run.config().is_file() {
-        return Err(usage(format!(
-            "--run {}: no config.json there; expected a run directory made by `ae train`",
-            a.run.display()
-        )));
+    if a.test_limit == Some(0) || a.iw_samples == Some(0) {
+        return Err(usage("--test-limit and --iw-samples must be at least 1"));
     }
-    let mut cfg = RunConfig::load(&run.config())?;
+    let dev = a.device.open()?;
+    let LoadedRun { mut cfg, model, weights, step } = load_run(&a.run, a.checkpoint, &dev)?;
     if let Some(d) = a.dataset {
         if d != cfg.data.dataset {
             cfg.data.data_dir = None;
@@ -28,15 +24,11 @@ pub fn run(a: &EvalArgs) -> anyhow::Result<()> {
     if let Some(dir) = &a.data_dir {
         cfg.data.data_dir = Some(dir.clone());
     }
+    if let Some(n) = a.test_limit {
+        cfg.data.test_limit = Some(n);
+    }
     // Only the test split is scored; no need to carve a validation split.
     cfg.data.val_fraction = 0.0;
-    let dev = a.device.open()?;
-    let (model, params) = build_model(&cfg.model, cfg.train.seed, &dev)?;
-    let (weights, path) = match a.checkpoint {
-        CheckpointChoice::Best if run.best().is_file() => ("best", run.best()),
-        _ => ("last", run.model()),
-    };
-    let meta = params.load(&path)?;
     let data = Dataset::load(&cfg.data, cfg.train.seed, &dev)?;
     check_input_size(&*model, &data)?;
     let test = evaluate(&*model, &data.test, cfg.train.batch_size, cfg.train.seed)?;
@@ -45,7 +37,7 @@ pub fn run(a: &EvalArgs) -> anyhow::Result<()> {
         "run": a.run.display().to_string(),
         "model": cfg.model.kind(),
         "weights": weights,
-        "step": meta.get("step").and_then(|s| s.parse::<u64>().ok()),
+        "step": step,
         "dataset": cfg.data.dataset.name(),
         "split": "test",
         "examples": data.test.len(),
@@ -60,6 +52,23 @@ pub fn run(a: &EvalArgs) -> anyhow::Result<()> {
         out["recon"] = json!(test.recon);
         out["neg_elbo"] = json!(test.recon + kl);
     }
+    let nll_iw = match a.iw_samples {
+        Some(k) => match importance_weighted_nll(&*model, &data.test, k, cfg.train.seed)? {
+            Some(v) => Some((k, v)),
+            None => {
+                return Err(usage(format!(
+                    "--iw-samples: the run's model is {}; the importance-weighted likelihood needs a model with \
+                     a density (vae)",
+                    cfg.model.kind()
+                )));
+            }
+        },
+        None => None,
+    };
+    if let Some((k, v)) = nll_iw {
+        out["nll_iw"] = json!(v);
+        out["iw_samples"] = json!(k);
+    }
     if let Some(s) = test.sparsity {
         out["sparsity"] = json!(s);
     }
@@ -73,6 +82,9 @@ pub fn run(a: &EvalArgs) -> anyhow::Result<()> {
         if let Some(kl) = test.kl {
             println!("  kl                 {kl:.4} nats per example");
             println!("  neg_elbo           {:.4} nats per example", test.recon + kl);
+        }
+        if let Some((k, v)) = nll_iw {
+            println!("  nll_iw             {v:.4} nats per example ({k} importance samples)");
         }
     }
     Ok(())

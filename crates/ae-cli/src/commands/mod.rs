@@ -1,6 +1,8 @@
 //! One module per subcommand.
 
 mod eval;
+mod interpolate;
+mod sample;
 mod throughput;
 mod train;
 
@@ -13,7 +15,9 @@ use ae_models::ModelConfig;
 use anyhow::Context;
 use candle_core::Device;
 
-use crate::args::{Cli, Command};
+use crate::args::{CheckpointChoice, Cli, Command};
+use crate::config::RunConfig;
+use ae_train::RunDir;
 
 /// Runs the parsed command.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
@@ -21,7 +25,47 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Train(a) => train::run(&a),
         Command::Eval(a) => eval::run(&a),
         Command::Throughput(a) => throughput::run(&a),
+        Command::Sample(a) => sample::run(&a),
+        Command::Interpolate(a) => interpolate::run(&a),
     }
+}
+
+/// A trained run opened for use: its config, its model with the chosen weights loaded.
+pub(crate) struct LoadedRun {
+    /// The run's resolved config.
+    pub cfg: RunConfig,
+    /// The model, weights loaded.
+    pub model: Box<dyn Autoencoder>,
+    /// Which weights: "best" or "last".
+    pub weights: &'static str,
+    /// The `step` recorded in the checkpoint, if any.
+    pub step: Option<u64>,
+}
+
+/// Opens the run directory `dir` (made by `ae train`) on `dev` with the `choice` weights
+/// (best falls back to last when the run kept no best).
+pub(crate) fn load_run(dir: &Path, choice: CheckpointChoice, dev: &Device) -> anyhow::Result<LoadedRun> {
+    let run = RunDir::new(dir);
+    if !run.config().is_file() {
+        return Err(crate::exit::usage(format!(
+            "--run {}: no config.json there; expected a run directory made by `ae train`",
+            dir.display()
+        )));
+    }
+    let cfg = RunConfig::load(&run.config())?;
+    let (model, params) = build_model(&cfg.model, cfg.train.seed, dev)?;
+    let (weights, path) = match choice {
+        CheckpointChoice::Best if run.best().is_file() => ("best", run.best()),
+        _ => ("last", run.model()),
+    };
+    let meta = params.load(&path)?;
+    let step = meta.get("step").and_then(|s| s.parse::<u64>().ok());
+    Ok(LoadedRun { cfg, model, weights, step })
+}
+
+/// Decoded codes as pixel values in input space.
+pub(crate) fn decode_to_pixels(model: &dyn Autoencoder, zs: &candle_core::Tensor) -> anyhow::Result<Vec<Vec<f32>>> {
+    Ok(model.recon_loss().to_output(&model.decode(zs)?)?.to_vec2::<f32>()?)
 }
 
 /// Builds the model `cfg` describes with parameters seeded from `seed` on `dev`.

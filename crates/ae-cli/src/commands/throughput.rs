@@ -5,31 +5,20 @@ use std::time::Instant;
 
 use ae_core::Autoencoder;
 use ae_data::Dataset;
-use ae_train::RunDir;
 use serde_json::json;
 
-use super::{build_model, check_input_size};
-use crate::args::ThroughputArgs;
-use crate::config::RunConfig;
+use super::{LoadedRun, check_input_size, load_run};
+use crate::args::{CheckpointChoice, ThroughputArgs};
 use crate::exit::usage;
 
 /// Runs `ae throughput`.
 pub fn run(a: &ThroughputArgs) -> anyhow::Result<()> {
-    let run = RunDir::new(&a.run);
-    if !run.config().is_file() {
-        return Err(usage(format!(
-            "--run {}: no config.json there; expected a run directory made by `ae train`",
-            a.run.display()
-        )));
-    }
     if a.batch_size == 0 || a.repeats == 0 {
         return Err(usage("--batch-size and --repeats must be at least 1"));
     }
-    let mut cfg = RunConfig::load(&run.config())?;
-    cfg.data.val_fraction = 0.0;
     let dev = a.device.open()?;
-    let (model, params) = build_model(&cfg.model, cfg.train.seed, &dev)?;
-    params.load(&run.model())?;
+    let LoadedRun { mut cfg, model, .. } = load_run(&a.run, CheckpointChoice::Last, &dev)?;
+    cfg.data.val_fraction = 0.0;
     let data = Dataset::load(&cfg.data, cfg.train.seed, &dev)?;
     check_input_size(&*model, &data)?;
     let batches: Vec<_> = (0..data.test.len())
