@@ -28,7 +28,10 @@ fn vae_on_digits_reaches_the_target_elbo() {
         serde_json::from_str(&std::fs::read_to_string(run.join("config.json")).unwrap()).unwrap();
     assert_eq!(
         cfg["model"],
-        serde_json::json!({"kind": "vae", "input_dim": 784, "hidden": [400], "code_dim": 20, "activation": "relu", "beta": 1.0})
+        serde_json::json!({
+            "kind": "vae", "input_dim": 784, "hidden": [400], "code_dim": 20, "activation": "relu", "beta": 1.0,
+            "likelihood": "bernoulli"
+        })
     );
     let rows = common::metrics(&run);
     assert!(rows.iter().all(|r| r["train"]["kl"].as_f64().is_some_and(|k| k > 0.0)), "KL is logged every epoch");

@@ -75,6 +75,10 @@ pub struct TrainArgs {
     /// Reconstruction loss: bce (inputs in [0, 1]) or mse.
     #[arg(long, value_name = "bce|mse", value_parser = parse_loss)]
     pub loss: Option<ReconLoss>,
+    /// VAE: decoder likelihood, bernoulli (data in [0, 1]), gaussian:SIGMA or gaussian-learned
+    /// [default: bernoulli].
+    #[arg(long, value_name = "SPEC", value_parser = parse_likelihood)]
+    pub likelihood: Option<ae_models::Likelihood>,
     /// VAE: weight on the KL term (beta-VAE; 1 is the true ELBO).
     #[arg(long, value_name = "X", value_parser = finite_f64)]
     pub beta: Option<f64>,
@@ -291,6 +295,11 @@ fn parse_loss(s: &str) -> Result<ReconLoss, String> {
 
 fn parse_device(s: &str) -> Result<DeviceSpec, String> {
     s.parse().map_err(|e: ae_core::CoreError| e.to_string())
+}
+
+/// `--likelihood`: `bernoulli`, `gaussian:SIGMA` or `gaussian-learned`.
+fn parse_likelihood(s: &str) -> Result<ae_models::Likelihood, String> {
+    s.parse()
 }
 
 #[cfg(test)]

@@ -117,6 +117,9 @@ pub fn apply_flags(mut cfg: RunConfig, a: &TrainArgs) -> anyhow::Result<RunConfi
             if a.beta.is_some() {
                 return Err(usage("--beta applies to --model vae only"));
             }
+            if a.likelihood.is_some() {
+                return Err(usage("--likelihood applies to --model vae only; use --loss for --model stacked"));
+            }
         }
         ModelConfig::Vae(m) => {
             if let Some(h) = &a.hidden {
@@ -131,11 +134,14 @@ pub fn apply_flags(mut cfg: RunConfig, a: &TrainArgs) -> anyhow::Result<RunConfi
             if let Some(b) = a.beta {
                 m.beta = b;
             }
+            if let Some(l) = a.likelihood {
+                m.likelihood = l;
+            }
             if a.decoder_hidden.is_some() {
                 return Err(usage("--decoder-hidden does not apply to --model vae: its decoder mirrors --hidden"));
             }
             if a.loss.is_some_and(|l| l != ae_core::ReconLoss::Bce) {
-                return Err(usage("--loss: --model vae uses a Bernoulli likelihood (bce) on inputs in [0, 1]"));
+                return Err(usage("--loss does not apply to --model vae; choose its decoder with --likelihood"));
             }
         }
     }

@@ -9,6 +9,7 @@ pub mod commands;
 pub mod config;
 pub mod exit;
 pub mod images;
+pub mod plot;
 pub mod progress;
 pub mod rundir;
 

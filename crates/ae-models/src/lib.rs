@@ -3,12 +3,14 @@
 
 pub mod config;
 pub mod error;
+pub mod likelihood;
 pub mod mlp;
 pub mod stacked;
 pub mod vae;
 
 pub use config::ModelConfig;
 pub use error::ModelError;
+pub use likelihood::Likelihood;
 pub use stacked::{StackedAe, StackedConfig};
 pub use vae::{Vae, VaeConfig};
 

@@ -12,6 +12,7 @@ use candle_nn::{Linear, VarBuilder};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{ModelError, check_width};
+use crate::likelihood::Likelihood;
 use crate::mlp::Mlp;
 
 /// The shape and objective of a VAE. The default is pytorch/examples': 784-400-20, ReLU,
@@ -29,11 +30,20 @@ pub struct VaeConfig {
     pub activation: Activation,
     /// Weight on the KL term (β-VAE; 1 is the true ELBO).
     pub beta: f64,
+    /// The decoder likelihood `p(x | z)`.
+    pub likelihood: Likelihood,
 }
 
 impl Default for VaeConfig {
     fn default() -> Self {
-        Self { input_dim: 784, hidden: vec![400], code_dim: 20, activation: Activation::Relu, beta: 1.0 }
+        Self {
+            input_dim: 784,
+            hidden: vec![400],
+            code_dim: 20,
+            activation: Activation::Relu,
+            beta: 1.0,
+            likelihood: Likelihood::Bernoulli,
+        }
     }
 }
 
@@ -64,7 +74,8 @@ impl VaeConfig {
 }
 
 /// A VAE. Parameters: `encoder.layers.<i>`, `encoder.mean`, `encoder.log_var`,
-/// `decoder.layers.<i>` (each `.weight` and `.bias`).
+/// `decoder.layers.<i>` (each `.weight` and `.bias`), and `decoder.log_sigma` (shape `(1,)`,
+/// initialised to 0) with the learned Gaussian likelihood.
 #[derive(Debug, Clone)]
 pub struct Vae {
     encoder: Mlp,
@@ -74,6 +85,8 @@ pub struct Vae {
     input_dim: usize,
     code_dim: usize,
     beta: f64,
+    likelihood: Likelihood,
+    log_sigma: Option<Tensor>,
 }
 
 impl Vae {
@@ -95,6 +108,13 @@ impl Vae {
             input_dim: cfg.input_dim,
             code_dim: cfg.code_dim,
             beta: cfg.beta,
+            likelihood: cfg.likelihood,
+            log_sigma: match cfg.likelihood {
+                Likelihood::GaussianLearned => {
+                    Some(vb.pp("decoder").get_with_hints(1, "log_sigma", candle_nn::Init::Const(0.0))?)
+                }
+                _ => None,
+            },
         })
     }
 
@@ -105,6 +125,11 @@ impl Vae {
     pub fn posterior(&self, xs: &Tensor) -> Result<Gaussian> {
         let h = self.encoder.forward(xs)?;
         Ok(Gaussian { mean: self.mean.forward(&h)?, log_var: self.log_var.forward(&h)? })
+    }
+
+    /// `-log p(targets | decoder outputs)` per example, in nats, under the configured likelihood.
+    pub fn recon_nll(&self, outs: &Tensor, targets: &Tensor) -> Result<Tensor> {
+        self.likelihood.nll_per_example(outs, targets, self.log_sigma.as_ref())
     }
 }
 
@@ -122,18 +147,19 @@ impl Autoencoder for Vae {
         self.decoder.forward(zs)
     }
 
+    /// Maps decoder outputs to data: sigmoid for Bernoulli logits, identity for Gaussian means.
     fn recon_loss(&self) -> ReconLoss {
-        ReconLoss::Bce
+        self.likelihood.output_map()
     }
 
     /// One-sample estimate of the negative ELBO: `recon + β · kl_weight · KL`, with `recon` the
-    /// Bernoulli negative log-likelihood of the target under the decoded sample and `kl` reported
+    /// negative log-likelihood of the target under the decoded sample and `kl` reported
     /// unweighted.
     fn loss(&self, batch: &Batch, ctx: &mut StepContext<'_>) -> Result<LossParts> {
         let q = self.posterior(&batch.input)?;
         let zs = q.sample(ctx.rng)?;
         let logits = self.decode(&zs)?;
-        let recon = ReconLoss::Bce.per_example(&logits, &batch.target)?.mean(0)?;
+        let recon = self.recon_nll(&logits, &batch.target)?.mean(0)?;
         let kl = q.kl_to_standard_normal()?.mean(0)?;
         let total = (&recon + kl.affine(self.beta * ctx.kl_weight, 0.0)?)?;
         Ok(LossParts { total, recon, kl: Some(kl), sparsity: None })
@@ -155,7 +181,7 @@ impl Autoencoder for Vae {
         let zs = (&q.mean + (q.log_var.affine(0.5, 0.0)?.exp()? * eps.reshape((b * k, d))?)?)?;
         let n = self.input_dim;
         let target = xs.unsqueeze(1)?.broadcast_as((b, k, n))?.reshape((b * k, n))?;
-        let log_px = ReconLoss::Bce.per_example(&self.decode(&zs)?, &target)?.neg()?;
+        let log_px = self.recon_nll(&self.decode(&zs)?, &target)?.neg()?;
         let log_w = ((log_px + standard_normal_log_density(&zs)?)? - q.log_density(&zs)?)?;
         Ok(Some(log_w.reshape((b, k))?))
     }

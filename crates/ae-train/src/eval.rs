@@ -41,7 +41,7 @@ pub fn importance_weighted_nll<M: Autoencoder + ?Sized>(
     k: usize,
     seed: u64,
 ) -> Result<Option<f64>, TrainError> {
-    if k == 0 || split.len() == 0 {
+    if k == 0 || split.is_empty() {
         return Ok(None);
     }
     let mut rng = rng::stream(seed, Purpose::Eval, 1);

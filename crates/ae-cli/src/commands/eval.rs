@@ -51,6 +51,9 @@ pub fn run(a: &EvalArgs) -> anyhow::Result<()> {
         out["kl"] = json!(kl);
         out["recon"] = json!(test.recon);
         out["neg_elbo"] = json!(test.recon + kl);
+        if let ae_models::ModelConfig::Vae(v) = &cfg.model {
+            out["likelihood"] = json!(v.likelihood.to_string());
+        }
     }
     let nll_iw = match a.iw_samples {
         Some(k) => match importance_weighted_nll(&*model, &data.test, k, cfg.train.seed)? {

@@ -2,6 +2,7 @@
 
 mod eval;
 mod interpolate;
+mod pictures;
 mod sample;
 mod throughput;
 mod train;
@@ -10,9 +11,8 @@ use std::path::Path;
 
 use ae_core::rng::{self, Purpose};
 use ae_core::{Autoencoder, Params};
-use ae_data::{Dataset, Split};
+use ae_data::Dataset;
 use ae_models::ModelConfig;
-use anyhow::Context;
 use candle_core::Device;
 
 use crate::args::{CheckpointChoice, Cli, Command};
@@ -92,17 +92,4 @@ pub(crate) fn check_input_size(model: &dyn Autoencoder, data: &Dataset) -> anyho
         )));
     }
     Ok(())
-}
-
-/// Writes `reconstructions.png` for the first 32 examples of `split`.
-pub(crate) fn write_reconstructions(
-    model: &dyn Autoencoder,
-    split: &Split,
-    shape: (usize, usize),
-    path: &Path,
-) -> anyhow::Result<()> {
-    let xs = split.head(32)?.images;
-    let ys = model.reconstruct(&xs)?;
-    crate::images::save_reconstructions(path, &xs, &ys, shape)
-        .with_context(|| format!("{}: cannot write", path.display()))
 }

@@ -7,7 +7,8 @@ use ae_train::checkpoint::atomic_write;
 use ae_train::metrics::MetricsFiles;
 use ae_train::{FitData, Observer, RunDir, StopReason, evaluate, fit};
 
-use super::{build_model, check_input_size, write_reconstructions};
+use super::pictures::write_pictures;
+use super::{build_model, check_input_size};
 use crate::args::TrainArgs;
 use crate::config::{RunConfig, apply_flags, differences};
 use crate::exit::usage;
@@ -56,8 +57,7 @@ pub fn run(a: &TrainArgs) -> anyhow::Result<()> {
         return Ok(());
     }
 
-    let recon_path = run.file("reconstructions.png");
-    write_reconstructions(&*model, &data.test, data.image_shape, &recon_path)?;
+    let pictures = write_pictures(&*model, &data.test, data.image_shape, &run, cfg.train.seed)?;
     let weights = if run.best().exists() { "best" } else { "last" };
     if weights == "best" {
         params.load(&run.best())?;
@@ -82,8 +82,10 @@ pub fn run(a: &TrainArgs) -> anyhow::Result<()> {
         ("optimizer.safetensors", "optimizer state, for --resume"),
         ("state.json", "step, epoch and best validation loss"),
         ("metrics.jsonl", "one row per epoch (also metrics.csv)"),
-        ("reconstructions.png", "test originals over their reconstructions"),
-    ] {
+    ]
+    .into_iter()
+    .chain(pictures)
+    {
         println!("  {file:<22} {what}");
     }
     // Name the binary as it was invoked: `ae` may not be on the PATH (cargo xtask train).

@@ -1,0 +1,79 @@
+//! The pictures `ae train` leaves in a run directory: reconstructions for every model, samples
+//! from the prior for generative ones, and for 2-D codes the test codes by label and (with a
+//! prior) the decoded manifold.
+
+use ae_core::Autoencoder;
+use ae_core::gaussian::standard_normal_quantile;
+use ae_core::rng::{self, Purpose};
+use ae_data::Split;
+use ae_train::RunDir;
+use anyhow::Context;
+use candle_core::Tensor;
+
+use super::decode_to_pixels;
+use crate::images::{save_grid, save_reconstructions, save_square_grid};
+use crate::plot::save_scatter;
+
+/// Tiles per side of `manifold.png`.
+const MANIFOLD_SIDE: usize = 20;
+
+/// Writes the pictures for `model` into `run`, returning each file written and what it shows.
+pub(crate) fn write_pictures(
+    model: &dyn Autoencoder,
+    test: &Split,
+    shape: (usize, usize),
+    run: &RunDir,
+    seed: u64,
+) -> anyhow::Result<Vec<(&'static str, &'static str)>> {
+    let mut written = Vec::new();
+    let save = |name: &str, result: anyhow::Result<()>| result.with_context(|| format!("{}", run.file(name).display()));
+
+    let xs = test.head(32)?.images;
+    save(
+        "reconstructions.png",
+        save_reconstructions(&run.file("reconstructions.png"), &xs, &model.reconstruct(&xs)?, shape),
+    )?;
+    written.push(("reconstructions.png", "test originals over their reconstructions"));
+
+    // The same draws as `ae sample` with the run's seed.
+    let prior = model.sample_prior(64, &mut rng::stream(seed, Purpose::Sampling, 0))?;
+    if let Some(zs) = &prior {
+        save("samples.png", save_square_grid(&run.file("samples.png"), &decode_to_pixels(model, zs)?, shape))?;
+        written.push(("samples.png", "64 images decoded from the prior"));
+    }
+
+    let codes = model.embed(&test.images)?;
+    if codes.dim(1)? == 2 {
+        let points: Vec<(f32, f32)> = codes.to_vec2::<f32>()?.into_iter().map(|c| (c[0], c[1])).collect();
+        save("latent.png", save_scatter(&run.file("latent.png"), &points, &test.labels))?;
+        written.push(("latent.png", "test codes coloured by label"));
+        if prior.is_some() {
+            let manifold = save_manifold(model, &run.file("manifold.png"), shape, test.images.device());
+            save("manifold.png", manifold)?;
+            written.push(("manifold.png", "codes on a grid over the prior's quantiles, decoded"));
+        }
+    }
+    Ok(written)
+}
+
+/// Decodes a `MANIFOLD_SIDE`² grid of 2-D codes at the standard normal's quantiles
+/// `(i + 1/2) / side`: first code across the columns, second up the rows.
+fn save_manifold(
+    model: &dyn Autoencoder,
+    path: &std::path::Path,
+    shape: (usize, usize),
+    dev: &candle_core::Device,
+) -> anyhow::Result<()> {
+    let q: Vec<f32> =
+        (0..MANIFOLD_SIDE).map(|i| standard_normal_quantile((i as f64 + 0.5) / MANIFOLD_SIDE as f64) as f32).collect();
+    let mut grid = Vec::with_capacity(MANIFOLD_SIDE * MANIFOLD_SIDE * 2);
+    for row in 0..MANIFOLD_SIDE {
+        for &z1 in &q {
+            grid.extend([z1, q[MANIFOLD_SIDE - 1 - row]]);
+        }
+    }
+    let zs = Tensor::from_vec(grid, (MANIFOLD_SIDE * MANIFOLD_SIDE, 2), dev)?;
+    let tiles = decode_to_pixels(model, &zs)?;
+    let rows: Vec<Vec<Vec<f32>>> = tiles.chunks(MANIFOLD_SIDE).map(<[Vec<f32>]>::to_vec).collect();
+    save_grid(path, &rows, shape)
+}
