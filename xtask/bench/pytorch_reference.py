@@ -1,7 +1,8 @@
 """PyTorch reference for `cargo xtask bench`: the same model, data, batch size, optimizer and
 loss reduction as ae, so the two can be timed side by side.
 
-Loss: BCE from logits summed over the 784 pixels, averaged over the batch (ae's reduction).
+Loss: BCE from logits summed over the 784 pixels (plus the KL term for `--model vae`, as in
+pytorch/examples), averaged over the batch (ae's reduction).
 Reported: seconds per epoch (training loop only), and test loss per example and per pixel after
 the last epoch. Prints one JSON object per epoch and a final summary object, one per line.
 
@@ -59,7 +60,37 @@ class StackedAe(nn.Module):
         return self.decoder(self.encoder(x))
 
 
+class Vae(nn.Module):
+    """pytorch/examples' VAE (fc1, fc21, fc22, fc3, fc4 for hidden [400], code 20), any widths."""
+
+    def __init__(self, hidden, code_dim, input_dim=784):
+        super().__init__()
+        self.body = nn.Sequential(mlp([input_dim, *hidden]), nn.ReLU())
+        self.mean = nn.Linear(hidden[-1], code_dim)
+        self.log_var = nn.Linear(hidden[-1], code_dim)
+        self.decoder = mlp([code_dim, *reversed(hidden), input_dim])
+
+    def encoder(self, x):
+        return self.mean(self.body(x))
+
+    def forward(self, x):
+        """Decoder logits of the posterior mean (what reconstruction uses)."""
+        return self.decoder(self.encoder(x))
+
+    def elbo_terms(self, x):
+        h = self.body(x)
+        mu, log_var = self.mean(h), self.log_var(h)
+        z = mu + torch.exp(0.5 * log_var) * torch.randn_like(mu)
+        recon = F.binary_cross_entropy_with_logits(self.decoder(z), x, reduction="none").sum(1)
+        kl = -0.5 * (1 + log_var - mu.pow(2) - log_var.exp()).sum(1)
+        return recon, kl
+
+
 def loss_fn(model, x):
+    """Per-example loss averaged over the batch: BCE summed over pixels, plus the KL for the VAE."""
+    if isinstance(model, Vae):
+        recon, kl = model.elbo_terms(x)
+        return (recon + kl).mean()
     logits = model(x)
     return F.binary_cross_entropy_with_logits(logits, x, reduction="none").sum(1).mean()
 
@@ -95,6 +126,7 @@ def main():
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--model", choices=("stacked", "vae"), default="stacked")
     p.add_argument("--hidden", default="512,256")
     p.add_argument("--code-dim", type=int, default=64)
     p.add_argument("--infer-batch", type=int, default=1000)
@@ -106,7 +138,7 @@ def main():
     train = load(a.data_dir, "train-images-idx3-ubyte").reshape(-1, 784).float() / 255.0
     test = load(a.data_dir, "t10k-images-idx3-ubyte").reshape(-1, 784).float() / 255.0
     hidden = [int(h) for h in a.hidden.split(",") if h]
-    model = StackedAe(hidden, a.code_dim)
+    model = Vae(hidden, a.code_dim) if a.model == "vae" else StackedAe(hidden, a.code_dim)
     opt = torch.optim.Adam(model.parameters(), lr=a.lr)
     n = train.shape[0]
     for epoch in range(1, a.epochs + 1):
@@ -137,6 +169,7 @@ def main():
     print(json.dumps({
         "test_loss": test_loss,
         "test_recon_per_pixel": test_loss / 784,
+        "test_neg_elbo": test_loss if a.model == "vae" else None,
         "encode_images_per_second": rates["encode"],
         "reconstruct_images_per_second": rates["reconstruct"],
         "gemm_gflops": gemm_rate(),

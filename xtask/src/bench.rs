@@ -17,24 +17,37 @@ struct Row {
     name: &'static str,
     ae: &'static [&'static str],
     torch: &'static [&'static str],
-    /// Widths of every dense layer, input to output, for the FLOP floor.
-    widths: &'static [usize],
+    /// `(in, out)` of every matrix product of one forward pass, for the FLOP floor.
+    products: &'static [(usize, usize)],
+    /// The test figure compared: its key in `ae eval --json` (the script prints it as `test_<key>`).
+    metric: &'static str,
 }
 
 impl Row {
     /// Multiply-add FLOPs of one forward pass of one example through the matrix products.
     fn forward_flops(&self) -> f64 {
-        self.widths.windows(2).map(|w| 2.0 * (w[0] * w[1]) as f64).sum()
+        self.products.iter().map(|&(a, b)| 2.0 * (a * b) as f64).sum()
     }
 }
 
 /// Adding a row (a new kind of autoencoder) is one entry here plus its branch in the script.
-const ROWS: [Row; 1] = [Row {
-    name: "stacked 784-512-256-64 ReLU, BCE",
-    ae: &["--model", "stacked", "--hidden", "512,256", "--code-dim", "64", "--activation", "relu", "--loss", "bce"],
-    torch: &["--hidden", "512,256", "--code-dim", "64"],
-    widths: &[784, 512, 256, 64, 256, 512, 784],
-}];
+const ROWS: [Row; 2] = [
+    Row {
+        name: "stacked 784-512-256-64 ReLU, BCE",
+        ae: &["--model", "stacked", "--hidden", "512,256", "--code-dim", "64", "--activation", "relu", "--loss", "bce"],
+        torch: &["--model", "stacked", "--hidden", "512,256", "--code-dim", "64"],
+        products: &[(784, 512), (512, 256), (256, 64), (64, 256), (256, 512), (512, 784)],
+        metric: "recon_per_pixel",
+    },
+    Row {
+        name: "vae 784-400-20 ReLU, Bernoulli",
+        ae: &["--model", "vae", "--hidden", "400", "--code-dim", "20", "--activation", "relu"],
+        torch: &["--model", "vae", "--hidden", "400", "--code-dim", "20"],
+        // The two 400 -> 20 heads count as one 400 -> 40 product.
+        products: &[(784, 400), (400, 40), (20, 400), (400, 784)],
+        metric: "neg_elbo",
+    },
+];
 
 /// Training examples per epoch (Fashion-MNIST's training split, no validation).
 const EPOCH_EXAMPLES: f64 = 60_000.0;
@@ -44,7 +57,7 @@ const EPOCH_EXAMPLES: f64 = 60_000.0;
 struct Figures {
     epoch_seconds: Vec<f64>,
     peak_rss_mib: f64,
-    test_recon_per_pixel: f64,
+    test_loss: f64,
     encode_per_second: f64,
     reconstruct_per_second: f64,
 }
@@ -130,15 +143,16 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
             torch_version = version;
             let floor = 3.0 * row.forward_flops() * EPOCH_EXAMPLES / (gemm * 1e9);
             let line = format!(
-                "| {} | {threads} | {:.2} | {:.2} | **{:.2}** | {:.0} | {:.0} | {:.5} | {:.5} | {:.2} ({:.0} GFLOP/s) | {:.1} |",
+                "| {} | {threads} | {:.2} | {:.2} | **{:.2}** | {:.0} | {:.0} | {} {:.5} | {:.5} | {:.2} ({:.0} GFLOP/s) | {:.1} |",
                 row.name,
                 ours.median_epoch(),
                 theirs.median_epoch(),
                 ours.median_epoch() / theirs.median_epoch(),
                 ours.peak_rss_mib,
                 theirs.peak_rss_mib,
-                ours.test_recon_per_pixel,
-                theirs.test_recon_per_pixel,
+                row.metric,
+                ours.test_loss,
+                theirs.test_loss,
                 floor,
                 gemm,
                 ours.median_epoch() / floor,
@@ -202,10 +216,11 @@ fn render(lines: &[String], infer: &[String], a: &Args, torch_version: &str) -> 
          Command: `cargo xtask bench --epochs {} --threads {}` (data: `{}`).\n\n\
          Fashion-MNIST, 60,000 training images (no validation split), batch 128, Adam 1e-3, {} epochs. \
          Seconds per epoch: median over epochs 2..{} (epoch 1 is warm-up), training loop only. \
-         Peak RSS: the process's VmHWM. Test loss: BCE per pixel on the 10,000 test images after the last epoch. \
+         Peak RSS: the process's VmHWM. Test loss on the 10,000 test images after the last epoch: `recon_per_pixel` (BCE per pixel) for the stacked rows, \
+         `neg_elbo` (nats per example, one posterior sample per image) for the VAE rows. \
          FLOP floor: 3 x the forward pass's matrix-product FLOPs x 60,000 examples / the best GEMM rate measured on \
          this machine at that thread count (2048x2048 f32, torch or numpy).\n\n\
-         | model | threads | ae s/epoch | PyTorch s/epoch | ae / PyTorch | ae peak RSS MiB | PyTorch peak RSS MiB | ae test recon/pixel | PyTorch test recon/pixel | FLOP floor s/epoch | ae / floor |\n\
+         | model | threads | ae s/epoch | PyTorch s/epoch | ae / PyTorch | ae peak RSS MiB | PyTorch peak RSS MiB | ae test loss | PyTorch test loss | FLOP floor s/epoch | ae / floor |\n\
          | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n{}\n\n\
          Inference on the 10,000 test images in batches of 1,000 (`ae throughput`; PyTorch under `no_grad`), \
          images per second over 3 passes after a warm-up pass:\n\n\
@@ -323,7 +338,7 @@ fn run_ae(row: &Row, threads: usize, a: &Args) -> anyhow::Result<Figures> {
     Ok(Figures {
         epoch_seconds,
         peak_rss_mib: rss,
-        test_recon_per_pixel: num(&eval, "recon_per_pixel"),
+        test_loss: num(&eval, row.metric),
         encode_per_second: num(&speed, "encode_images_per_second"),
         reconstruct_per_second: num(&speed, "reconstruct_images_per_second"),
     })
@@ -356,7 +371,7 @@ fn run_torch(python: &str, row: &Row, threads: usize, a: &Args) -> anyhow::Resul
         Figures {
             epoch_seconds,
             peak_rss_mib: rss,
-            test_recon_per_pixel: num("test_recon_per_pixel"),
+            test_loss: num(&format!("test_{}", row.metric)),
             encode_per_second: num("encode_images_per_second"),
             reconstruct_per_second: num("reconstruct_images_per_second"),
         },
@@ -374,7 +389,7 @@ mod tests {
         let f = |t: Vec<f64>| Figures {
             epoch_seconds: t,
             peak_rss_mib: 0.0,
-            test_recon_per_pixel: 0.0,
+            test_loss: 0.0,
             encode_per_second: 0.0,
             reconstruct_per_second: 0.0,
         };

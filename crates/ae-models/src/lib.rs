@@ -7,6 +7,7 @@ pub mod likelihood;
 pub mod mlp;
 pub mod stacked;
 pub mod vae;
+mod vae_fused;
 
 pub use config::ModelConfig;
 pub use error::ModelError;

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{ModelError, check_width};
 use crate::likelihood::Likelihood;
 use crate::mlp::Mlp;
+use crate::vae_fused::Pass;
 
 /// The shape and objective of a VAE. The default is pytorch/examples': 784-400-20, ReLU,
 /// Bernoulli likelihood, β = 1.
@@ -78,14 +79,15 @@ impl VaeConfig {
 /// initialised to 0) with the learned Gaussian likelihood.
 #[derive(Debug, Clone)]
 pub struct Vae {
-    encoder: Mlp,
-    mean: Linear,
-    log_var: Linear,
-    decoder: Mlp,
+    pub(crate) encoder: Mlp,
+    pub(crate) mean: Linear,
+    pub(crate) log_var: Linear,
+    pub(crate) decoder: Mlp,
+    pub(crate) activation: Activation,
     input_dim: usize,
-    code_dim: usize,
-    beta: f64,
-    likelihood: Likelihood,
+    pub(crate) code_dim: usize,
+    pub(crate) beta: f64,
+    pub(crate) likelihood: Likelihood,
     log_sigma: Option<Tensor>,
 }
 
@@ -105,6 +107,7 @@ impl Vae {
             mean: linear(last, cfg.code_dim, vbe.pp("mean"))?,
             log_var: linear(last, cfg.code_dim, vbe.pp("log_var"))?,
             decoder: Mlp::new(&dec, cfg.activation, false, vb.pp("decoder"))?,
+            activation: cfg.activation,
             input_dim: cfg.input_dim,
             code_dim: cfg.code_dim,
             beta: cfg.beta,
@@ -125,6 +128,14 @@ impl Vae {
     pub fn posterior(&self, xs: &Tensor) -> Result<Gaussian> {
         let h = self.encoder.forward(xs)?;
         Ok(Gaussian { mean: self.mean.forward(&h)?, log_var: self.log_var.forward(&h)? })
+    }
+
+    /// Decoder logits without gradients, on the fused host path where it applies.
+    fn decode_logits_fast(&self, zs: &Tensor) -> Result<Tensor> {
+        match crate::vae_fused::inference(self, zs, Pass::Decode, false)? {
+            Some(out) => Ok(out),
+            None => Ok(self.decode(zs)?.detach()),
+        }
     }
 
     /// `-log p(targets | decoder outputs)` per example, in nats, under the configured likelihood.
@@ -165,6 +176,30 @@ impl Autoencoder for Vae {
         Ok(LossParts { total, recon, kl: Some(kl), sparsity: None })
     }
 
+    /// The fused CPU step of [`crate::vae_fused`] for the Bernoulli likelihood.
+    fn fused_step(
+        &self,
+        batch: &Batch,
+        ctx: &mut StepContext<'_>,
+        scratch: &mut ae_core::fused::FusedScratch,
+    ) -> Result<Option<ae_core::LossValues>> {
+        crate::vae_fused::step(self, batch, ctx, scratch)
+    }
+
+    fn embed(&self, xs: &Tensor) -> Result<Tensor> {
+        match crate::vae_fused::inference(self, xs, Pass::Encode, true)? {
+            Some(codes) => Ok(codes),
+            None => Ok(self.encode(xs)?.detach()),
+        }
+    }
+
+    fn reconstruct(&self, xs: &Tensor) -> Result<Tensor> {
+        match crate::vae_fused::inference(self, xs, Pass::Reconstruct, true)? {
+            Some(out) => Ok(out),
+            None => self.recon_loss().to_output(&self.forward(xs)?.detach()),
+        }
+    }
+
     fn sample_prior(&self, n: usize, rng: &mut SeededRng) -> Result<Option<Tensor>> {
         let dev = self.mean.weight().device();
         Ok(Some(ae_core::rng::normal(rng, (n, self.code_dim), 0.0, 1.0, dev)?))
@@ -179,9 +214,14 @@ impl Autoencoder for Vae {
         let spread = |t: &Tensor| t.unsqueeze(1)?.broadcast_as((b, k, d))?.reshape((b * k, d));
         let q = Gaussian { mean: spread(&q.mean)?, log_var: spread(&q.log_var)? };
         let zs = (&q.mean + (q.log_var.affine(0.5, 0.0)?.exp()? * eps.reshape((b * k, d))?)?)?;
-        let n = self.input_dim;
-        let target = xs.unsqueeze(1)?.broadcast_as((b, k, n))?.reshape((b * k, n))?;
-        let log_px = self.recon_nll(&self.decode(&zs)?, &target)?.neg()?;
+        let log_px = match crate::vae_fused::bernoulli_log_likelihood(self, &zs, xs, k)? {
+            Some(log_px) => log_px,
+            None => {
+                let n = self.input_dim;
+                let target = xs.unsqueeze(1)?.broadcast_as((b, k, n))?.reshape((b * k, n))?;
+                self.recon_nll(&self.decode_logits_fast(&zs)?, &target)?.neg()?
+            }
+        };
         let log_w = ((log_px + standard_normal_log_density(&zs)?)? - q.log_density(&zs)?)?;
         Ok(Some(log_w.reshape((b, k))?))
     }

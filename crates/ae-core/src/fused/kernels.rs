@@ -114,6 +114,26 @@ pub fn loss_and_grad(loss: ReconLoss, logits: &[f32], target: &[f32], delta: &mu
         .sum()
 }
 
+/// The reconstruction loss of each row of `logits` (`width` values a row) against the row
+/// `target(i)`, summed over the row: per-example losses without gradients, rows in parallel.
+pub fn row_losses<'t>(
+    loss: ReconLoss,
+    logits: &[f32],
+    width: usize,
+    target: impl Fn(usize) -> &'t [f32] + Sync,
+) -> Vec<f64> {
+    use rayon::prelude::*;
+    let width = width.max(1);
+    logits
+        .par_chunks(width)
+        .enumerate()
+        .map_init(
+            || vec![0f32; width],
+            |scratch, (i, row)| loss_chunk(loss, row, &target(i)[..row.len()], &mut scratch[..row.len()], 1.0),
+        )
+        .collect()
+}
+
 fn loss_chunk(loss: ReconLoss, logits: &[f32], target: &[f32], delta: &mut [f32], scale: f32) -> f64 {
     // Eight running sums added in a fixed order: the result is deterministic, and the loop body
     // has no serial dependency, so it vectorises.

@@ -130,14 +130,49 @@ pub fn train_step(
     grads: &mut [Vec<f32>],
     threads: usize,
 ) -> f64 {
-    assert_eq!(grads.len(), 2 * layers.len(), "one weight and one bias gradient per layer");
     let HostBatch { input: x, target, rows } = batch;
     forward(layers, x, rows, ws, threads);
+    let total = loss_into_delta(layers, ws, target, loss, rows);
+    backward(layers, x, rows, ws, grads, threads, false);
+    total
+}
+
+/// The loss of the last forward pass's output (logits) against `target`, summed over the batch,
+/// with `d(mean loss)/d(logits)` written as the delta [`backward`] starts from.
+pub fn loss_into_delta(layers: &[Dense<'_>], ws: &mut Workspace, target: &[f32], loss: ReconLoss, rows: usize) -> f64 {
     let n_last = layers[layers.len() - 1].out_dim;
     let logits = &ws.outs[layers.len() - 1][..rows * n_last];
     let delta = sized(&mut ws.delta, rows * n_last);
-    let total = kernels::loss_and_grad(loss, logits, &target[..rows * n_last], delta, 1.0 / rows as f32);
+    kernels::loss_and_grad(loss, logits, &target[..rows * n_last], delta, 1.0 / rows as f32)
+}
 
+/// The delta [`backward`] starts from, `rows x` the last layer's width, for callers that compute
+/// the gradient at the top of the stack themselves (it is the gradient of the loss with respect to
+/// the last layer's output before its activation).
+pub fn top_delta<'w>(layers: &[Dense<'_>], ws: &'w mut Workspace, rows: usize) -> &'w mut [f32] {
+    let n_last = layers.last().map_or(0, |l| l.out_dim);
+    sized(&mut ws.delta, rows * n_last)
+}
+
+/// The output of layer `l` in the last forward pass (after its activation).
+pub fn layer_output<'w>(layers: &[Dense<'_>], ws: &'w Workspace, l: usize, rows: usize) -> &'w [f32] {
+    &ws.outs[l][..rows * layers[l].out_dim]
+}
+
+/// Backward from the top delta after a [`forward`] of `x`: writes each layer's weight and bias
+/// gradients into `grads[2 l]` and `grads[2 l + 1]`. With `input_grad` it also forms the gradient
+/// with respect to `x` and returns it (a VAE's decoder passes it on to the code); otherwise that
+/// product is skipped.
+pub fn backward<'w>(
+    layers: &[Dense<'_>],
+    x: &[f32],
+    rows: usize,
+    ws: &'w mut Workspace,
+    grads: &mut [Vec<f32>],
+    threads: usize,
+    input_grad: bool,
+) -> Option<&'w [f32]> {
+    assert_eq!(grads.len(), 2 * layers.len(), "one weight and one bias gradient per layer");
     for l in (0..layers.len()).rev() {
         let layer = &layers[l];
         let input: &[f32] = if l == 0 { x } else { &ws.outs[l - 1][..rows * layer.in_dim] };
@@ -151,7 +186,7 @@ pub fn train_step(
             threads,
         );
         kernels::sum_rows(sized(&mut gb[0], layer.out_dim), delta, rows);
-        if l == 0 {
+        if l == 0 && !input_grad {
             break;
         }
         let next = sized(&mut ws.next, rows * layer.in_dim);
@@ -162,12 +197,15 @@ pub fn train_step(
             false,
             threads,
         );
+        if l == 0 {
+            return Some(&ws.next[..rows * layer.in_dim]);
+        }
         if let Some(act) = layers[l - 1].activation {
             kernels::backprop_activation(next, &ws.outs[l - 1][..rows * layer.in_dim], act);
         }
         std::mem::swap(&mut ws.delta, &mut ws.next);
     }
-    total
+    None
 }
 
 #[cfg(test)]

@@ -15,6 +15,8 @@ pub mod mlp;
 pub struct FusedScratch {
     /// Activations and gradient buffers.
     pub workspace: mlp::Workspace,
+    /// A second stack's buffers, for models made of two (a VAE's encoder and decoder).
+    pub second: mlp::Workspace,
     /// `(parameter name, gradient)`, in the order the model writes them.
     pub grads: Vec<(String, Vec<f32>)>,
 }

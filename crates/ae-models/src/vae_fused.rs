@@ -1,0 +1,319 @@
+//! The VAE's fused CPU step: the same loss and gradients as autograd on [`Vae::loss`] for the
+//! Bernoulli likelihood, on host memory. The encoder with its two heads merged into one layer
+//! (mean rows, then log-variance rows) and the decoder run as two dense stacks; between them the
+//! reparameterised sample, the analytic KL and their gradients are computed row by row, and the
+//! decoder's backward pass hands the gradient of the code back to the encoder.
+
+use ae_core::fused::host::HostView;
+use ae_core::fused::mlp::{self, Dense};
+use ae_core::fused::{self, FusedScratch, kernels};
+use ae_core::{Activation, Batch, LossValues, ReconLoss, StepContext};
+use candle_core::{Device, Result};
+use candle_nn::Linear;
+
+use crate::likelihood::Likelihood;
+use crate::vae::Vae;
+
+/// One fused training step, or `None` where the fused path does not apply (another likelihood,
+/// an activation without a fused kernel, tensors off the CPU or not f32).
+pub(crate) fn step(
+    vae: &Vae,
+    batch: &Batch,
+    ctx: &mut StepContext<'_>,
+    scratch: &mut FusedScratch,
+) -> Result<Option<LossValues>> {
+    if vae.likelihood != Likelihood::Bernoulli || !kernels::supports(vae.activation) {
+        return Ok(None);
+    }
+    let (Some(x), Some(y)) = (HostView::of(&batch.input), HostView::of(&batch.target)) else { return Ok(None) };
+    let Some(enc_views) = vae.encoder.layers().iter().map(view).collect::<Option<Vec<_>>>() else { return Ok(None) };
+    let Some(dec_views) = vae.decoder.layers().iter().map(view).collect::<Option<Vec<_>>>() else { return Ok(None) };
+    let (Some(mean), Some(log_var)) = (view(&vae.mean), view(&vae.log_var)) else { return Ok(None) };
+
+    let (rows, d) = (batch.input.dim(0)?, vae.code_dim);
+    let hidden = mean.0.as_slice().len() / d;
+    let head_w = [mean.0.as_slice(), log_var.0.as_slice()].concat();
+    let head_b = [mean.1.as_slice(), log_var.1.as_slice()].concat();
+    let act = Some(vae.activation);
+    let mut enc: Vec<Dense<'_>> = enc_views.iter().map(|(w, b)| dense(w, b, act)).collect();
+    enc.push(Dense { weight: &head_w, bias: &head_b, in_dim: hidden, out_dim: 2 * d, activation: None });
+    let n_dec = dec_views.len();
+    let dec: Vec<Dense<'_>> =
+        dec_views.iter().enumerate().map(|(i, (w, b))| dense(w, b, if i + 1 < n_dec { act } else { None })).collect();
+
+    let names = grad_names(vae);
+    if scratch.grads.len() != names.len() {
+        scratch.grads = names.iter().map(|n| (n.clone(), Vec::new())).collect();
+    }
+    let threads = fused::threads();
+    let (ws_enc, ws_dec) = (&mut scratch.workspace, &mut scratch.second);
+
+    // Encoder, then z = mean + exp(log_var / 2) * eps with the draws `Gaussian::sample` makes.
+    mlp::forward(&enc, x.as_slice(), rows, ws_enc, threads);
+    let heads = mlp::layer_output(&enc, ws_enc, enc.len() - 1, rows).to_vec();
+    let eps = ae_core::rng::normal(ctx.rng, (rows, d), 0.0, 1.0, &Device::Cpu)?.flatten_all()?.to_vec1::<f32>()?;
+    let mut z = vec![0f32; rows * d];
+    let mut kl = 0f64;
+    for i in 0..rows {
+        let (m, lv) = (&heads[i * 2 * d..i * 2 * d + d], &heads[i * 2 * d + d..(i + 1) * 2 * d]);
+        for j in 0..d {
+            z[i * d + j] = m[j] + (0.5 * lv[j]).exp() * eps[i * d + j];
+            kl += -0.5 * f64::from(1.0 + lv[j] - m[j] * m[j] - lv[j].exp());
+        }
+    }
+
+    // Decoder and the Bernoulli loss, backward to the code.
+    mlp::forward(&dec, &z, rows, ws_dec, threads);
+    let recon = mlp::loss_into_delta(&dec, ws_dec, y.as_slice(), ReconLoss::Bce, rows);
+    let n_enc = 2 * enc.len();
+    let mut grads: Vec<Vec<f32>> = (0..n_enc + 2 * n_dec).map(|_| Vec::new()).collect();
+    for (slot, name) in grads.iter_mut().zip(enc_grad_order(vae).into_iter().chain(dec_grad_order(vae))) {
+        if let Some((_, g)) = scratch.grads.iter_mut().find(|(n, _)| *n == name) {
+            *slot = std::mem::take(g);
+        }
+    }
+    let (enc_grads, dec_grads) = grads.split_at_mut(n_enc);
+    let dz = mlp::backward(&dec, &z, rows, ws_dec, dec_grads, threads, true).map(<[f32]>::to_vec).unwrap_or_default();
+
+    // d(loss)/d(mean) = dz + c mean, d(loss)/d(log_var) = dz eps exp(log_var / 2) / 2 + c (exp(log_var) - 1) / 2
+    // with c = beta * kl_weight / rows, the KL term's weight in the batch mean.
+    let c = (vae.beta * ctx.kl_weight / rows as f64) as f32;
+    let top = mlp::top_delta(&enc, ws_enc, rows);
+    for i in 0..rows {
+        for j in 0..d {
+            let (m, lv, e, g) = (heads[i * 2 * d + j], heads[i * 2 * d + d + j], eps[i * d + j], dz[i * d + j]);
+            top[i * 2 * d + j] = g + c * m;
+            top[i * 2 * d + d + j] = g * e * 0.5 * (0.5 * lv).exp() + c * 0.5 * (lv.exp() - 1.0);
+        }
+    }
+    mlp::backward(&enc, x.as_slice(), rows, ws_enc, enc_grads, threads, false);
+
+    // Hand the buffers back under their parameter names, splitting the merged head.
+    let (head_gw, head_gb) = (std::mem::take(&mut enc_grads[n_enc - 2]), std::mem::take(&mut enc_grads[n_enc - 1]));
+    let (gw_mean, gw_lv) = head_gw.split_at(d * hidden);
+    let (gb_mean, gb_lv) = head_gb.split_at(d);
+    for (name, g) in enc_grad_order(vae).into_iter().chain(dec_grad_order(vae)).zip(grads) {
+        set(scratch, &name, g);
+    }
+    for (name, g) in [
+        ("encoder.mean.weight", gw_mean),
+        ("encoder.mean.bias", gb_mean),
+        ("encoder.log_var.weight", gw_lv),
+        ("encoder.log_var.bias", gb_lv),
+    ] {
+        set(scratch, name, g.to_vec());
+    }
+    let n = rows as f64;
+    let (recon, kl) = (recon / n, kl / n);
+    Ok(Some(LossValues { total: recon + vae.beta * ctx.kl_weight * kl, recon, kl: Some(kl), sparsity: None }))
+}
+
+/// Which part of the VAE an inference pass runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Pass {
+    /// Inputs to posterior means.
+    Encode,
+    /// Codes to outputs in data space (sigmoid of the logits for Bernoulli).
+    Decode,
+    /// Inputs to the outputs decoded from their posterior means.
+    Reconstruct,
+}
+
+/// An inference pass on the fused host path (no gradients), or `None` where it does not apply.
+/// With `map_output` the decoder's outputs go through the likelihood's output map (a sigmoid for
+/// Bernoulli logits); without, they are returned raw.
+pub(crate) fn inference(
+    vae: &Vae,
+    xs: &candle_core::Tensor,
+    pass: Pass,
+    map_output: bool,
+) -> Result<Option<candle_core::Tensor>> {
+    if !kernels::supports(vae.activation) {
+        return Ok(None);
+    }
+    let Some(x) = HostView::of(xs) else { return Ok(None) };
+    let Some(enc_views) = vae.encoder.layers().iter().map(view).collect::<Option<Vec<_>>>() else { return Ok(None) };
+    let Some(dec_views) = vae.decoder.layers().iter().map(view).collect::<Option<Vec<_>>>() else { return Ok(None) };
+    let Some(mean) = view(&vae.mean) else { return Ok(None) };
+    let act = Some(vae.activation);
+    let n_dec = dec_views.len();
+    let output = match vae.likelihood {
+        Likelihood::Bernoulli if map_output => Some(Activation::Sigmoid),
+        _ => None,
+    };
+    let mut layers: Vec<Dense<'_>> = Vec::new();
+    if pass != Pass::Decode {
+        layers.extend(enc_views.iter().map(|(w, b)| dense(w, b, act)));
+        layers.push(dense(&mean.0, &mean.1, None));
+    }
+    if pass != Pass::Encode {
+        layers.extend(
+            dec_views.iter().enumerate().map(|(i, (w, b))| dense(w, b, if i + 1 < n_dec { act } else { output })),
+        );
+    }
+    let rows = xs.dim(0)?;
+    let out = mlp::forward_rows_parallel(&layers, x.as_slice(), rows, fused::threads());
+    let width = layers.last().map_or(0, |l| l.out_dim);
+    Ok(Some(candle_core::Tensor::from_vec(out, (rows, width), xs.device())?))
+}
+
+/// `log p(x_{i / k} | z_i)` for the Bernoulli likelihood, one value per row of `zs`, with the
+/// decoder and the per-row loss on the fused host path (the importance-weighted bound decodes
+/// thousands of codes per image); `None` where the path does not apply.
+pub(crate) fn bernoulli_log_likelihood(
+    vae: &Vae,
+    zs: &candle_core::Tensor,
+    xs: &candle_core::Tensor,
+    k: usize,
+) -> Result<Option<candle_core::Tensor>> {
+    if vae.likelihood != Likelihood::Bernoulli {
+        return Ok(None);
+    }
+    let (Some(logits), Some(x)) = (inference(vae, zs, Pass::Decode, false)?, HostView::of(xs)) else {
+        return Ok(None);
+    };
+    let Some(logits_view) = HostView::of(&logits) else { return Ok(None) };
+    let n = xs.dim(1)?;
+    let x = x.as_slice();
+    let nll = kernels::row_losses(ReconLoss::Bce, logits_view.as_slice(), n, |i| &x[(i / k) * n..(i / k + 1) * n]);
+    let log_px: Vec<f32> = nll.into_iter().map(|v| -v as f32).collect();
+    let rows = log_px.len();
+    Ok(Some(candle_core::Tensor::from_vec(log_px, rows, zs.device())?))
+}
+
+fn view(l: &Linear) -> Option<(HostView<'_>, HostView<'_>)> {
+    Some((HostView::of(l.weight())?, HostView::of(l.bias()?)?))
+}
+
+fn dense<'a>(w: &'a HostView<'_>, b: &'a HostView<'_>, activation: Option<Activation>) -> Dense<'a> {
+    let (out_dim, in_dim) = (b.as_slice().len(), w.as_slice().len() / b.as_slice().len().max(1));
+    Dense { weight: w.as_slice(), bias: b.as_slice(), in_dim, out_dim, activation }
+}
+
+/// Gradient slots of the encoder stack as the fused step lays it out: each layer's weight and
+/// bias, then the merged head (which has no parameter name of its own).
+fn enc_grad_order(vae: &Vae) -> Vec<String> {
+    let mut names: Vec<String> = (0..vae.encoder.layers().len())
+        .flat_map(|i| [format!("encoder.layers.{i}.weight"), format!("encoder.layers.{i}.bias")])
+        .collect();
+    names.extend(["encoder.heads.weight".to_string(), "encoder.heads.bias".to_string()]);
+    names
+}
+
+fn dec_grad_order(vae: &Vae) -> Vec<String> {
+    (0..vae.decoder.layers().len())
+        .flat_map(|i| [format!("decoder.layers.{i}.weight"), format!("decoder.layers.{i}.bias")])
+        .collect()
+}
+
+/// Every parameter with a gradient, named as in the checkpoint.
+fn grad_names(vae: &Vae) -> Vec<String> {
+    let mut names: Vec<String> = enc_grad_order(vae).into_iter().filter(|n| !n.starts_with("encoder.heads")).collect();
+    names.extend(
+        ["encoder.mean.weight", "encoder.mean.bias", "encoder.log_var.weight", "encoder.log_var.bias"]
+            .map(String::from),
+    );
+    names.extend(dec_grad_order(vae));
+    names
+}
+
+fn set(scratch: &mut FusedScratch, name: &str, g: Vec<f32>) {
+    if let Some((_, slot)) = scratch.grads.iter_mut().find(|(n, _)| n == name) {
+        *slot = g;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use ae_core::rng::{Purpose, stream};
+    use ae_core::{Autoencoder, Params};
+
+    use super::*;
+    use crate::vae::VaeConfig;
+
+    #[test]
+    fn fused_step_matches_autograd_loss_and_every_gradient() {
+        for activation in [Activation::Relu, Activation::Tanh] {
+            let params = Params::new();
+            let cfg = VaeConfig {
+                input_dim: 12,
+                hidden: vec![9, 7],
+                code_dim: 3,
+                beta: 2.0,
+                activation,
+                ..Default::default()
+            };
+            let vae = Vae::new(&cfg, params.var_builder(stream(0, Purpose::Init, 0), &Device::Cpu)).unwrap();
+            let xs = ae_core::rng::uniform(&mut stream(1, Purpose::Eval, 0), (5, 12), 0.0, 1.0, &Device::Cpu).unwrap();
+            let batch = Batch::plain(xs);
+
+            let mut rng = stream(3, Purpose::Sampling, 0);
+            let mut ctx = StepContext { rng: &mut rng, training: true, kl_weight: 0.5 };
+            let parts = vae.loss(&batch, &mut ctx).unwrap();
+            let want = parts.values().unwrap();
+            let want_grads = parts.total.backward().unwrap();
+
+            let mut scratch = FusedScratch::default();
+            for round in 0..2 {
+                let mut rng = stream(3, Purpose::Sampling, 0);
+                let mut ctx = StepContext { rng: &mut rng, training: true, kl_weight: 0.5 };
+                let got = step(&vae, &batch, &mut ctx, &mut scratch).unwrap().unwrap();
+                let close = |a: f64, b: f64| (a - b).abs() < 1e-4 * b.abs().max(1.0);
+                assert!(close(got.total, want.total), "{activation} round {round}: {got:?} vs {want:?}");
+                assert!(
+                    close(got.recon, want.recon) && close(got.kl.unwrap(), want.kl.unwrap()),
+                    "{got:?} vs {want:?}"
+                );
+                for (name, var) in params.named() {
+                    let w = want_grads.get(var.as_tensor()).unwrap().flatten_all().unwrap().to_vec1::<f32>().unwrap();
+                    let g = scratch.grad(&name).unwrap_or_else(|| panic!("no fused gradient for {name}"));
+                    assert_eq!(g.len(), w.len(), "{name}");
+                    for (a, b) in g.iter().zip(&w) {
+                        assert!((a - b).abs() < 1e-5 + 1e-4 * b.abs(), "{activation} {name}: {a} vs {b}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn inference_passes_match_the_candle_modules() {
+        let params = Params::new();
+        let cfg = VaeConfig { input_dim: 12, hidden: vec![9], code_dim: 3, ..Default::default() };
+        let vae = Vae::new(&cfg, params.var_builder(stream(0, Purpose::Init, 0), &Device::Cpu)).unwrap();
+        let xs = ae_core::rng::uniform(&mut stream(1, Purpose::Eval, 0), (6, 12), 0.0, 1.0, &Device::Cpu).unwrap();
+        let flat = |t: candle_core::Tensor| t.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+        let mean = vae.encode(&xs).unwrap();
+        let logits = vae.decode(&mean).unwrap();
+        let want = [
+            (Pass::Encode, true, &xs, flat(mean.clone())),
+            (Pass::Decode, false, &mean, flat(logits.clone())),
+            (Pass::Reconstruct, true, &xs, flat(candle_nn::ops::sigmoid(&logits).unwrap())),
+        ];
+        for (pass, map, input, want) in want {
+            let got = flat(inference(&vae, input, pass, map).unwrap().unwrap());
+            assert_eq!(got.len(), want.len(), "{pass:?}");
+            for (g, w) in got.iter().zip(&want) {
+                assert!((g - w).abs() < 1e-5, "{pass:?}: {g} vs {w}");
+            }
+        }
+        assert_eq!(flat(vae.embed(&xs).unwrap()), flat(inference(&vae, &xs, Pass::Encode, true).unwrap().unwrap()));
+    }
+
+    #[test]
+    fn other_likelihoods_take_the_autograd_path() {
+        let params = Params::new();
+        let cfg = VaeConfig {
+            input_dim: 4,
+            hidden: vec![3],
+            code_dim: 2,
+            likelihood: Likelihood::GaussianLearned,
+            ..Default::default()
+        };
+        let vae = Vae::new(&cfg, params.var_builder(stream(0, Purpose::Init, 0), &Device::Cpu)).unwrap();
+        let batch = Batch::plain(candle_core::Tensor::zeros((2, 4), candle_core::DType::F32, &Device::Cpu).unwrap());
+        let mut rng = stream(3, Purpose::Sampling, 0);
+        let mut ctx = StepContext { rng: &mut rng, training: true, kl_weight: 1.0 };
+        assert!(vae.fused_step(&batch, &mut ctx, &mut FusedScratch::default()).unwrap().is_none());
+    }
+}
