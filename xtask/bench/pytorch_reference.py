@@ -86,13 +86,25 @@ class Vae(nn.Module):
         return recon, kl
 
 
-def loss_fn(model, x):
-    """Per-example loss averaged over the batch: BCE summed over pixels, plus the KL for the VAE."""
+def loss_fn(model, x, target=None):
+    """Per-example loss averaged over the batch: BCE summed over pixels (against `target`, the
+    clean images, when `x` is corrupted), plus the KL for the VAE."""
     if isinstance(model, Vae):
         recon, kl = model.elbo_terms(x)
         return (recon + kl).mean()
     logits = model(x)
-    return F.binary_cross_entropy_with_logits(logits, x, reduction="none").sum(1).mean()
+    return F.binary_cross_entropy_with_logits(logits, x if target is None else target, reduction="none").sum(1).mean()
+
+
+def corrupt(x, sigma):
+    """Additive Gaussian noise clipped to [0, 1], as ae's `gaussian:SIGMA`."""
+    return (x + sigma * torch.randn_like(x)).clamp(0.0, 1.0)
+
+
+def psnr(a, b):
+    """Mean over images of 10 log10(1 / per-image MSE), MSE floored at 1e-10, as ae's."""
+    mse = (a - b).pow(2).mean(1).clamp_min(1e-10)
+    return (-10.0 * torch.log10(mse)).mean().item()
 
 
 def gemm_rate(n=2048, repeats=5):
@@ -129,6 +141,7 @@ def main():
     p.add_argument("--model", choices=("stacked", "vae"), default="stacked")
     p.add_argument("--hidden", default="512,256")
     p.add_argument("--code-dim", type=int, default=64)
+    p.add_argument("--noise-sigma", type=float, default=None, help="train as a denoising autoencoder")
     p.add_argument("--infer-batch", type=int, default=1000)
     p.add_argument("--infer-repeats", type=int, default=3)
     a = p.parse_args()
@@ -147,7 +160,7 @@ def main():
         total = 0.0
         for i in range(0, n, a.batch_size):
             x = train[order[i : i + a.batch_size]]
-            loss = loss_fn(model, x)
+            loss = loss_fn(model, x) if a.noise_sigma is None else loss_fn(model, corrupt(x, a.noise_sigma), x)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -155,7 +168,14 @@ def main():
         seconds = time.perf_counter() - start
         print(json.dumps({"epoch": epoch, "seconds": seconds, "train_loss": total / n}), flush=True)
     with torch.no_grad():
-        test_loss = sum(loss_fn(model, test[i : i + 1000]).item() * test[i : i + 1000].shape[0] for i in range(0, test.shape[0], 1000)) / test.shape[0]
+        if a.noise_sigma is None:
+            noisy_test = None
+            test_loss = sum(loss_fn(model, test[i : i + 1000]).item() * test[i : i + 1000].shape[0] for i in range(0, test.shape[0], 1000)) / test.shape[0]
+        else:
+            noisy_test = corrupt(test, a.noise_sigma)
+            test_loss = loss_fn(model, noisy_test, test).item()
+        psnr_noisy = None if noisy_test is None else psnr(noisy_test, test)
+        psnr_denoised = None if noisy_test is None else psnr(torch.sigmoid(model(noisy_test)), test)
         batches = [test[i : i + a.infer_batch] for i in range(0, test.shape[0], a.infer_batch)]
         rates = {}
         for name, fn in (("encode", model.encoder), ("reconstruct", lambda x: torch.sigmoid(model(x)))):
@@ -170,6 +190,8 @@ def main():
         "test_loss": test_loss,
         "test_recon_per_pixel": test_loss / 784,
         "test_neg_elbo": test_loss if a.model == "vae" else None,
+        "test_psnr_noisy": psnr_noisy,
+        "test_psnr_denoised": psnr_denoised,
         "encode_images_per_second": rates["encode"],
         "reconstruct_images_per_second": rates["reconstruct"],
         "gemm_gflops": gemm_rate(),

@@ -21,9 +21,22 @@ struct Row {
     products: &'static [(usize, usize)],
     /// The test figure compared: its key in `ae eval --json` (the script prints it as `test_<key>`).
     metric: &'static str,
+    /// A second figure shown beside it in parentheses, where the row has one.
+    context: Option<&'static str>,
 }
 
 impl Row {
+    /// A test figure as shown in the table: the metric named, PSNRs in dB to 2 places, losses to 5.
+    fn figure(&self, value: f64, context: Option<f64>) -> String {
+        let show = |key: &str, v: f64| {
+            if key.starts_with("psnr") { format!("{key} {v:.2} dB") } else { format!("{key} {v:.5}") }
+        };
+        match (self.context, context) {
+            (Some(key), Some(c)) => format!("{} ({})", show(self.metric, value), show(key, c)),
+            _ => show(self.metric, value),
+        }
+    }
+
     /// Multiply-add FLOPs of one forward pass of one example through the matrix products.
     fn forward_flops(&self) -> f64 {
         self.products.iter().map(|&(a, b)| 2.0 * (a * b) as f64).sum()
@@ -31,13 +44,14 @@ impl Row {
 }
 
 /// Adding a row (a new kind of autoencoder) is one entry here plus its branch in the script.
-const ROWS: [Row; 2] = [
+const ROWS: [Row; 3] = [
     Row {
         name: "stacked 784-512-256-64 ReLU, BCE",
         ae: &["--model", "stacked", "--hidden", "512,256", "--code-dim", "64", "--activation", "relu", "--loss", "bce"],
         torch: &["--model", "stacked", "--hidden", "512,256", "--code-dim", "64"],
         products: &[(784, 512), (512, 256), (256, 64), (64, 256), (256, 512), (512, 784)],
         metric: "recon_per_pixel",
+        context: None,
     },
     Row {
         name: "vae 784-400-20 ReLU, Bernoulli",
@@ -46,6 +60,28 @@ const ROWS: [Row; 2] = [
         // The two 400 -> 20 heads count as one 400 -> 40 product.
         products: &[(784, 400), (400, 40), (20, 400), (400, 784)],
         metric: "neg_elbo",
+        context: None,
+    },
+    Row {
+        name: "denoising 784-512-256-64 ReLU, BCE, gaussian:0.5",
+        ae: &[
+            "--model",
+            "denoising",
+            "--noise",
+            "gaussian:0.5",
+            "--hidden",
+            "512,256",
+            "--code-dim",
+            "64",
+            "--activation",
+            "relu",
+            "--loss",
+            "bce",
+        ],
+        torch: &["--model", "stacked", "--hidden", "512,256", "--code-dim", "64", "--noise-sigma", "0.5"],
+        products: &[(784, 512), (512, 256), (256, 64), (64, 256), (256, 512), (512, 784)],
+        metric: "psnr_denoised",
+        context: Some("psnr_noisy"),
     },
 ];
 
@@ -58,6 +94,8 @@ struct Figures {
     epoch_seconds: Vec<f64>,
     peak_rss_mib: f64,
     test_loss: f64,
+    /// The row's second figure, where it has one.
+    test_context: Option<f64>,
     encode_per_second: f64,
     reconstruct_per_second: f64,
 }
@@ -143,16 +181,15 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
             torch_version = version;
             let floor = 3.0 * row.forward_flops() * EPOCH_EXAMPLES / (gemm * 1e9);
             let line = format!(
-                "| {} | {threads} | {:.2} | {:.2} | **{:.2}** | {:.0} | {:.0} | {} {:.5} | {:.5} | {:.2} ({:.0} GFLOP/s) | {:.1} |",
+                "| {} | {threads} | {:.2} | {:.2} | **{:.2}** | {:.0} | {:.0} | {} | {} | {:.2} ({:.0} GFLOP/s) | {:.1} |",
                 row.name,
                 ours.median_epoch(),
                 theirs.median_epoch(),
                 ours.median_epoch() / theirs.median_epoch(),
                 ours.peak_rss_mib,
                 theirs.peak_rss_mib,
-                row.metric,
-                ours.test_loss,
-                theirs.test_loss,
+                row.figure(ours.test_loss, ours.test_context),
+                row.figure(theirs.test_loss, theirs.test_context),
                 floor,
                 gemm,
                 ours.median_epoch() / floor,
@@ -217,7 +254,9 @@ fn render(lines: &[String], infer: &[String], a: &Args, torch_version: &str) -> 
          Fashion-MNIST, 60,000 training images (no validation split), batch 128, Adam 1e-3, {} epochs. \
          Seconds per epoch: median over epochs 2..{} (epoch 1 is warm-up), training loop only. \
          Peak RSS: the process's VmHWM. Test loss on the 10,000 test images after the last epoch: `recon_per_pixel` (BCE per pixel) for the stacked rows, \
-         `neg_elbo` (nats per example, one posterior sample per image) for the VAE rows. \
+         `neg_elbo` (nats per example, one posterior sample per image) for the VAE rows, \
+         `psnr_denoised` (dB, the test images corrupted with the row's noise, rebuilt; `psnr_noisy` of the corrupted images beside it) \
+         for the denoising rows (each program draws its own noise). \
          FLOP floor: 3 x the forward pass's matrix-product FLOPs x 60,000 examples / the best GEMM rate measured on \
          this machine at that thread count (2048x2048 f32, torch or numpy).\n\n\
          | model | threads | ae s/epoch | PyTorch s/epoch | ae / PyTorch | ae peak RSS MiB | PyTorch peak RSS MiB | ae test loss | PyTorch test loss | FLOP floor s/epoch | ae / floor |\n\
@@ -339,6 +378,7 @@ fn run_ae(row: &Row, threads: usize, a: &Args) -> anyhow::Result<Figures> {
         epoch_seconds,
         peak_rss_mib: rss,
         test_loss: num(&eval, row.metric),
+        test_context: row.context.map(|k| num(&eval, k)),
         encode_per_second: num(&speed, "encode_images_per_second"),
         reconstruct_per_second: num(&speed, "reconstruct_images_per_second"),
     })
@@ -372,6 +412,7 @@ fn run_torch(python: &str, row: &Row, threads: usize, a: &Args) -> anyhow::Resul
             epoch_seconds,
             peak_rss_mib: rss,
             test_loss: num(&format!("test_{}", row.metric)),
+            test_context: row.context.map(|k| num(&format!("test_{k}"))),
             encode_per_second: num("encode_images_per_second"),
             reconstruct_per_second: num("reconstruct_images_per_second"),
         },
@@ -390,6 +431,7 @@ mod tests {
             epoch_seconds: t,
             peak_rss_mib: 0.0,
             test_loss: 0.0,
+            test_context: None,
             encode_per_second: 0.0,
             reconstruct_per_second: 0.0,
         };

@@ -29,6 +29,8 @@ pub enum Command {
     Sample(SampleArgs),
     /// Decode along the line between the codes of two test images.
     Interpolate(InterpolateArgs),
+    /// Clean grayscale images with a trained model.
+    Denoise(DenoiseArgs),
 }
 
 /// How progress is shown.
@@ -75,6 +77,10 @@ pub struct TrainArgs {
     /// Reconstruction loss: bce (inputs in [0, 1]) or mse.
     #[arg(long, value_name = "bce|mse", value_parser = parse_loss)]
     pub loss: Option<ReconLoss>,
+    /// Denoising: the noise that corrupts each training input, gaussian:SIGMA, masking:P or
+    /// salt-pepper:P [default: gaussian:0.5].
+    #[arg(long, value_name = "SPEC", value_parser = parse_noise)]
+    pub noise: Option<ae_data::Noise>,
     /// VAE: decoder likelihood, bernoulli (data in [0, 1]), gaussian:SIGMA or gaussian-learned
     /// [default: bernoulli].
     #[arg(long, value_name = "SPEC", value_parser = parse_likelihood)]
@@ -167,9 +173,37 @@ pub struct EvalArgs {
     /// draws per example (VAE only; 5000, as in Burda et al. 2015, when K is left out).
     #[arg(long, value_name = "K", num_args = 0..=1, default_missing_value = "5000")]
     pub iw_samples: Option<usize>,
+    /// Score denoising on test images corrupted with this noise instead of the run's
+    /// (any model: a plain stacked one can be fed noisy images too).
+    #[arg(long, value_name = "SPEC", value_parser = parse_noise)]
+    pub noise: Option<ae_data::Noise>,
+    /// PSNR against the noise level for the run's (or --noise's) kind, printed and saved as
+    /// sweep.csv and sweep.png in the run directory.
+    #[arg(long)]
+    pub sweep: bool,
     /// Print one JSON object instead of a table.
     #[arg(long)]
     pub json: bool,
+    /// cpu, cuda or cuda:N.
+    #[arg(long, value_name = "DEVICE", default_value = "cpu", value_parser = parse_device)]
+    pub device: DeviceSpec,
+}
+
+/// `ae denoise`.
+#[derive(Debug, Args)]
+pub struct DenoiseArgs {
+    /// The run directory of a trained model.
+    #[arg(long, value_name = "DIR")]
+    pub run: PathBuf,
+    /// A grayscale PNG of the model's size, or a directory of them.
+    #[arg(long, value_name = "FILE.png|DIR")]
+    pub input: PathBuf,
+    /// Where to write: a PNG for one input, a directory (created if missing) for a directory.
+    #[arg(long, value_name = "FILE.png|DIR")]
+    pub output: PathBuf,
+    /// Which weights: best (lowest validation loss) or last.
+    #[arg(long, value_enum, default_value_t = CheckpointChoice::Best)]
+    pub checkpoint: CheckpointChoice,
     /// cpu, cuda or cuda:N.
     #[arg(long, value_name = "DEVICE", default_value = "cpu", value_parser = parse_device)]
     pub device: DeviceSpec,
@@ -295,6 +329,11 @@ fn parse_loss(s: &str) -> Result<ReconLoss, String> {
 
 fn parse_device(s: &str) -> Result<DeviceSpec, String> {
     s.parse().map_err(|e: ae_core::CoreError| e.to_string())
+}
+
+/// `--noise`: `gaussian:SIGMA`, `masking:P` or `salt-pepper:P`.
+fn parse_noise(s: &str) -> Result<ae_data::Noise, String> {
+    s.parse()
 }
 
 /// `--likelihood`: `bernoulli`, `gaussian:SIGMA` or `gaussian-learned`.

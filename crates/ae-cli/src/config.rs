@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use ae_data::DataConfig;
+use ae_data::{DataConfig, Noise};
 use ae_models::ModelConfig;
 use ae_train::config::OptimizerConfig;
 use ae_train::schedule::Decay;
@@ -64,7 +64,16 @@ impl RunConfig {
         self.data.validate()?;
         self.train.validate()?;
         self.model.validate()?;
-        Ok(())
+        match (&self.model, self.train.noise) {
+            (ModelConfig::Denoising(_), None) => {
+                Err(usage("train.noise: missing; model.kind \"denoising\" needs a noise such as \"gaussian:0.5\""))
+            }
+            (m, Some(n)) if !matches!(m, ModelConfig::Denoising(_)) => Err(usage(format!(
+                "train.noise: \"{n}\" is set but model.kind is {:?}; noise applies to \"denoising\" only",
+                m.kind()
+            ))),
+            _ => Ok(()),
+        }
     }
 
     /// Pretty JSON, as written to `config.json`.
@@ -72,6 +81,9 @@ impl RunConfig {
         serde_json::to_string_pretty(self).unwrap_or_default()
     }
 }
+
+/// The noise a denoising model trains with when neither `--noise` nor the config names one.
+pub const DEFAULT_NOISE_SIGMA: f64 = 0.5;
 
 /// Applies the flags of `ae train` on top of `cfg`.
 pub fn apply_flags(mut cfg: RunConfig, a: &TrainArgs) -> anyhow::Result<RunConfig> {
@@ -98,7 +110,7 @@ pub fn apply_flags(mut cfg: RunConfig, a: &TrainArgs) -> anyhow::Result<RunConfi
         cfg.data.test_limit = a.test_limit;
     }
     match &mut cfg.model {
-        ModelConfig::Stacked(m) => {
+        ModelConfig::Stacked(m) | ModelConfig::Denoising(m) => {
             if let Some(h) = &a.hidden {
                 m.hidden = h.0.clone();
             }
@@ -144,6 +156,19 @@ pub fn apply_flags(mut cfg: RunConfig, a: &TrainArgs) -> anyhow::Result<RunConfi
                 return Err(usage("--loss does not apply to --model vae; choose its decoder with --likelihood"));
             }
         }
+    }
+    let denoising = matches!(cfg.model, ModelConfig::Denoising(_));
+    if a.noise.is_some() && !denoising {
+        return Err(usage(format!(
+            "--noise applies to --model denoising only (this run's model is {})",
+            cfg.model.kind()
+        )));
+    }
+    if denoising {
+        if let Some(n) = a.noise {
+            cfg.train.noise = Some(n);
+        }
+        cfg.train.noise.get_or_insert(Noise::Gaussian { sigma: DEFAULT_NOISE_SIGMA });
     }
     let t = &mut cfg.train;
     if let Some(e) = a.epochs {

@@ -1,5 +1,6 @@
-//! A scatter plot of 2-D codes coloured by label, with a legend, written as PNG. Drawn by hand
-//! on an RGB buffer with a 3x5 bitmap font for the digits 0-9, so no font file is needed.
+//! Plots written as PNG: a scatter of 2-D codes coloured by label with a legend, and line charts
+//! (PSNR against noise level) with ticks and a legend. Drawn by hand on an RGB buffer with a 3x5
+//! bitmap font (digits, the capitals the labels use, `.` and `-`), so no font file is needed.
 
 use std::path::Path;
 
@@ -33,6 +34,32 @@ const DIGITS: [[u8; 5]; 10] = [
     [0b111, 0b101, 0b111, 0b101, 0b111],
     [0b111, 0b101, 0b111, 0b001, 0b111],
 ];
+
+/// The capitals, `.`, `-` and space, 3x5 like [`DIGITS`]; other characters draw as blanks.
+fn glyph(c: char) -> [u8; 5] {
+    match c.to_ascii_uppercase() {
+        d @ '0'..='9' => DIGITS[d as usize - '0' as usize],
+        'A' => [0b010, 0b101, 0b111, 0b101, 0b101],
+        'B' => [0b110, 0b101, 0b110, 0b101, 0b110],
+        'D' => [0b110, 0b101, 0b101, 0b101, 0b110],
+        'E' => [0b111, 0b100, 0b110, 0b100, 0b111],
+        'G' => [0b011, 0b100, 0b101, 0b101, 0b011],
+        'I' => [0b111, 0b010, 0b010, 0b010, 0b111],
+        'L' => [0b100, 0b100, 0b100, 0b100, 0b111],
+        'M' => [0b101, 0b111, 0b111, 0b101, 0b101],
+        'N' => [0b110, 0b101, 0b101, 0b101, 0b101],
+        'O' => [0b010, 0b101, 0b101, 0b101, 0b010],
+        'P' => [0b110, 0b101, 0b110, 0b100, 0b100],
+        'R' => [0b110, 0b101, 0b110, 0b101, 0b101],
+        'S' => [0b011, 0b100, 0b010, 0b001, 0b110],
+        'T' => [0b111, 0b010, 0b010, 0b010, 0b010],
+        'V' => [0b101, 0b101, 0b101, 0b101, 0b010],
+        'Y' => [0b101, 0b101, 0b010, 0b010, 0b010],
+        '.' => [0b000, 0b000, 0b000, 0b000, 0b010],
+        '-' => [0b000, 0b000, 0b111, 0b000, 0b000],
+        _ => [0; 5],
+    }
+}
 
 /// Side of the square plot area, pixels.
 const AREA: u32 = 440;
@@ -109,19 +136,132 @@ fn frame(img: &mut RgbImage, x0: u32, y0: u32, w: u32, h: u32, c: [u8; 3]) {
     fill(img, x0 + w - 1, y0, 1, h, c);
 }
 
-/// Draws the digits of `s` (other characters are skipped) at `FONT_SCALE`.
-fn text(img: &mut RgbImage, x0: u32, y0: u32, s: &str, c: [u8; 3]) {
-    let digits = s.chars().filter_map(|ch| ch.to_digit(10));
-    for (i, d) in digits.enumerate() {
-        let gx = x0 + i as u32 * 4 * FONT_SCALE;
-        for (row, bits) in DIGITS[d as usize].iter().enumerate() {
+/// Draws `s` at `scale` (each glyph 3x5 pixels at scale 1, 4 apart).
+fn text_scaled(img: &mut RgbImage, x0: u32, y0: u32, s: &str, c: [u8; 3], scale: u32) {
+    for (i, ch) in s.chars().enumerate() {
+        let gx = x0 + i as u32 * 4 * scale;
+        for (row, bits) in glyph(ch).iter().enumerate() {
             for col in 0..3u32 {
                 if bits >> (2 - col) & 1 == 1 {
-                    fill(img, gx + col * FONT_SCALE, y0 + row as u32 * FONT_SCALE, FONT_SCALE, FONT_SCALE, c);
+                    fill(img, gx + col * scale, y0 + row as u32 * scale, scale, scale, c);
                 }
             }
         }
     }
+}
+
+/// Draws `s` at the legend scale.
+fn text(img: &mut RgbImage, x0: u32, y0: u32, s: &str, c: [u8; 3]) {
+    text_scaled(img, x0, y0, s, c, FONT_SCALE);
+}
+
+/// A straight line from `a` to `b` (Bresenham), 2 pixels thick.
+fn line(img: &mut RgbImage, a: (i64, i64), b: (i64, i64), c: [u8; 3]) {
+    let (dx, dy) = ((b.0 - a.0).abs(), -(b.1 - a.1).abs());
+    let (sx, sy) = (if a.0 < b.0 { 1 } else { -1 }, if a.1 < b.1 { 1 } else { -1 });
+    let (mut x, mut y, mut err) = (a.0, a.1, dx + dy);
+    loop {
+        if x >= 0 && y >= 0 {
+            fill(img, x as u32, y as u32, 2, 2, c);
+        }
+        if (x, y) == b {
+            break;
+        }
+        let e2 = 2 * err;
+        if e2 >= dy {
+            err += dy;
+            x += sx;
+        }
+        if e2 <= dx {
+            err += dx;
+            y += sy;
+        }
+    }
+}
+
+/// Writes one line per `series` (name, y values at `xs`) as a chart with a frame, the x values
+/// as ticks, the lowest, middle and highest y as ticks, axis labels and a legend.
+pub fn save_lines(
+    path: &Path,
+    xs: &[f64],
+    series: &[(&str, Vec<f64>)],
+    x_label: &str,
+    y_label: &str,
+) -> anyhow::Result<()> {
+    const W: u32 = 560;
+    const H: u32 = 400;
+    const LEFT: u32 = 70;
+    const TOP: u32 = 20;
+    const PLOT_W: u32 = 460;
+    const PLOT_H: u32 = 320;
+    let mut img = RgbImage::from_pixel(W, H, Rgb([255, 255, 255]));
+    let finite = |v: &f64| v.is_finite();
+    let ys: Vec<f64> = series.iter().flat_map(|(_, v)| v.iter().copied()).filter(finite).collect();
+    let (x_lo, x_hi) =
+        xs.iter().copied().filter(finite).fold((f64::INFINITY, f64::NEG_INFINITY), |a, v| (a.0.min(v), a.1.max(v)));
+    let (mut y_lo, mut y_hi) = ys.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |a, &v| (a.0.min(v), a.1.max(v)));
+    if !(y_lo.is_finite() && y_hi.is_finite()) {
+        (y_lo, y_hi) = (0.0, 1.0);
+    }
+    if y_hi - y_lo < 1e-9 {
+        (y_lo, y_hi) = (y_lo - 0.5, y_hi + 0.5);
+    }
+    let x_span = if x_hi > x_lo { x_hi - x_lo } else { 1.0 };
+    let px = |x: f64, y: f64| {
+        let u = (x - x_lo) / x_span * f64::from(PLOT_W - 1);
+        let v = (y_hi - y) / (y_hi - y_lo) * f64::from(PLOT_H - 1);
+        ((f64::from(LEFT) + u).round() as i64, (f64::from(TOP) + v).round() as i64)
+    };
+    for (k, (_, values)) in series.iter().enumerate() {
+        let c = PALETTE[k % PALETTE.len()];
+        let points: Vec<(i64, i64)> =
+            xs.iter().zip(values).filter(|(x, y)| x.is_finite() && y.is_finite()).map(|(&x, &y)| px(x, y)).collect();
+        for pair in points.windows(2) {
+            line(&mut img, pair[0], pair[1], c);
+        }
+        for &(x, y) in &points {
+            fill(&mut img, (x - 3).max(0) as u32, (y - 3).max(0) as u32, 7, 7, c);
+        }
+    }
+    frame(&mut img, LEFT - 1, TOP - 1, PLOT_W + 2, PLOT_H + 2, [0, 0, 0]);
+    for &x in xs.iter().filter(|x| x.is_finite()) {
+        let (u, _) = px(x, y_lo);
+        let label = format!("{x:.1}");
+        fill(&mut img, u as u32, TOP + PLOT_H, 1, 5, [0, 0, 0]);
+        text_scaled(
+            &mut img,
+            (u as u32).saturating_sub(label.len() as u32 * 4),
+            TOP + PLOT_H + 8,
+            &label,
+            [0, 0, 0],
+            2,
+        );
+    }
+    for y in [y_lo, (y_lo + y_hi) / 2.0, y_hi] {
+        let (_, v) = px(x_lo, y);
+        let label = format!("{y:.1}");
+        fill(&mut img, LEFT - 6, v as u32, 5, 1, [0, 0, 0]);
+        text_scaled(
+            &mut img,
+            (LEFT - 10).saturating_sub(label.len() as u32 * 8),
+            (v as u32).saturating_sub(5),
+            &label,
+            [0, 0, 0],
+            2,
+        );
+    }
+    text_scaled(&mut img, LEFT + PLOT_W / 2 - x_label.len() as u32 * 4, H - 24, x_label, [0, 0, 0], 2);
+    text_scaled(&mut img, 4, 4, y_label, [0, 0, 0], 2);
+    for (k, (name, _)) in series.iter().enumerate() {
+        let y0 = TOP + 10 + k as u32 * 22;
+        fill(&mut img, LEFT + PLOT_W - 150, y0 + 2, 14, 14, PALETTE[k % PALETTE.len()]);
+        text(&mut img, LEFT + PLOT_W - 130, y0, name, [0, 0, 0]);
+    }
+    let tmp = path.with_extension("png.tmp");
+    img.save_with_format(&tmp, image::ImageFormat::Png)
+        .with_context(|| format!("{}: cannot write image", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("{}: cannot write image", path.display()))?;
+    Ok(())
 }
 
 #[cfg(test)]
@@ -159,5 +299,26 @@ mod tests {
         let img = image::open(&path).unwrap().to_rgb8();
         let count = |c: [u8; 3]| img.pixels().filter(|p| p.0 == c).count() as u32;
         assert_eq!(count(colour(2)), 9 + 16 * FONT_SCALE * FONT_SCALE);
+    }
+
+    #[test]
+    fn a_line_chart_draws_each_series_in_its_colour() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sweep.png");
+        let xs = [0.1, 0.5, 1.0];
+        save_lines(
+            &path,
+            &xs,
+            &[("noisy", vec![20.0, 8.0, 4.0]), ("denoised", vec![22.0, 16.0, f64::NAN])],
+            "sigma",
+            "psnr db",
+        )
+        .unwrap();
+        let img = image::open(&path).unwrap().to_rgb8();
+        let count = |c: [u8; 3]| img.pixels().filter(|p| p.0 == c).count();
+        assert!(count(PALETTE[0]) > 200 && count(PALETTE[1]) > 100, "{} {}", count(PALETTE[0]), count(PALETTE[1]));
+        assert!(count([0, 0, 0]) > 500, "frame, ticks and labels");
+        assert_eq!(glyph('x'), [0; 5], "unknown characters are blank");
+        assert_eq!(glyph('n'), glyph('N'));
     }
 }

@@ -1,7 +1,9 @@
 //! Seeded mini-batches over a split: a fresh permutation per epoch drawn from the shuffle stream
 //! (so epoch `e` of a resumed run sees the same order as in an uninterrupted one), gathered on the
 //! device with one `index_select` per batch. The last, smaller batch is kept, as PyTorch's
-//! `DataLoader` does by default.
+//! `DataLoader` does by default. With noise (denoising models) each batch's input is a corrupted
+//! copy of its clean target, drawn from the noise stream of `(epoch, batch)`, so a resumed run
+//! corrupts exactly as an uninterrupted one.
 
 use ae_core::Batch;
 use ae_core::rng::{self, Purpose};
@@ -9,6 +11,7 @@ use candle_core::Tensor;
 
 use crate::dataset::Split;
 use crate::error::DataError;
+use crate::noise::Noise;
 
 /// Batches of one split.
 #[derive(Debug, Clone)]
@@ -16,17 +19,30 @@ pub struct Loader<'a> {
     split: &'a Split,
     batch_size: usize,
     shuffle: Option<u64>,
+    noise: Option<(Noise, u64, u64)>,
 }
+
+/// The first noise-stream index of evaluation batches, far from the training ones
+/// (`epoch << 32 | batch`).
+pub const EVAL_NOISE_STREAM: u64 = 1 << 63;
 
 impl<'a> Loader<'a> {
     /// Batches of `batch_size` in file order (evaluation).
     pub fn sequential(split: &'a Split, batch_size: usize) -> Self {
-        Self { split, batch_size: batch_size.max(1), shuffle: None }
+        Self { split, batch_size: batch_size.max(1), shuffle: None, noise: None }
     }
 
     /// Batches of `batch_size` in an order drawn anew each epoch from `seed` (training).
     pub fn shuffled(split: &'a Split, batch_size: usize, seed: u64) -> Self {
-        Self { split, batch_size: batch_size.max(1), shuffle: Some(seed) }
+        Self { split, batch_size: batch_size.max(1), shuffle: Some(seed), noise: None }
+    }
+
+    /// Corrupts each batch's input with `noise` (none: input and target are the same tensor),
+    /// drawing from the noise streams of `seed` starting at index `base`: training uses 0,
+    /// evaluation [`EVAL_NOISE_STREAM`].
+    pub fn with_noise(mut self, noise: Option<Noise>, seed: u64, base: u64) -> Self {
+        self.noise = noise.map(|n| (n, seed, base));
+        self
     }
 
     /// Batches per epoch.
@@ -56,7 +72,14 @@ impl<'a> Loader<'a> {
                     self.split.images.index_select(&idx, 0)?
                 }
             };
-            Ok(Batch::plain(xs))
+            match &self.noise {
+                None => Ok(Batch::plain(xs)),
+                Some((noise, seed, base)) => {
+                    let index = base.wrapping_add((epoch << 32) | b as u64);
+                    let input = noise.corrupt(&xs, &mut rng::stream(*seed, Purpose::Noise, index))?;
+                    Ok(Batch { input, target: xs })
+                }
+            }
         })
     }
 }
@@ -97,5 +120,30 @@ mod tests {
         assert_eq!(sorted, (0..100).map(|i| i as f32).collect::<Vec<_>>());
         let other_seed: Vec<f32> = Loader::shuffled(&s, 32, 8).epoch(0).flat_map(|b| rows(&b.unwrap())).collect();
         assert_ne!(a, other_seed);
+    }
+
+    #[test]
+    fn noisy_batches_corrupt_the_input_and_keep_the_target_clean() {
+        let data: Vec<f32> = (0..40).map(|i| (i % 10) as f32 / 10.0).collect();
+        let s = Split { images: Tensor::from_vec(data, (10, 4), &Device::Cpu).unwrap(), labels: vec![0; 10] };
+        let noise = Some(Noise::Masking { p: 0.5 });
+        let loader = Loader::shuffled(&s, 4, 3).with_noise(noise, 3, 0);
+        let first: Vec<Batch> = loader.epoch(1).map(Result::unwrap).collect();
+        let again: Vec<Batch> = loader.epoch(1).map(Result::unwrap).collect();
+        let plain: Vec<Batch> = Loader::shuffled(&s, 4, 3).epoch(1).map(Result::unwrap).collect();
+        for ((b, a), p) in first.iter().zip(&again).zip(&plain) {
+            assert_eq!(rows(b), rows(a), "same epoch, same noise");
+            assert_eq!(
+                b.target.flatten_all().unwrap().to_vec1::<f32>().unwrap(),
+                rows(p),
+                "the target is the clean batch"
+            );
+            for (x, y) in rows(b).iter().zip(rows(p)) {
+                assert!(*x == y || *x == 0.0, "masking only zeroes pixels");
+            }
+        }
+        assert!(first.iter().zip(&plain).any(|(b, p)| rows(b) != rows(p)), "something was masked");
+        let other: Vec<Batch> = loader.epoch(2).map(Result::unwrap).collect();
+        assert_ne!(rows(&other[0]), rows(&first[0]));
     }
 }

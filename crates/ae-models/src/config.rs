@@ -13,6 +13,9 @@ pub enum ModelConfig {
     Stacked(StackedConfig),
     /// A variational autoencoder.
     Vae(VaeConfig),
+    /// A denoising autoencoder: the stacked architecture, trained on inputs the data pipeline
+    /// corrupts (`train.noise`) to rebuild the clean ones. The model itself is a stacked one.
+    Denoising(StackedConfig),
 }
 
 impl Default for ModelConfig {
@@ -27,6 +30,7 @@ impl ModelConfig {
         match self {
             ModelConfig::Stacked(_) => "stacked",
             ModelConfig::Vae(_) => "vae",
+            ModelConfig::Denoising(_) => "denoising",
         }
     }
 
@@ -35,17 +39,18 @@ impl ModelConfig {
         match kind {
             "stacked" => Some(ModelConfig::Stacked(StackedConfig::default())),
             "vae" => Some(ModelConfig::Vae(VaeConfig::default())),
+            "denoising" => Some(ModelConfig::Denoising(StackedConfig::default())),
             _ => None,
         }
     }
 
     /// Every kind `--model` accepts.
-    pub const KINDS: [&'static str; 2] = ["stacked", "vae"];
+    pub const KINDS: [&'static str; 3] = ["stacked", "vae", "denoising"];
 
     /// Refuses out-of-range fields, naming them.
     pub fn validate(&self) -> Result<(), crate::ModelError> {
         match self {
-            ModelConfig::Stacked(c) => c.validate(),
+            ModelConfig::Stacked(c) | ModelConfig::Denoising(c) => c.validate(),
             ModelConfig::Vae(c) => c.validate(),
         }
     }
@@ -53,7 +58,7 @@ impl ModelConfig {
     /// Features per example the model expects.
     pub fn input_dim(&self) -> usize {
         match self {
-            ModelConfig::Stacked(c) => c.input_dim,
+            ModelConfig::Stacked(c) | ModelConfig::Denoising(c) => c.input_dim,
             ModelConfig::Vae(c) => c.input_dim,
         }
     }

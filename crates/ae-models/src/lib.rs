@@ -21,7 +21,7 @@ use candle_nn::VarBuilder;
 /// Builds the model a config describes, after validating the config.
 pub fn build(cfg: &ModelConfig, vb: VarBuilder) -> Result<Box<dyn Autoencoder>, ModelError> {
     match cfg {
-        ModelConfig::Stacked(c) => Ok(Box::new(StackedAe::new(c, vb)?)),
+        ModelConfig::Stacked(c) | ModelConfig::Denoising(c) => Ok(Box::new(StackedAe::new(c, vb)?)),
         ModelConfig::Vae(c) => Ok(Box::new(Vae::new(c, vb)?)),
     }
 }

@@ -1,6 +1,7 @@
 //! The training part of a run's config. Defaults are the published ones: Adam 1e-3 with betas
 //! 0.9/0.999, batch 128, 10 epochs.
 
+use ae_data::Noise;
 use serde::{Deserialize, Serialize};
 
 use crate::error::TrainError;
@@ -30,6 +31,10 @@ pub struct TrainConfig {
     /// Use the model's fused CPU step where it has one; `false` differentiates with candle's
     /// autograd everywhere (the reference path; same numbers, slower).
     pub fused: bool,
+    /// Corrupt each batch's input with this noise and train to rebuild the clean target
+    /// (denoising autoencoders); validation batches are corrupted too, with fixed draws.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub noise: Option<Noise>,
 }
 
 impl Default for TrainConfig {
@@ -44,6 +49,7 @@ impl Default for TrainConfig {
             early_stopping: None,
             kl_warmup_steps: 0,
             fused: true,
+            noise: None,
         }
     }
 }

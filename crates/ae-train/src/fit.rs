@@ -17,7 +17,7 @@ use crate::checkpoint::RunDir;
 use crate::clip::{clip_fused_grad_norm, clip_grad_norm};
 use crate::config::TrainConfig;
 use crate::error::TrainError;
-use crate::eval::evaluate;
+use crate::eval::evaluate_with_noise;
 use crate::observer::{EpochEnd, Observer, StepEnd, TrainStart};
 use crate::optim::{Adam, Grads};
 use crate::state::TrainState;
@@ -71,7 +71,7 @@ pub fn fit<M: Autoencoder + ?Sized>(
     let vars = params.named();
     let mut optim = Adam::new(cfg.optimizer.clone());
     let mut state = if resume { run.load_checkpoint(params, &mut optim)? } else { TrainState::default() };
-    let loader = Loader::shuffled(data.train, cfg.batch_size, cfg.seed);
+    let loader = Loader::shuffled(data.train, cfg.batch_size, cfg.seed).with_noise(cfg.noise, cfg.seed, 0);
     let steps_per_epoch = loader.len() as u64;
     if steps_per_epoch == 0 {
         return Err(TrainError::InvalidConfig {
@@ -150,7 +150,7 @@ pub fn fit<M: Autoencoder + ?Sized>(
         if stop == StopReason::Interrupted {
             break;
         }
-        let val = data.val.map(|v| evaluate(model, v, cfg.batch_size, cfg.seed)).transpose()?;
+        let val = data.val.map(|v| evaluate_with_noise(model, v, cfg.batch_size, cfg.seed, cfg.noise)).transpose()?;
         state.epoch += 1;
         let improved = update_best(&mut state, val.as_ref(), cfg);
         if improved {

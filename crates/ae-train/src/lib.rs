@@ -19,7 +19,7 @@ pub mod state;
 pub use checkpoint::RunDir;
 pub use config::{EarlyStopping, OptimizerConfig, TrainConfig};
 pub use error::TrainError;
-pub use eval::{evaluate, importance_weighted_nll};
+pub use eval::{DenoisingScores, denoising_scores, evaluate, evaluate_with_noise, importance_weighted_nll, psnr};
 pub use fit::{FitData, FitReport, StopReason, fit};
 pub use observer::{EpochEnd, Observer, StepEnd, TrainStart};
 pub use optim::Adam;

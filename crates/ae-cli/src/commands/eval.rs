@@ -1,7 +1,7 @@
 //! `ae eval`: test metrics of a trained run, as a table or one JSON object.
 
 use ae_data::Dataset;
-use ae_train::{evaluate, importance_weighted_nll};
+use ae_train::{denoising_scores, evaluate_with_noise, importance_weighted_nll};
 use serde_json::json;
 
 use super::{LoadedRun, check_input_size, load_run};
@@ -31,7 +31,18 @@ pub fn run(a: &EvalArgs) -> anyhow::Result<()> {
     cfg.data.val_fraction = 0.0;
     let data = Dataset::load(&cfg.data, cfg.train.seed, &dev)?;
     check_input_size(&*model, &data)?;
-    let test = evaluate(&*model, &data.test, cfg.train.batch_size, cfg.train.seed)?;
+    // A denoising run's loss is its own objective: rebuilding clean images from noisy ones.
+    let test = evaluate_with_noise(&*model, &data.test, cfg.train.batch_size, cfg.train.seed, cfg.train.noise)?;
+    let noise = a.noise.or(cfg.train.noise);
+    if a.sweep && noise.is_none() {
+        return Err(usage(format!(
+            "--sweep: the run's model ({}) was trained without noise; name a kind to sweep with --noise, e.g. --noise gaussian:0.5",
+            cfg.model.kind()
+        )));
+    }
+    let scores = noise
+        .map(|n| denoising_scores(&*model, &data.test, cfg.train.batch_size, cfg.train.seed, n).map(|s| (n, s)))
+        .transpose()?;
     let input_dim = model.input_dim() as f64;
     let mut out = json!({
         "run": a.run.display().to_string(),
@@ -72,6 +83,17 @@ pub fn run(a: &EvalArgs) -> anyhow::Result<()> {
         out["nll_iw"] = json!(v);
         out["iw_samples"] = json!(k);
     }
+    if let Some((n, d)) = scores {
+        out["noise"] = json!(n.to_string());
+        out["mse_noisy"] = json!(d.mse_noisy);
+        out["mse_denoised"] = json!(d.mse_denoised);
+        out["psnr_noisy"] = json!(d.psnr_noisy);
+        out["psnr_denoised"] = json!(d.psnr_denoised);
+    }
+    if let (true, Some(base)) = (a.sweep, noise) {
+        let rows = sweep(&*model, &data.test, &cfg, base, &a.run)?;
+        out["sweep"] = json!(rows);
+    }
     if let Some(s) = test.sparsity {
         out["sparsity"] = json!(s);
     }
@@ -86,9 +108,62 @@ pub fn run(a: &EvalArgs) -> anyhow::Result<()> {
             println!("  kl                 {kl:.4} nats per example");
             println!("  neg_elbo           {:.4} nats per example", test.recon + kl);
         }
+        if let Some((n, d)) = scores {
+            println!("  noise              {n}");
+            println!("  psnr_noisy         {:.2} dB (mse {:.5})", d.psnr_noisy, d.mse_noisy);
+            println!("  psnr_denoised      {:.2} dB (mse {:.5})", d.psnr_denoised, d.mse_denoised);
+        }
         if let Some((k, v)) = nll_iw {
             println!("  nll_iw             {v:.4} nats per example ({k} importance samples)");
         }
     }
     Ok(())
+}
+
+/// PSNR against the level of `base`'s kind on the test split: printed on stderr, written to the
+/// run directory as `sweep.csv` and `sweep.png`, and returned for the JSON.
+fn sweep(
+    model: &dyn ae_core::Autoencoder,
+    test: &ae_data::Split,
+    cfg: &crate::config::RunConfig,
+    base: ae_data::Noise,
+    dir: &std::path::Path,
+) -> anyhow::Result<Vec<serde_json::Value>> {
+    let levels = base.sweep_levels();
+    let mut csv = String::from("noise,level,psnr_noisy,psnr_denoised,mse_noisy,mse_denoised\n");
+    let (mut noisy, mut denoised, mut rows) = (Vec::new(), Vec::new(), Vec::new());
+    eprintln!("{:<16} {:>10} {:>13}", "noise", "psnr_noisy", "psnr_denoised");
+    for &level in &levels {
+        let n = base.with_level(level);
+        let d = denoising_scores(model, test, cfg.train.batch_size, cfg.train.seed, n)?;
+        eprintln!("{:<16} {:>7.2} dB {:>10.2} dB", n.to_string(), d.psnr_noisy, d.psnr_denoised);
+        csv.push_str(&format!(
+            "{},{level},{},{},{},{}\n",
+            n.kind(),
+            d.psnr_noisy,
+            d.psnr_denoised,
+            d.mse_noisy,
+            d.mse_denoised
+        ));
+        noisy.push(d.psnr_noisy);
+        denoised.push(d.psnr_denoised);
+        rows.push(
+            json!({"noise": n.to_string(), "level": level, "psnr_noisy": d.psnr_noisy, "psnr_denoised": d.psnr_denoised,
+            "mse_noisy": d.mse_noisy, "mse_denoised": d.mse_denoised}),
+        );
+    }
+    let run = ae_train::RunDir::new(dir);
+    ae_train::checkpoint::atomic_write(&run.file("sweep.csv"), csv.as_bytes())?;
+    let x_label = match base {
+        ae_data::Noise::Gaussian { .. } => "sigma",
+        _ => "p",
+    };
+    crate::plot::save_lines(
+        &run.file("sweep.png"),
+        &levels,
+        &[("noisy", noisy), ("denoised", denoised)],
+        x_label,
+        "psnr db",
+    )?;
+    Ok(rows)
 }

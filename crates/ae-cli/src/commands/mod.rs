@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+mod denoise;
 mod eval;
 mod interpolate;
 mod pictures;
@@ -27,6 +28,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Throughput(a) => throughput::run(&a),
         Command::Sample(a) => sample::run(&a),
         Command::Interpolate(a) => interpolate::run(&a),
+        Command::Denoise(a) => denoise::run(&a),
     }
 }
 

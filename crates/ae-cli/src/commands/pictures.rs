@@ -1,11 +1,11 @@
-//! The pictures `ae train` leaves in a run directory: reconstructions for every model, samples
-//! from the prior for generative ones, and for 2-D codes the test codes by label and (with a
-//! prior) the decoded manifold.
+//! The pictures `ae train` leaves in a run directory: reconstructions for every model, clean /
+//! corrupted / denoised rows for denoising ones, samples from the prior for generative ones, and
+//! for 2-D codes the test codes by label and (with a prior) the decoded manifold.
 
 use ae_core::Autoencoder;
 use ae_core::gaussian::standard_normal_quantile;
 use ae_core::rng::{self, Purpose};
-use ae_data::Split;
+use ae_data::{EVAL_NOISE_STREAM, Loader, Noise, Split};
 use ae_train::RunDir;
 use anyhow::Context;
 use candle_core::Tensor;
@@ -24,6 +24,7 @@ pub(crate) fn write_pictures(
     shape: (usize, usize),
     run: &RunDir,
     seed: u64,
+    noise: Option<Noise>,
 ) -> anyhow::Result<Vec<(&'static str, &'static str)>> {
     let mut written = Vec::new();
     let save = |name: &str, result: anyhow::Result<()>| result.with_context(|| format!("{}", run.file(name).display()));
@@ -34,6 +35,20 @@ pub(crate) fn write_pictures(
         save_reconstructions(&run.file("reconstructions.png"), &xs, &model.reconstruct(&xs)?, shape),
     )?;
     written.push(("reconstructions.png", "test originals over their reconstructions"));
+
+    if let Some(noise) = noise {
+        let head = test.head(8)?;
+        let batch = Loader::sequential(&head, 8).with_noise(Some(noise), seed, EVAL_NOISE_STREAM).epoch(0).next();
+        if let Some(batch) = batch {
+            let batch = batch?;
+            let rows = [&batch.target, &batch.input, &model.reconstruct(&batch.input)?]
+                .into_iter()
+                .map(|t| t.to_vec2::<f32>())
+                .collect::<candle_core::Result<Vec<_>>>()?;
+            save("denoised.png", save_grid(&run.file("denoised.png"), &rows, shape))?;
+            written.push(("denoised.png", "test images: clean, corrupted, denoised"));
+        }
+    }
 
     // The same draws as `ae sample` with the run's seed.
     let prior = model.sample_prior(64, &mut rng::stream(seed, Purpose::Sampling, 0))?;

@@ -5,7 +5,7 @@ use ae_core::Autoencoder;
 use ae_data::Dataset;
 use ae_train::checkpoint::atomic_write;
 use ae_train::metrics::MetricsFiles;
-use ae_train::{FitData, Observer, RunDir, StopReason, evaluate, fit};
+use ae_train::{FitData, Observer, RunDir, StopReason, evaluate_with_noise, fit};
 
 use super::pictures::write_pictures;
 use super::{build_model, check_input_size};
@@ -57,12 +57,12 @@ pub fn run(a: &TrainArgs) -> anyhow::Result<()> {
         return Ok(());
     }
 
-    let pictures = write_pictures(&*model, &data.test, data.image_shape, &run, cfg.train.seed)?;
+    let pictures = write_pictures(&*model, &data.test, data.image_shape, &run, cfg.train.seed, cfg.train.noise)?;
     let weights = if run.best().exists() { "best" } else { "last" };
     if weights == "best" {
         params.load(&run.best())?;
     }
-    let test = evaluate(&*model, &data.test, cfg.train.batch_size, cfg.train.seed)?;
+    let test = evaluate_with_noise(&*model, &data.test, cfg.train.batch_size, cfg.train.seed, cfg.train.noise)?;
     if report.stop == StopReason::EarlyStopped {
         println!("early stopped after epoch {} (no validation improvement)", report.state.epoch);
     }
