@@ -51,9 +51,13 @@ def mlp(widths):
 
 
 class StackedAe(nn.Module):
-    def __init__(self, hidden, code_dim, input_dim=784):
+    def __init__(self, hidden, code_dim, input_dim=784, l1=None):
         super().__init__()
         self.encoder = mlp([input_dim, *hidden, code_dim])
+        if l1 is not None:
+            # The sparse autoencoder's ReLU code with an L1 activity penalty.
+            self.encoder = nn.Sequential(self.encoder, nn.ReLU())
+        self.l1 = l1
         self.decoder = mlp([code_dim, *reversed(hidden), input_dim])
 
     def forward(self, x):
@@ -86,12 +90,16 @@ class Vae(nn.Module):
         return recon, kl
 
 
-def loss_fn(model, x, target=None):
+def loss_fn(model, x, target=None, penalty=True):
     """Per-example loss averaged over the batch: BCE summed over pixels (against `target`, the
     clean images, when `x` is corrupted), plus the KL for the VAE."""
     if isinstance(model, Vae):
         recon, kl = model.elbo_terms(x)
         return (recon + kl).mean()
+    if getattr(model, "l1", None) is not None:
+        z = model.encoder(x)
+        recon = F.binary_cross_entropy_with_logits(model.decoder(z), x, reduction="none").sum(1).mean()
+        return recon + model.l1 * z.abs().sum(1).mean() if penalty else recon
     logits = model(x)
     return F.binary_cross_entropy_with_logits(logits, x if target is None else target, reduction="none").sum(1).mean()
 
@@ -142,6 +150,7 @@ def main():
     p.add_argument("--hidden", default="512,256")
     p.add_argument("--code-dim", type=int, default=64)
     p.add_argument("--noise-sigma", type=float, default=None, help="train as a denoising autoencoder")
+    p.add_argument("--l1", type=float, default=None, help="train as a sparse autoencoder with this L1 weight")
     p.add_argument("--infer-batch", type=int, default=1000)
     p.add_argument("--infer-repeats", type=int, default=3)
     a = p.parse_args()
@@ -151,7 +160,7 @@ def main():
     train = load(a.data_dir, "train-images-idx3-ubyte").reshape(-1, 784).float() / 255.0
     test = load(a.data_dir, "t10k-images-idx3-ubyte").reshape(-1, 784).float() / 255.0
     hidden = [int(h) for h in a.hidden.split(",") if h]
-    model = Vae(hidden, a.code_dim) if a.model == "vae" else StackedAe(hidden, a.code_dim)
+    model = Vae(hidden, a.code_dim) if a.model == "vae" else StackedAe(hidden, a.code_dim, l1=a.l1)
     opt = torch.optim.Adam(model.parameters(), lr=a.lr)
     n = train.shape[0]
     for epoch in range(1, a.epochs + 1):
@@ -170,7 +179,8 @@ def main():
     with torch.no_grad():
         if a.noise_sigma is None:
             noisy_test = None
-            test_loss = sum(loss_fn(model, test[i : i + 1000]).item() * test[i : i + 1000].shape[0] for i in range(0, test.shape[0], 1000)) / test.shape[0]
+            # The reconstruction term only (a sparse model's penalty is left out, as in ae's recon).
+            test_loss = sum(loss_fn(model, test[i : i + 1000], penalty=False).item() * test[i : i + 1000].shape[0] for i in range(0, test.shape[0], 1000)) / test.shape[0]
         else:
             noisy_test = corrupt(test, a.noise_sigma)
             test_loss = loss_fn(model, noisy_test, test).item()

@@ -44,7 +44,7 @@ impl Row {
 }
 
 /// Adding a row (a new kind of autoencoder) is one entry here plus its branch in the script.
-const ROWS: [Row; 3] = [
+const ROWS: [Row; 4] = [
     Row {
         name: "stacked 784-512-256-64 ReLU, BCE",
         ae: &["--model", "stacked", "--hidden", "512,256", "--code-dim", "64", "--activation", "relu", "--loss", "bce"],
@@ -82,6 +82,27 @@ const ROWS: [Row; 3] = [
         products: &[(784, 512), (512, 256), (256, 64), (64, 256), (256, 512), (512, 784)],
         metric: "psnr_denoised",
         context: Some("psnr_noisy"),
+    },
+    Row {
+        name: "sparse 784-512-256-64 ReLU, BCE, l1:0.1",
+        ae: &[
+            "--model",
+            "sparse",
+            "--sparsity",
+            "l1:0.1",
+            "--hidden",
+            "512,256",
+            "--code-dim",
+            "64",
+            "--activation",
+            "relu",
+            "--loss",
+            "bce",
+        ],
+        torch: &["--model", "stacked", "--hidden", "512,256", "--code-dim", "64", "--l1", "0.1"],
+        products: &[(784, 512), (512, 256), (256, 64), (64, 256), (256, 512), (512, 784)],
+        metric: "recon_per_pixel",
+        context: None,
     },
 ];
 
@@ -253,7 +274,7 @@ fn render(lines: &[String], infer: &[String], a: &Args, torch_version: &str) -> 
          Command: `cargo xtask bench --epochs {} --threads {}` (data: `{}`).\n\n\
          Fashion-MNIST, 60,000 training images (no validation split), batch 128, Adam 1e-3, {} epochs. \
          Seconds per epoch: median over epochs 2..{} (epoch 1 is warm-up), training loop only. \
-         Peak RSS: the process's VmHWM. Test loss on the 10,000 test images after the last epoch: `recon_per_pixel` (BCE per pixel) for the stacked rows, \
+         Peak RSS: the process's VmHWM. Test loss on the 10,000 test images after the last epoch: `recon_per_pixel` (BCE per pixel, the penalty left out) for the stacked and sparse rows, \
          `neg_elbo` (nats per example, one posterior sample per image) for the VAE rows, \
          `psnr_denoised` (dB, the test images corrupted with the row's noise, rebuilt; `psnr_noisy` of the corrupted images beside it) \
          for the denoising rows (each program draws its own noise). \

@@ -31,6 +31,10 @@ pub enum Command {
     Interpolate(InterpolateArgs),
     /// Clean grayscale images with a trained model.
     Denoise(DenoiseArgs),
+    /// Export the codes of a dataset's train and test splits, with labels, as safetensors.
+    Encode(EncodeArgs),
+    /// Train a linear softmax classifier on frozen codes and on raw pixels; report test accuracy.
+    Probe(ProbeArgs),
 }
 
 /// How progress is shown.
@@ -77,6 +81,18 @@ pub struct TrainArgs {
     /// Reconstruction loss: bce (inputs in [0, 1]) or mse.
     #[arg(long, value_name = "bce|mse", value_parser = parse_loss)]
     pub loss: Option<ReconLoss>,
+    /// Sparse: l1[:WEIGHT], kl:RHO:WEIGHT or topk:K [default: l1 at its default weight].
+    #[arg(long, value_name = "SPEC", value_parser = parse_sparsity)]
+    pub sparsity: Option<ae_models::Sparsity>,
+    /// Sparse, topk: the auxiliary loss over the N largest dead units (Gao et al.).
+    #[arg(long, value_name = "N")]
+    pub aux_k: Option<usize>,
+    /// Sparse: keep each code unit's decoder weights at unit L2 norm after every step.
+    #[arg(long)]
+    pub unit_norm_decoder: bool,
+    /// Sparse: a unit is dead when it has not fired over this many training examples [default: 10000].
+    #[arg(long, value_name = "N")]
+    pub dead_window: Option<usize>,
     /// Denoising: the noise that corrupts each training input, gaussian:SIGMA, masking:P or
     /// salt-pepper:P [default: gaussian:0.5].
     #[arg(long, value_name = "SPEC", value_parser = parse_noise)]
@@ -209,6 +225,49 @@ pub struct DenoiseArgs {
     pub device: DeviceSpec,
 }
 
+/// `ae encode`.
+#[derive(Debug, Args)]
+pub struct EncodeArgs {
+    /// The run directory of a trained model.
+    #[arg(long, value_name = "DIR")]
+    pub run: PathBuf,
+    /// Encode this dataset instead of the run's.
+    #[arg(long, value_name = "NAME", value_parser = parse_dataset)]
+    pub dataset: Option<DatasetName>,
+    /// Directory holding that dataset's IDX files.
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// The safetensors file to write.
+    #[arg(long, value_name = "FILE.safetensors")]
+    pub out: PathBuf,
+    /// Which weights: best (lowest validation loss) or last.
+    #[arg(long, value_enum, default_value_t = CheckpointChoice::Best)]
+    pub checkpoint: CheckpointChoice,
+    /// cpu, cuda or cuda:N.
+    #[arg(long, value_name = "DEVICE", default_value = "cpu", value_parser = parse_device)]
+    pub device: DeviceSpec,
+}
+
+/// `ae probe`.
+#[derive(Debug, Args)]
+pub struct ProbeArgs {
+    /// The run directory of a trained model.
+    #[arg(long, value_name = "DIR")]
+    pub run: PathBuf,
+    /// Passes of the classifier over the training codes.
+    #[arg(long, value_name = "N", default_value_t = 20)]
+    pub epochs: usize,
+    /// Which weights: best (lowest validation loss) or last.
+    #[arg(long, value_enum, default_value_t = CheckpointChoice::Best)]
+    pub checkpoint: CheckpointChoice,
+    /// Print one JSON object.
+    #[arg(long)]
+    pub json: bool,
+    /// cpu, cuda or cuda:N.
+    #[arg(long, value_name = "DEVICE", default_value = "cpu", value_parser = parse_device)]
+    pub device: DeviceSpec,
+}
+
 /// `ae throughput`.
 #[derive(Debug, Args)]
 pub struct ThroughputArgs {
@@ -329,6 +388,11 @@ fn parse_loss(s: &str) -> Result<ReconLoss, String> {
 
 fn parse_device(s: &str) -> Result<DeviceSpec, String> {
     s.parse().map_err(|e: ae_core::CoreError| e.to_string())
+}
+
+/// `--sparsity`: `l1[:WEIGHT]`, `kl:RHO:WEIGHT` or `topk:K`.
+fn parse_sparsity(s: &str) -> Result<ae_models::Sparsity, String> {
+    s.parse()
 }
 
 /// `--noise`: `gaussian:SIGMA`, `masking:P` or `salt-pepper:P`.

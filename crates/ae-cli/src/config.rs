@@ -156,6 +156,57 @@ pub fn apply_flags(mut cfg: RunConfig, a: &TrainArgs) -> anyhow::Result<RunConfi
                 return Err(usage("--loss does not apply to --model vae; choose its decoder with --likelihood"));
             }
         }
+        // Its flags are applied below.
+        ModelConfig::Sparse(_) => {}
+    }
+    if let ModelConfig::Sparse(m) = &mut cfg.model {
+        if let Some(h) = &a.hidden {
+            m.hidden = h.0.clone();
+        }
+        if let Some(c) = a.code_dim {
+            m.code_dim = c;
+        }
+        if let Some(act) = a.activation {
+            m.activation = act;
+        }
+        if let Some(l) = a.loss {
+            m.loss = l;
+        }
+        if let Some(sp) = a.sparsity {
+            m.sparsity = sp;
+        }
+        if a.aux_k.is_some() {
+            m.aux_k = a.aux_k;
+        }
+        if a.unit_norm_decoder {
+            m.unit_norm_decoder = true;
+        }
+        if let Some(w) = a.dead_window {
+            m.dead_window = w;
+        }
+        for (set, flag) in [
+            (a.decoder_hidden.is_some(), "--decoder-hidden"),
+            (a.beta.is_some(), "--beta"),
+            (a.likelihood.is_some(), "--likelihood"),
+        ] {
+            if set {
+                return Err(usage(format!("{flag} does not apply to --model sparse")));
+            }
+        }
+    } else {
+        for (set, flag) in [
+            (a.sparsity.is_some(), "--sparsity"),
+            (a.aux_k.is_some(), "--aux-k"),
+            (a.unit_norm_decoder, "--unit-norm-decoder"),
+            (a.dead_window.is_some(), "--dead-window"),
+        ] {
+            if set {
+                return Err(usage(format!(
+                    "{flag} applies to --model sparse only (this run's model is {})",
+                    cfg.model.kind()
+                )));
+            }
+        }
     }
     let denoising = matches!(cfg.model, ModelConfig::Denoising(_));
     if a.noise.is_some() && !denoising {

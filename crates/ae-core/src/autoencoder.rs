@@ -167,6 +167,18 @@ pub trait Autoencoder {
         Ok(None)
     }
 
+    /// Called by the trainer after every optimizer step, for constraints on the parameters (a
+    /// sparse model keeping decoder columns at unit norm). Default: nothing.
+    fn after_step(&self) -> Result<()> {
+        Ok(())
+    }
+
+    /// For models whose code is meant to be sparse: the value above which a code unit counts as
+    /// active (for `l0` and dead units). `None` (the default) for dense codes.
+    fn active_threshold(&self) -> Option<f32> {
+        None
+    }
+
     /// Decoder logits for inputs: `decode(encode(xs))`.
     fn forward(&self, xs: &Tensor) -> Result<Tensor> {
         self.decode(&self.encode(xs)?)
@@ -214,6 +226,12 @@ impl<T: Autoencoder + ?Sized> Autoencoder for Box<T> {
     }
     fn sample_prior(&self, n: usize, rng: &mut ChaCha8Rng) -> Result<Option<Tensor>> {
         (**self).sample_prior(n, rng)
+    }
+    fn after_step(&self) -> Result<()> {
+        (**self).after_step()
+    }
+    fn active_threshold(&self) -> Option<f32> {
+        (**self).active_threshold()
     }
     fn log_importance_weights(&self, xs: &Tensor, k: usize, rng: &mut ChaCha8Rng) -> Result<Option<Tensor>> {
         (**self).log_importance_weights(xs, k, rng)

@@ -155,6 +155,13 @@ impl Split {
         Ok(Split { images: self.images.narrow(0, 0, n)?, labels: self.labels[..n].to_vec() })
     }
 
+    /// The last `n` examples (all of them if there are fewer).
+    pub fn tail(&self, n: usize) -> Result<Split, DataError> {
+        let n = n.min(self.len());
+        let start = self.len() - n;
+        Ok(Split { images: self.images.narrow(0, start, n)?, labels: self.labels[start..].to_vec() })
+    }
+
     fn select(&self, idx: &[u32]) -> Result<Split, DataError> {
         let t = Tensor::from_slice(idx, idx.len(), self.images.device())?;
         Ok(Split {

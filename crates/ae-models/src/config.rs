@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::sparse::SparseConfig;
 use crate::stacked::StackedConfig;
 use crate::vae::VaeConfig;
 
@@ -16,6 +17,8 @@ pub enum ModelConfig {
     /// A denoising autoencoder: the stacked architecture, trained on inputs the data pipeline
     /// corrupts (`train.noise`) to rebuild the clean ones. The model itself is a stacked one.
     Denoising(StackedConfig),
+    /// A sparse autoencoder (L1, KL or TopK).
+    Sparse(SparseConfig),
 }
 
 impl Default for ModelConfig {
@@ -31,6 +34,7 @@ impl ModelConfig {
             ModelConfig::Stacked(_) => "stacked",
             ModelConfig::Vae(_) => "vae",
             ModelConfig::Denoising(_) => "denoising",
+            ModelConfig::Sparse(_) => "sparse",
         }
     }
 
@@ -40,18 +44,20 @@ impl ModelConfig {
             "stacked" => Some(ModelConfig::Stacked(StackedConfig::default())),
             "vae" => Some(ModelConfig::Vae(VaeConfig::default())),
             "denoising" => Some(ModelConfig::Denoising(StackedConfig::default())),
+            "sparse" => Some(ModelConfig::Sparse(SparseConfig::default())),
             _ => None,
         }
     }
 
     /// Every kind `--model` accepts.
-    pub const KINDS: [&'static str; 3] = ["stacked", "vae", "denoising"];
+    pub const KINDS: [&'static str; 4] = ["stacked", "vae", "denoising", "sparse"];
 
     /// Refuses out-of-range fields, naming them.
     pub fn validate(&self) -> Result<(), crate::ModelError> {
         match self {
             ModelConfig::Stacked(c) | ModelConfig::Denoising(c) => c.validate(),
             ModelConfig::Vae(c) => c.validate(),
+            ModelConfig::Sparse(c) => c.validate(),
         }
     }
 
@@ -60,6 +66,7 @@ impl ModelConfig {
         match self {
             ModelConfig::Stacked(c) | ModelConfig::Denoising(c) => c.input_dim,
             ModelConfig::Vae(c) => c.input_dim,
+            ModelConfig::Sparse(c) => c.input_dim,
         }
     }
 }

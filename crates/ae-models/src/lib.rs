@@ -5,6 +5,8 @@ pub mod config;
 pub mod error;
 pub mod likelihood;
 pub mod mlp;
+pub mod sparse;
+pub mod sparsity;
 pub mod stacked;
 pub mod vae;
 mod vae_fused;
@@ -12,6 +14,8 @@ mod vae_fused;
 pub use config::ModelConfig;
 pub use error::ModelError;
 pub use likelihood::Likelihood;
+pub use sparse::{SparseAe, SparseConfig};
+pub use sparsity::Sparsity;
 pub use stacked::{StackedAe, StackedConfig};
 pub use vae::{Vae, VaeConfig};
 
@@ -23,5 +27,6 @@ pub fn build(cfg: &ModelConfig, vb: VarBuilder) -> Result<Box<dyn Autoencoder>, 
     match cfg {
         ModelConfig::Stacked(c) | ModelConfig::Denoising(c) => Ok(Box::new(StackedAe::new(c, vb)?)),
         ModelConfig::Vae(c) => Ok(Box::new(Vae::new(c, vb)?)),
+        ModelConfig::Sparse(c) => Ok(Box::new(SparseAe::new(c, vb)?)),
     }
 }

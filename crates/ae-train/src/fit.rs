@@ -136,6 +136,7 @@ pub fn fit<M: Autoencoder + ?Sized>(
                 None => Grads::Fused(&scratch),
             };
             optim.step(&vars, grads, lr)?;
+            model.after_step()?;
             state.step += 1;
             let n = batch.input.dim(0)?;
             sum.add_weighted(&values, n as f64);

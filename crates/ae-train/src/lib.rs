@@ -13,13 +13,17 @@ pub mod fit;
 pub mod metrics;
 pub mod observer;
 pub mod optim;
+pub mod probe;
 pub mod schedule;
 pub mod state;
 
 pub use checkpoint::RunDir;
 pub use config::{EarlyStopping, OptimizerConfig, TrainConfig};
 pub use error::TrainError;
-pub use eval::{DenoisingScores, denoising_scores, evaluate, evaluate_with_noise, importance_weighted_nll, psnr};
+pub use eval::{
+    CodeActivity, DenoisingScores, code_activity, dead_fraction, denoising_scores, evaluate, evaluate_with_noise,
+    importance_weighted_nll, psnr,
+};
 pub use fit::{FitData, FitReport, StopReason, fit};
 pub use observer::{EpochEnd, Observer, StepEnd, TrainStart};
 pub use optim::Adam;

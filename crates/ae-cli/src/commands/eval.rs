@@ -4,7 +4,7 @@ use ae_data::Dataset;
 use ae_train::{denoising_scores, evaluate_with_noise, importance_weighted_nll};
 use serde_json::json;
 
-use super::{LoadedRun, check_input_size, load_run};
+use super::{LoadedRun, check_input_size, load_run, sparse_report};
 use crate::args::EvalArgs;
 use crate::exit::usage;
 
@@ -97,6 +97,12 @@ pub fn run(a: &EvalArgs) -> anyhow::Result<()> {
     if let Some(s) = test.sparsity {
         out["sparsity"] = json!(s);
     }
+    let sparse = sparse_report(&*model, &cfg, &data)?;
+    if let Some(fields) = &sparse {
+        for (k, v) in fields {
+            out[k] = v.clone();
+        }
+    }
     if a.json {
         println!("{out}");
     } else {
@@ -112,6 +118,11 @@ pub fn run(a: &EvalArgs) -> anyhow::Result<()> {
             println!("  noise              {n}");
             println!("  psnr_noisy         {:.2} dB (mse {:.5})", d.psnr_noisy, d.mse_noisy);
             println!("  psnr_denoised      {:.2} dB (mse {:.5})", d.psnr_denoised, d.mse_denoised);
+        }
+        if let Some(fields) = &sparse {
+            for key in ["mean_activation", "l0", "fvu", "dead_fraction"] {
+                println!("  {key:<18} {:.4}", fields[key].as_f64().unwrap_or(f64::NAN));
+            }
         }
         if let Some((k, v)) = nll_iw {
             println!("  nll_iw             {v:.4} nats per example ({k} importance samples)");

@@ -1,9 +1,11 @@
 //! One module per subcommand.
 
 mod denoise;
+mod encode;
 mod eval;
 mod interpolate;
 mod pictures;
+mod probe;
 mod sample;
 mod throughput;
 mod train;
@@ -29,6 +31,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Sample(a) => sample::run(&a),
         Command::Interpolate(a) => interpolate::run(&a),
         Command::Denoise(a) => denoise::run(&a),
+        Command::Encode(a) => encode::run(&a),
+        Command::Probe(a) => probe::run(&a),
     }
 }
 
@@ -94,4 +98,36 @@ pub(crate) fn check_input_size(model: &dyn Autoencoder, data: &Dataset) -> anyho
         )));
     }
     Ok(())
+}
+
+/// For models with a sparse code: `mean_activation`, `l0` and `fvu` on `test`, and
+/// `dead_fraction` over the last `dead_window` training examples, as JSON fields.
+pub(crate) fn sparse_report(
+    model: &dyn Autoencoder,
+    cfg: &RunConfig,
+    data: &Dataset,
+) -> anyhow::Result<Option<serde_json::Map<String, serde_json::Value>>> {
+    let (Some(threshold), ModelConfig::Sparse(sc)) = (model.active_threshold(), &cfg.model) else { return Ok(None) };
+    let bs = cfg.train.batch_size.max(256);
+    let (activity, _) = ae_train::code_activity(model, &data.test, bs, threshold)?;
+    let window = data.train.tail(sc.dead_window)?;
+    let dead = ae_train::dead_fraction(model, &window, bs, threshold)?;
+    let mut out = serde_json::Map::new();
+    out.insert("mean_activation".into(), serde_json::json!(activity.mean_activation));
+    out.insert("l0".into(), serde_json::json!(activity.l0));
+    out.insert("fvu".into(), serde_json::json!(activity.fvu));
+    out.insert("dead_fraction".into(), serde_json::json!(dead));
+    out.insert("dead_window".into(), serde_json::json!(window.len()));
+    out.insert("sparsity_spec".into(), serde_json::json!(sc.sparsity.to_string()));
+    Ok(Some(out))
+}
+
+/// The codes of every example of `split`, in batches, without gradients.
+pub(crate) fn embed_split(model: &dyn Autoencoder, split: &ae_data::Split) -> anyhow::Result<candle_core::Tensor> {
+    let mut parts = Vec::new();
+    for start in (0..split.len()).step_by(1000) {
+        let n = 1000.min(split.len() - start);
+        parts.push(model.embed(&split.images.narrow(0, start, n)?)?);
+    }
+    Ok(candle_core::Tensor::cat(&parts, 0)?)
 }

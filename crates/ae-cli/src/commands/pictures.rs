@@ -50,6 +50,11 @@ pub(crate) fn write_pictures(
         }
     }
 
+    if model.active_threshold().is_some() {
+        save("features.png", save_features(model, &run.file("features.png"), shape, test.images.device()))?;
+        written.push(("features.png", "each code unit's decoder weights as a tile"));
+    }
+
     // The same draws as `ae sample` with the run's seed.
     let prior = model.sample_prior(64, &mut rng::stream(seed, Purpose::Sampling, 0))?;
     if let Some(zs) = &prior {
@@ -91,4 +96,28 @@ fn save_manifold(
     let tiles = decode_to_pixels(model, &zs)?;
     let rows: Vec<Vec<Vec<f32>>> = tiles.chunks(MANIFOLD_SIDE).map(<[Vec<f32>]>::to_vec).collect();
     save_grid(path, &rows, shape)
+}
+
+/// Each code unit's feature: `decode(e_j) - decode(0)` in logit space (for a one-layer decoder,
+/// exactly column j of its weight), scaled to [0, 1] per tile, in a square grid (first 1,024 units).
+fn save_features(
+    model: &dyn Autoencoder,
+    path: &std::path::Path,
+    shape: (usize, usize),
+    dev: &candle_core::Device,
+) -> anyhow::Result<()> {
+    let width = model.embed(&Tensor::zeros((1, model.input_dim()), candle_core::DType::F32, dev)?)?.dim(1)?;
+    let units = width.min(1024);
+    let eye = Tensor::eye(width, candle_core::DType::F32, dev)?.narrow(0, 0, units)?;
+    let zero = Tensor::zeros((1, width), candle_core::DType::F32, dev)?;
+    let tiles = model.decode(&eye)?.broadcast_sub(&model.decode(&zero)?)?.to_vec2::<f32>()?;
+    let scaled: Vec<Vec<f32>> = tiles
+        .into_iter()
+        .map(|t| {
+            let (lo, hi) = t.iter().fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
+            let span = if hi > lo { hi - lo } else { 1.0 };
+            t.iter().map(|v| (v - lo) / span).collect()
+        })
+        .collect();
+    save_square_grid(path, &scaled, shape)
 }

@@ -73,6 +73,17 @@ pub fn run(a: &TrainArgs) -> anyhow::Result<()> {
         test.total,
         test.recon / input_dim as f64
     );
+    if let Some(fields) = super::sparse_report(&*model, &cfg, &data)? {
+        let get = |k: &str| fields.get(k).and_then(serde_json::Value::as_f64).unwrap_or(f64::NAN);
+        println!(
+            "code: mean_activation {:.4}, l0 {:.2} active units per example, fvu {:.4} (test); dead_fraction {:.4} (last {} training examples)",
+            get("mean_activation"),
+            get("l0"),
+            get("fvu"),
+            get("dead_fraction"),
+            get("dead_window")
+        );
+    }
     let dir = run.path().display();
     println!("run directory {dir}:");
     for (file, what) in [

@@ -1,0 +1,47 @@
+//! `ae encode`: the codes of a dataset's training and test splits with their labels, as one
+//! safetensors file (`train.codes` f32 `(n, code_dim)`, `train.labels` u8 `(n,)`, and the same for
+//! `test`), for use elsewhere.
+
+use std::collections::HashMap;
+
+use ae_data::Dataset;
+use anyhow::Context;
+use candle_core::Tensor;
+
+use super::{check_input_size, embed_split, load_run};
+use crate::args::EncodeArgs;
+
+/// Runs `ae encode`.
+pub fn run(a: &EncodeArgs) -> anyhow::Result<()> {
+    let dev = a.device.open()?;
+    let mut run = load_run(&a.run, a.checkpoint, &dev)?;
+    if let Some(d) = a.dataset {
+        if d != run.cfg.data.dataset {
+            run.cfg.data.data_dir = None;
+        }
+        run.cfg.data.dataset = d;
+    }
+    if let Some(dir) = &a.data_dir {
+        run.cfg.data.data_dir = Some(dir.clone());
+    }
+    run.cfg.data.val_fraction = 0.0;
+    let data = Dataset::load(&run.cfg.data, run.cfg.train.seed, &dev)?;
+    check_input_size(&*run.model, &data)?;
+    let mut tensors = HashMap::new();
+    for (name, split) in [("train", &data.train), ("test", &data.test)] {
+        tensors.insert(format!("{name}.codes"), embed_split(&*run.model, split)?);
+        tensors.insert(format!("{name}.labels"), Tensor::from_vec(split.labels.clone(), split.len(), &dev)?);
+    }
+    let tmp = a.out.with_extension("safetensors.tmp");
+    candle_core::safetensors::save(&tensors, &tmp).with_context(|| format!("--out {}: cannot write", tmp.display()))?;
+    std::fs::rename(&tmp, &a.out).with_context(|| format!("--out {}: cannot write", a.out.display()))?;
+    println!(
+        "wrote {}: {} train and {} test codes of width {} with labels ({} weights)",
+        a.out.display(),
+        data.train.len(),
+        data.test.len(),
+        tensors["test.codes"].dim(1)?,
+        run.weights
+    );
+    Ok(())
+}

@@ -1,0 +1,54 @@
+//! `ae probe`: a linear softmax classifier on the frozen codes of the run's training split,
+//! scored on the test split, beside the same classifier on raw pixels.
+
+use ae_data::Dataset;
+use ae_train::probe::linear_probe;
+use serde_json::json;
+
+use super::{check_input_size, embed_split, load_run};
+use crate::args::ProbeArgs;
+use crate::exit::usage;
+
+/// Label classes of the datasets ae reads.
+const CLASSES: usize = 10;
+
+/// Runs `ae probe`.
+pub fn run(a: &ProbeArgs) -> anyhow::Result<()> {
+    if a.epochs == 0 {
+        return Err(usage("--epochs must be at least 1"));
+    }
+    let dev = a.device.open()?;
+    let mut run = load_run(&a.run, a.checkpoint, &dev)?;
+    run.cfg.data.val_fraction = 0.0;
+    let data = Dataset::load(&run.cfg.data, run.cfg.train.seed, &dev)?;
+    check_input_size(&*run.model, &data)?;
+    let seed = run.cfg.train.seed;
+    let (train, test) = (embed_split(&*run.model, &data.train)?, embed_split(&*run.model, &data.test)?);
+    let codes = linear_probe((&train, &data.train.labels), (&test, &data.test.labels), CLASSES, a.epochs, seed)?;
+    let pixels = linear_probe(
+        (&data.train.images, &data.train.labels),
+        (&data.test.images, &data.test.labels),
+        CLASSES,
+        a.epochs,
+        seed,
+    )?;
+    let out = json!({
+        "run": a.run.display().to_string(),
+        "model": run.cfg.model.kind(),
+        "dataset": data.name.name(),
+        "code_dim": train.dim(1)?,
+        "train_examples": data.train.len(),
+        "test_examples": data.test.len(),
+        "epochs": a.epochs,
+        "probe_accuracy_codes": codes,
+        "probe_accuracy_pixels": pixels,
+    });
+    if a.json {
+        println!("{out}");
+    } else {
+        println!("linear probe on {} ({} train / {} test):", data.name, data.train.len(), data.test.len());
+        println!("  codes ({:>4} features)  test accuracy {:.4}", train.dim(1)?, codes);
+        println!("  pixels ({:>4} features) test accuracy {:.4}", data.test.features(), pixels);
+    }
+    Ok(())
+}
