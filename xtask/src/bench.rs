@@ -15,7 +15,10 @@ use crate::{root, sh, usage};
 /// One benchmarked configuration: the same model given to both programs.
 struct Row {
     name: &'static str,
+    /// ae's flags for the kind of model.
     ae: &'static [&'static str],
+    /// ae's flags for its shape.
+    shape: &'static [&'static str],
     torch: &'static [&'static str],
     /// `(in, out)` of every matrix product of one forward pass, for the FLOP floor.
     products: &'static [(usize, usize)],
@@ -43,19 +46,26 @@ impl Row {
     }
 }
 
+/// The 784-512-256-64 ReLU shape the stacked, denoising and sparse rows share, as ae's flags.
+const STACKED_SHAPE: &[&str] = &["--hidden", "512,256", "--code-dim", "64", "--activation", "relu", "--loss", "bce"];
+/// Its matrix products.
+const STACKED_PRODUCTS: &[(usize, usize)] = &[(784, 512), (512, 256), (256, 64), (64, 256), (256, 512), (512, 784)];
+
 /// Adding a row (a new kind of autoencoder) is one entry here plus its branch in the script.
 const ROWS: [Row; 4] = [
     Row {
         name: "stacked 784-512-256-64 ReLU, BCE",
-        ae: &["--model", "stacked", "--hidden", "512,256", "--code-dim", "64", "--activation", "relu", "--loss", "bce"],
+        ae: &["--model", "stacked"],
+        shape: STACKED_SHAPE,
         torch: &["--model", "stacked", "--hidden", "512,256", "--code-dim", "64"],
-        products: &[(784, 512), (512, 256), (256, 64), (64, 256), (256, 512), (512, 784)],
+        products: STACKED_PRODUCTS,
         metric: "recon_per_pixel",
         context: None,
     },
     Row {
         name: "vae 784-400-20 ReLU, Bernoulli",
-        ae: &["--model", "vae", "--hidden", "400", "--code-dim", "20", "--activation", "relu"],
+        ae: &["--model", "vae"],
+        shape: &["--hidden", "400", "--code-dim", "20", "--activation", "relu"],
         torch: &["--model", "vae", "--hidden", "400", "--code-dim", "20"],
         // The two 400 -> 20 heads count as one 400 -> 40 product.
         products: &[(784, 400), (400, 40), (20, 400), (400, 784)],
@@ -64,43 +74,19 @@ const ROWS: [Row; 4] = [
     },
     Row {
         name: "denoising 784-512-256-64 ReLU, BCE, gaussian:0.5",
-        ae: &[
-            "--model",
-            "denoising",
-            "--noise",
-            "gaussian:0.5",
-            "--hidden",
-            "512,256",
-            "--code-dim",
-            "64",
-            "--activation",
-            "relu",
-            "--loss",
-            "bce",
-        ],
+        ae: &["--model", "denoising", "--noise", "gaussian:0.5"],
+        shape: STACKED_SHAPE,
         torch: &["--model", "stacked", "--hidden", "512,256", "--code-dim", "64", "--noise-sigma", "0.5"],
-        products: &[(784, 512), (512, 256), (256, 64), (64, 256), (256, 512), (512, 784)],
+        products: STACKED_PRODUCTS,
         metric: "psnr_denoised",
         context: Some("psnr_noisy"),
     },
     Row {
         name: "sparse 784-512-256-64 ReLU, BCE, l1:0.1",
-        ae: &[
-            "--model",
-            "sparse",
-            "--sparsity",
-            "l1:0.1",
-            "--hidden",
-            "512,256",
-            "--code-dim",
-            "64",
-            "--activation",
-            "relu",
-            "--loss",
-            "bce",
-        ],
+        ae: &["--model", "sparse", "--sparsity", "l1:0.1"],
+        shape: STACKED_SHAPE,
         torch: &["--model", "stacked", "--hidden", "512,256", "--code-dim", "64", "--l1", "0.1"],
-        products: &[(784, 512), (512, 256), (256, 64), (64, 256), (256, 512), (512, 784)],
+        products: STACKED_PRODUCTS,
         metric: "recon_per_pixel",
         context: None,
     },
@@ -378,6 +364,7 @@ fn run_ae(row: &Row, threads: usize, a: &Args) -> anyhow::Result<Figures> {
                 &epochs,
             ])
             .args(row.ae)
+            .args(row.shape)
             .args(["--run-dir", &dir, "--overwrite", "--progress", "lines"])
             .env("RAYON_NUM_THREADS", threads.to_string()),
     )?;

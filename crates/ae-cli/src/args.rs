@@ -170,18 +170,15 @@ pub struct TrainArgs {
 /// `ae eval`.
 #[derive(Debug, Args)]
 pub struct EvalArgs {
-    /// The run directory to evaluate.
-    #[arg(long, value_name = "DIR")]
-    pub run: PathBuf,
+    /// The trained run, its weights and the device.
+    #[command(flatten)]
+    pub on: RunSelect,
     /// Evaluate on this dataset's test split instead of the run's.
     #[arg(long, value_name = "NAME", value_parser = parse_dataset)]
     pub dataset: Option<DatasetName>,
     /// Directory holding that dataset's IDX files.
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
-    /// Which weights: best (lowest validation loss) or last.
-    #[arg(long, value_enum, default_value_t = CheckpointChoice::Best)]
-    pub checkpoint: CheckpointChoice,
     /// Score only the first N test examples.
     #[arg(long, value_name = "N")]
     pub test_limit: Option<usize>,
@@ -200,37 +197,28 @@ pub struct EvalArgs {
     /// Print one JSON object instead of a table.
     #[arg(long)]
     pub json: bool,
-    /// cpu, cuda or cuda:N.
-    #[arg(long, value_name = "DEVICE", default_value = "cpu", value_parser = parse_device)]
-    pub device: DeviceSpec,
 }
 
 /// `ae denoise`.
 #[derive(Debug, Args)]
 pub struct DenoiseArgs {
-    /// The run directory of a trained model.
-    #[arg(long, value_name = "DIR")]
-    pub run: PathBuf,
+    /// The trained run, its weights and the device.
+    #[command(flatten)]
+    pub on: RunSelect,
     /// A grayscale PNG of the model's size, or a directory of them.
     #[arg(long, value_name = "FILE.png|DIR")]
     pub input: PathBuf,
     /// Where to write: a PNG for one input, a directory (created if missing) for a directory.
     #[arg(long, value_name = "FILE.png|DIR")]
     pub output: PathBuf,
-    /// Which weights: best (lowest validation loss) or last.
-    #[arg(long, value_enum, default_value_t = CheckpointChoice::Best)]
-    pub checkpoint: CheckpointChoice,
-    /// cpu, cuda or cuda:N.
-    #[arg(long, value_name = "DEVICE", default_value = "cpu", value_parser = parse_device)]
-    pub device: DeviceSpec,
 }
 
 /// `ae encode`.
 #[derive(Debug, Args)]
 pub struct EncodeArgs {
-    /// The run directory of a trained model.
-    #[arg(long, value_name = "DIR")]
-    pub run: PathBuf,
+    /// The trained run, its weights and the device.
+    #[command(flatten)]
+    pub on: RunSelect,
     /// Encode this dataset instead of the run's.
     #[arg(long, value_name = "NAME", value_parser = parse_dataset)]
     pub dataset: Option<DatasetName>,
@@ -240,32 +228,20 @@ pub struct EncodeArgs {
     /// The safetensors file to write.
     #[arg(long, value_name = "FILE.safetensors")]
     pub out: PathBuf,
-    /// Which weights: best (lowest validation loss) or last.
-    #[arg(long, value_enum, default_value_t = CheckpointChoice::Best)]
-    pub checkpoint: CheckpointChoice,
-    /// cpu, cuda or cuda:N.
-    #[arg(long, value_name = "DEVICE", default_value = "cpu", value_parser = parse_device)]
-    pub device: DeviceSpec,
 }
 
 /// `ae probe`.
 #[derive(Debug, Args)]
 pub struct ProbeArgs {
-    /// The run directory of a trained model.
-    #[arg(long, value_name = "DIR")]
-    pub run: PathBuf,
+    /// The trained run, its weights and the device.
+    #[command(flatten)]
+    pub on: RunSelect,
     /// Passes of the classifier over the training codes.
     #[arg(long, value_name = "N", default_value_t = 20)]
     pub epochs: usize,
-    /// Which weights: best (lowest validation loss) or last.
-    #[arg(long, value_enum, default_value_t = CheckpointChoice::Best)]
-    pub checkpoint: CheckpointChoice,
     /// Print one JSON object.
     #[arg(long)]
     pub json: bool,
-    /// cpu, cuda or cuda:N.
-    #[arg(long, value_name = "DEVICE", default_value = "cpu", value_parser = parse_device)]
-    pub device: DeviceSpec,
 }
 
 /// `ae throughput`.
@@ -291,9 +267,9 @@ pub struct ThroughputArgs {
 /// `ae sample`.
 #[derive(Debug, Args)]
 pub struct SampleArgs {
-    /// The run directory of a trained VAE.
-    #[arg(long, value_name = "DIR")]
-    pub run: PathBuf,
+    /// The trained run, its weights and the device.
+    #[command(flatten)]
+    pub on: RunSelect,
     /// Images to draw (shown in a square grid: 64 gives 8x8).
     #[arg(long, value_name = "N", default_value_t = 64)]
     pub n: usize,
@@ -303,20 +279,14 @@ pub struct SampleArgs {
     /// Seed of the draws [default: the run's seed].
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Which weights: best (lowest validation loss) or last.
-    #[arg(long, value_enum, default_value_t = CheckpointChoice::Best)]
-    pub checkpoint: CheckpointChoice,
-    /// cpu, cuda or cuda:N.
-    #[arg(long, value_name = "DEVICE", default_value = "cpu", value_parser = parse_device)]
-    pub device: DeviceSpec,
 }
 
 /// `ae interpolate`.
 #[derive(Debug, Args)]
 pub struct InterpolateArgs {
-    /// The run directory of a trained model.
-    #[arg(long, value_name = "DIR")]
-    pub run: PathBuf,
+    /// The trained run, its weights and the device.
+    #[command(flatten)]
+    pub on: RunSelect,
     /// Index of the first test image.
     #[arg(long, value_name = "I")]
     pub from: usize,
@@ -329,18 +299,26 @@ pub struct InterpolateArgs {
     /// The PNG to write [default: <run>/interp.png].
     #[arg(long, value_name = "FILE.png")]
     pub out: Option<PathBuf>,
-    /// Which weights: best (lowest validation loss) or last.
-    #[arg(long, value_enum, default_value_t = CheckpointChoice::Best)]
-    pub checkpoint: CheckpointChoice,
     /// Directory holding the run's dataset [default: the run's].
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
+}
+
+/// The trained run a command reads: its directory, which weights and the device.
+#[derive(Debug, Args)]
+pub struct RunSelect {
+    /// The run directory (made by `ae train`).
+    #[arg(long, value_name = "DIR")]
+    pub run: PathBuf,
+    /// Which weights: best (lowest validation loss) or last.
+    #[arg(long, value_enum, default_value_t = CheckpointChoice::Best)]
+    pub checkpoint: CheckpointChoice,
     /// cpu, cuda or cuda:N.
     #[arg(long, value_name = "DEVICE", default_value = "cpu", value_parser = parse_device)]
     pub device: DeviceSpec,
 }
 
-/// Which weights `ae eval` loads.
+/// Which weights a command loads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum CheckpointChoice {
     /// `best.safetensors`.

@@ -109,19 +109,28 @@ pub fn apply_flags(mut cfg: RunConfig, a: &TrainArgs) -> anyhow::Result<RunConfi
     if a.test_limit.is_some() {
         cfg.data.test_limit = a.test_limit;
     }
+    let shape = |hidden: &mut Vec<usize>, code_dim: &mut usize, activation: &mut ae_core::Activation| {
+        if let Some(h) = &a.hidden {
+            *hidden = h.0.clone();
+        }
+        if let Some(c) = a.code_dim {
+            *code_dim = c;
+        }
+        if let Some(act) = a.activation {
+            *activation = act;
+        }
+    };
+    let refuse = |pairs: &[(bool, &str)], kind: &str| -> anyhow::Result<()> {
+        match pairs.iter().find(|(set, _)| *set) {
+            Some((_, flag)) => Err(usage(format!("{flag} does not apply to --model {kind}"))),
+            None => Ok(()),
+        }
+    };
     match &mut cfg.model {
         ModelConfig::Stacked(m) | ModelConfig::Denoising(m) => {
-            if let Some(h) = &a.hidden {
-                m.hidden = h.0.clone();
-            }
+            shape(&mut m.hidden, &mut m.code_dim, &mut m.activation);
             if let Some(h) = &a.decoder_hidden {
                 m.decoder_hidden = Some(h.0.clone());
-            }
-            if let Some(c) = a.code_dim {
-                m.code_dim = c;
-            }
-            if let Some(act) = a.activation {
-                m.activation = act;
             }
             if let Some(l) = a.loss {
                 m.loss = l;
@@ -134,15 +143,7 @@ pub fn apply_flags(mut cfg: RunConfig, a: &TrainArgs) -> anyhow::Result<RunConfi
             }
         }
         ModelConfig::Vae(m) => {
-            if let Some(h) = &a.hidden {
-                m.hidden = h.0.clone();
-            }
-            if let Some(c) = a.code_dim {
-                m.code_dim = c;
-            }
-            if let Some(act) = a.activation {
-                m.activation = act;
-            }
+            shape(&mut m.hidden, &mut m.code_dim, &mut m.activation);
             if let Some(b) = a.beta {
                 m.beta = b;
             }
@@ -156,44 +157,34 @@ pub fn apply_flags(mut cfg: RunConfig, a: &TrainArgs) -> anyhow::Result<RunConfi
                 return Err(usage("--loss does not apply to --model vae; choose its decoder with --likelihood"));
             }
         }
-        // Its flags are applied below.
-        ModelConfig::Sparse(_) => {}
-    }
-    if let ModelConfig::Sparse(m) = &mut cfg.model {
-        if let Some(h) = &a.hidden {
-            m.hidden = h.0.clone();
-        }
-        if let Some(c) = a.code_dim {
-            m.code_dim = c;
-        }
-        if let Some(act) = a.activation {
-            m.activation = act;
-        }
-        if let Some(l) = a.loss {
-            m.loss = l;
-        }
-        if let Some(sp) = a.sparsity {
-            m.sparsity = sp;
-        }
-        if a.aux_k.is_some() {
-            m.aux_k = a.aux_k;
-        }
-        if a.unit_norm_decoder {
-            m.unit_norm_decoder = true;
-        }
-        if let Some(w) = a.dead_window {
-            m.dead_window = w;
-        }
-        for (set, flag) in [
-            (a.decoder_hidden.is_some(), "--decoder-hidden"),
-            (a.beta.is_some(), "--beta"),
-            (a.likelihood.is_some(), "--likelihood"),
-        ] {
-            if set {
-                return Err(usage(format!("{flag} does not apply to --model sparse")));
+        ModelConfig::Sparse(m) => {
+            shape(&mut m.hidden, &mut m.code_dim, &mut m.activation);
+            if let Some(l) = a.loss {
+                m.loss = l;
             }
+            if let Some(sp) = a.sparsity {
+                m.sparsity = sp;
+            }
+            if a.aux_k.is_some() {
+                m.aux_k = a.aux_k;
+            }
+            if a.unit_norm_decoder {
+                m.unit_norm_decoder = true;
+            }
+            if let Some(w) = a.dead_window {
+                m.dead_window = w;
+            }
+            refuse(
+                &[
+                    (a.decoder_hidden.is_some(), "--decoder-hidden"),
+                    (a.beta.is_some(), "--beta"),
+                    (a.likelihood.is_some(), "--likelihood"),
+                ],
+                "sparse",
+            )?;
         }
-    } else {
+    }
+    if !matches!(cfg.model, ModelConfig::Sparse(_)) {
         for (set, flag) in [
             (a.sparsity.is_some(), "--sparsity"),
             (a.aux_k.is_some(), "--aux-k"),

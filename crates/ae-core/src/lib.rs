@@ -25,3 +25,26 @@ pub use rng::{Purpose, SeededRng};
 /// Re-exported so downstream crates name one candle.
 pub use candle_core as candle;
 pub use candle_nn;
+
+/// Implements `TryFrom<String>` (through `FromStr` with `Err = String`) and `From<T> for String`
+/// (through `Display`) for a spec type, so serde can read and write it as its command-line string
+/// with `#[serde(try_from = "String", into = "String")]`: `--noise gaussian:0.5` and
+/// `"noise": "gaussian:0.5"` then parse, validate and print the same way.
+#[macro_export]
+macro_rules! string_spec {
+    ($t:ty) => {
+        impl ::std::convert::TryFrom<::std::string::String> for $t {
+            type Error = ::std::string::String;
+
+            fn try_from(s: ::std::string::String) -> ::std::result::Result<Self, ::std::string::String> {
+                s.parse()
+            }
+        }
+
+        impl ::std::convert::From<$t> for ::std::string::String {
+            fn from(v: $t) -> ::std::string::String {
+                ::std::string::ToString::to_string(&v)
+            }
+        }
+    };
+}

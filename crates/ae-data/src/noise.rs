@@ -148,19 +148,7 @@ impl FromStr for Noise {
     }
 }
 
-impl TryFrom<String> for Noise {
-    type Error = String;
-
-    fn try_from(s: String) -> std::result::Result<Self, String> {
-        s.parse()
-    }
-}
-
-impl From<Noise> for String {
-    fn from(n: Noise) -> String {
-        n.to_string()
-    }
-}
+ae_core::string_spec!(Noise);
 
 #[cfg(test)]
 mod tests {

@@ -6,6 +6,7 @@ pub mod error;
 pub mod likelihood;
 pub mod mlp;
 pub mod sparse;
+mod sparse_fused;
 pub mod sparsity;
 pub mod stacked;
 pub mod vae;

@@ -89,19 +89,7 @@ impl FromStr for Likelihood {
     }
 }
 
-impl TryFrom<String> for Likelihood {
-    type Error = String;
-
-    fn try_from(s: String) -> std::result::Result<Self, String> {
-        s.parse()
-    }
-}
-
-impl From<Likelihood> for String {
-    fn from(l: Likelihood) -> String {
-        l.to_string()
-    }
-}
+ae_core::string_spec!(Likelihood);
 
 #[cfg(test)]
 mod tests {

@@ -169,12 +169,17 @@ impl SparseAe {
 
     /// Records which units fired in a training batch.
     fn track(&self, code: &Tensor) -> Result<()> {
+        let rows = code.dim(0)?;
+        self.record_firing(&code.flatten_all()?.to_vec1::<f32>()?, rows)
+    }
+
+    /// Records which units fired in a training batch given as host values, `rows x code_dim`.
+    pub(crate) fn record_firing(&self, code: &[f32], rows: usize) -> Result<()> {
         let threshold = self.threshold();
-        let rows = code.to_vec2::<f32>()?;
         if let Ok(mut t) = self.tracker.lock() {
-            t.seen += rows.len() as u64;
+            t.seen += rows as u64;
             let now = t.seen;
-            for row in &rows {
+            for row in code.chunks(self.cfg.code_dim.max(1)) {
                 for (j, &v) in row.iter().enumerate() {
                     if v > threshold {
                         t.last_fired[j] = Some(now);
@@ -183,6 +188,12 @@ impl SparseAe {
             }
         }
         Ok(())
+    }
+
+    /// The encoder and decoder layers, the hidden activation and the reconstruction loss, for
+    /// the fused step.
+    pub(crate) fn parts(&self) -> (&[candle_nn::Linear], &[candle_nn::Linear], Activation, ReconLoss) {
+        (self.encoder.layers(), self.decoder.layers(), self.cfg.activation, self.cfg.loss)
     }
 
     /// Gao et al.'s auxiliary loss: the `aux_k` largest pre-activations among dead units
@@ -304,6 +315,16 @@ impl Autoencoder for SparseAe {
         };
         let sparsity = Some(penalty.unwrap_or(recon.zeros_like()?));
         Ok(LossParts { total, recon, kl: None, sparsity })
+    }
+
+    /// The fused CPU step of [`crate::sparse_fused`] for the L1 penalty.
+    fn fused_step(
+        &self,
+        batch: &Batch,
+        ctx: &mut StepContext<'_>,
+        scratch: &mut ae_core::fused::FusedScratch,
+    ) -> Result<Option<ae_core::LossValues>> {
+        crate::sparse_fused::step(self, batch, ctx, scratch)
     }
 
     fn after_step(&self) -> Result<()> {

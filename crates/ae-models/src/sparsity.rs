@@ -95,19 +95,7 @@ impl FromStr for Sparsity {
     }
 }
 
-impl TryFrom<String> for Sparsity {
-    type Error = String;
-
-    fn try_from(s: String) -> Result<Self, String> {
-        s.parse()
-    }
-}
-
-impl From<Sparsity> for String {
-    fn from(s: Sparsity) -> String {
-        s.to_string()
-    }
-}
+ae_core::string_spec!(Sparsity);
 
 /// The TopK mask of a row-major `(rows, width)` buffer: 1 for the `k` largest values of each row
 /// (ties go to the lower index, NaN counts as smallest), 0 elsewhere.

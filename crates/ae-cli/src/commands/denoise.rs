@@ -16,8 +16,8 @@ use crate::images::image_shape;
 /// Runs `ae denoise`.
 pub fn run(a: &DenoiseArgs) -> anyhow::Result<()> {
     let jobs = plan(&a.input, &a.output)?;
-    let dev = a.device.open()?;
-    let run = load_run(&a.run, a.checkpoint, &dev)?;
+    let dev = a.on.device.open()?;
+    let run = load_run(&a.on.run, a.on.checkpoint, &dev)?;
     let (h, w) = image_shape(run.model.input_dim());
     let images = jobs.iter().map(|(src, _)| read_gray(src, (h, w))).collect::<anyhow::Result<Vec<_>>>()?;
     let flat: Vec<f32> = images.concat();

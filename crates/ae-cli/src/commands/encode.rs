@@ -13,8 +13,8 @@ use crate::args::EncodeArgs;
 
 /// Runs `ae encode`.
 pub fn run(a: &EncodeArgs) -> anyhow::Result<()> {
-    let dev = a.device.open()?;
-    let mut run = load_run(&a.run, a.checkpoint, &dev)?;
+    let dev = a.on.device.open()?;
+    let mut run = load_run(&a.on.run, a.on.checkpoint, &dev)?;
     if let Some(d) = a.dataset {
         if d != run.cfg.data.dataset {
             run.cfg.data.data_dir = None;

@@ -13,8 +13,8 @@ pub fn run(a: &EvalArgs) -> anyhow::Result<()> {
     if a.test_limit == Some(0) || a.iw_samples == Some(0) {
         return Err(usage("--test-limit and --iw-samples must be at least 1"));
     }
-    let dev = a.device.open()?;
-    let LoadedRun { mut cfg, model, weights, step } = load_run(&a.run, a.checkpoint, &dev)?;
+    let dev = a.on.device.open()?;
+    let LoadedRun { mut cfg, model, weights, step } = load_run(&a.on.run, a.on.checkpoint, &dev)?;
     if let Some(d) = a.dataset {
         if d != cfg.data.dataset {
             cfg.data.data_dir = None;
@@ -45,7 +45,7 @@ pub fn run(a: &EvalArgs) -> anyhow::Result<()> {
         .transpose()?;
     let input_dim = model.input_dim() as f64;
     let mut out = json!({
-        "run": a.run.display().to_string(),
+        "run": a.on.run.display().to_string(),
         "model": cfg.model.kind(),
         "weights": weights,
         "step": step,
@@ -91,7 +91,7 @@ pub fn run(a: &EvalArgs) -> anyhow::Result<()> {
         out["psnr_denoised"] = json!(d.psnr_denoised);
     }
     if let (true, Some(base)) = (a.sweep, noise) {
-        let rows = sweep(&*model, &data.test, &cfg, base, &a.run)?;
+        let rows = sweep(&*model, &data.test, &cfg, base, &a.on.run)?;
         out["sweep"] = json!(rows);
     }
     if let Some(s) = test.sparsity {

@@ -15,8 +15,8 @@ pub fn run(a: &InterpolateArgs) -> anyhow::Result<()> {
     if !(2..=100).contains(&a.steps) {
         return Err(usage(format!("--steps {}: expected between 2 and 100 points", a.steps)));
     }
-    let dev = a.device.open()?;
-    let mut run = load_run(&a.run, a.checkpoint, &dev)?;
+    let dev = a.on.device.open()?;
+    let mut run = load_run(&a.on.run, a.on.checkpoint, &dev)?;
     if let Some(dir) = &a.data_dir {
         run.cfg.data.data_dir = Some(dir.clone());
     }
@@ -43,7 +43,7 @@ pub fn run(a: &InterpolateArgs) -> anyhow::Result<()> {
     let mut row = vec![originals[0].clone()];
     row.extend(decoded);
     row.push(originals[1].clone());
-    let out = a.out.clone().unwrap_or_else(|| a.run.join("interp.png"));
+    let out = a.out.clone().unwrap_or_else(|| a.on.run.join("interp.png"));
     save_grid(&out, &[row], data.image_shape).with_context(|| format!("--out {}", out.display()))?;
     println!(
         "wrote {}: test image {} and {} with {} decoded points between ({} weights)",

@@ -17,8 +17,8 @@ pub fn run(a: &ProbeArgs) -> anyhow::Result<()> {
     if a.epochs == 0 {
         return Err(usage("--epochs must be at least 1"));
     }
-    let dev = a.device.open()?;
-    let mut run = load_run(&a.run, a.checkpoint, &dev)?;
+    let dev = a.on.device.open()?;
+    let mut run = load_run(&a.on.run, a.on.checkpoint, &dev)?;
     run.cfg.data.val_fraction = 0.0;
     let data = Dataset::load(&run.cfg.data, run.cfg.train.seed, &dev)?;
     check_input_size(&*run.model, &data)?;
@@ -33,7 +33,7 @@ pub fn run(a: &ProbeArgs) -> anyhow::Result<()> {
         seed,
     )?;
     let out = json!({
-        "run": a.run.display().to_string(),
+        "run": a.on.run.display().to_string(),
         "model": run.cfg.model.kind(),
         "dataset": data.name.name(),
         "code_dim": train.dim(1)?,

@@ -13,18 +13,18 @@ pub fn run(a: &SampleArgs) -> anyhow::Result<()> {
     if a.n == 0 || a.n > 10_000 {
         return Err(usage(format!("--n {}: expected between 1 and 10000 images", a.n)));
     }
-    let dev = a.device.open()?;
-    let run = load_run(&a.run, a.checkpoint, &dev)?;
+    let dev = a.on.device.open()?;
+    let run = load_run(&a.on.run, a.on.checkpoint, &dev)?;
     let seed = a.seed.unwrap_or(run.cfg.train.seed);
     let mut rng = rng::stream(seed, Purpose::Sampling, 0);
     let Some(zs) = run.model.sample_prior(a.n, &mut rng)? else {
         return Err(usage(format!(
             "--run {}: the model is {}; sampling needs a model with a prior (--model vae)",
-            a.run.display(),
+            a.on.run.display(),
             run.cfg.model.kind()
         )));
     };
-    let out = a.out.clone().unwrap_or_else(|| a.run.join("samples.png"));
+    let out = a.out.clone().unwrap_or_else(|| a.on.run.join("samples.png"));
     let tiles = decode_to_pixels(&*run.model, &zs)?;
     save_square_grid(&out, &tiles, image_shape(run.model.input_dim()))
         .with_context(|| format!("--out {}", out.display()))?;

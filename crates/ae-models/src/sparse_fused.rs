@@ -1,0 +1,159 @@
+//! The sparse autoencoder's fused CPU step for the L1 penalty: the same loss and gradients as
+//! autograd on [`SparseAe::loss`], on host memory. The encoder (ending in the ReLU code) and the
+//! decoder run as two dense stacks; the decoder's backward pass hands the code's gradient back,
+//! the penalty's gradient `weight / rows` is added where the code is positive (the subgradient of
+//! `|z|` is taken as 0 at 0, as candle's `abs`), and the encoder's backward pass takes it from
+//! there. KL and TopK codes train through autograd.
+
+use ae_core::fused::host::HostView;
+use ae_core::fused::mlp::{self, Dense};
+use ae_core::fused::{self, FusedScratch, kernels};
+use ae_core::{Activation, Batch, LossValues, StepContext};
+use candle_core::Result;
+use candle_nn::Linear;
+
+use crate::sparse::SparseAe;
+use crate::sparsity::Sparsity;
+
+/// One fused training step, or `None` where the fused path does not apply (another sparsity,
+/// an activation without a fused kernel, tensors off the CPU or not f32).
+pub(crate) fn step(
+    model: &SparseAe,
+    batch: &Batch,
+    ctx: &mut StepContext<'_>,
+    scratch: &mut FusedScratch,
+) -> Result<Option<LossValues>> {
+    let Sparsity::L1 { weight } = model.sparsity() else { return Ok(None) };
+    let (encoder, decoder, activation, loss) = model.parts();
+    if !kernels::supports(activation) {
+        return Ok(None);
+    }
+    let (Some(x), Some(y)) = (HostView::of(&batch.input), HostView::of(&batch.target)) else { return Ok(None) };
+    let Some(enc_views) = encoder.iter().map(view).collect::<Option<Vec<_>>>() else { return Ok(None) };
+    let Some(dec_views) = decoder.iter().map(view).collect::<Option<Vec<_>>>() else { return Ok(None) };
+    let n_enc = enc_views.len();
+    let n_dec = dec_views.len();
+    // The hidden layers use the model's activation; the code is ReLU; the decoder's last layer
+    // is linear (logits).
+    let enc: Vec<Dense<'_>> = enc_views
+        .iter()
+        .enumerate()
+        .map(|(i, (w, b))| dense(w, b, Some(if i + 1 < n_enc { activation } else { Activation::Relu })))
+        .collect();
+    let dec: Vec<Dense<'_>> = dec_views
+        .iter()
+        .enumerate()
+        .map(|(i, (w, b))| dense(w, b, if i + 1 < n_dec { Some(activation) } else { None }))
+        .collect();
+
+    let names: Vec<String> = (0..n_enc)
+        .flat_map(|i| [format!("encoder.layers.{i}.weight"), format!("encoder.layers.{i}.bias")])
+        .chain((0..n_dec).flat_map(|i| [format!("decoder.layers.{i}.weight"), format!("decoder.layers.{i}.bias")]))
+        .collect();
+    if scratch.grads.len() != names.len() || scratch.grads.iter().zip(&names).any(|((n, _), m)| n != m) {
+        scratch.grads = names.iter().map(|n| (n.clone(), Vec::new())).collect();
+    }
+    let rows = batch.input.dim(0)?;
+    let threads = fused::threads();
+    let (ws_enc, ws_dec) = (&mut scratch.workspace, &mut scratch.second);
+
+    mlp::forward(&enc, x.as_slice(), rows, ws_enc, threads);
+    let code = mlp::layer_output(&enc, ws_enc, n_enc - 1, rows).to_vec();
+    let penalty_sum: f64 = code.iter().map(|&v| f64::from(v.abs())).sum();
+    if ctx.training {
+        model.record_firing(&code, rows)?;
+    }
+    mlp::forward(&dec, &code, rows, ws_dec, threads);
+    let recon = mlp::loss_into_delta(&dec, ws_dec, y.as_slice(), loss, rows);
+    let mut grads: Vec<Vec<f32>> = scratch.grads.iter_mut().map(|(_, g)| std::mem::take(g)).collect();
+    let (enc_grads, dec_grads) = grads.split_at_mut(2 * n_enc);
+    let dz =
+        mlp::backward(&dec, &code, rows, ws_dec, dec_grads, threads, true).map(<[f32]>::to_vec).unwrap_or_default();
+
+    // d(loss)/d(code pre-activation): (dz + weight/rows where the code is positive), zero where
+    // the ReLU is off.
+    let c = (weight / rows as f64) as f32;
+    let top = mlp::top_delta(&enc, ws_enc, rows);
+    for ((t, &g), &z) in top.iter_mut().zip(&dz).zip(&code) {
+        *t = if z > 0.0 { g + c } else { 0.0 };
+    }
+    mlp::backward(&enc, x.as_slice(), rows, ws_enc, enc_grads, threads, false);
+    for ((_, slot), g) in scratch.grads.iter_mut().zip(grads) {
+        *slot = g;
+    }
+    let n = rows as f64;
+    let (recon, penalty) = (recon / n, weight * penalty_sum / n);
+    Ok(Some(LossValues { total: recon + penalty, recon, kl: None, sparsity: Some(penalty) }))
+}
+
+fn view(l: &Linear) -> Option<(HostView<'_>, HostView<'_>)> {
+    Some((HostView::of(l.weight())?, HostView::of(l.bias()?)?))
+}
+
+fn dense<'a>(w: &'a HostView<'_>, b: &'a HostView<'_>, activation: Option<Activation>) -> Dense<'a> {
+    let (out_dim, in_dim) = (b.as_slice().len(), w.as_slice().len() / b.as_slice().len().max(1));
+    Dense { weight: w.as_slice(), bias: b.as_slice(), in_dim, out_dim, activation }
+}
+
+#[cfg(test)]
+mod tests {
+    use ae_core::rng::{Purpose, stream};
+    use ae_core::{Autoencoder, Params};
+    use candle_core::Device;
+
+    use super::*;
+    use crate::sparse::SparseConfig;
+
+    #[test]
+    fn fused_l1_step_matches_autograd_loss_and_every_gradient() {
+        for (hidden, activation) in [(vec![9], Activation::Relu), (vec![], Activation::Tanh)] {
+            let params = Params::new();
+            let cfg = SparseConfig {
+                input_dim: 12,
+                hidden: hidden.clone(),
+                code_dim: 7,
+                activation,
+                sparsity: Sparsity::L1 { weight: 0.3 },
+                ..Default::default()
+            };
+            let model = SparseAe::new(&cfg, params.var_builder(stream(0, Purpose::Init, 0), &Device::Cpu)).unwrap();
+            let xs = ae_core::rng::uniform(&mut stream(1, Purpose::Eval, 0), (5, 12), 0.0, 1.0, &Device::Cpu).unwrap();
+            let batch = Batch::plain(xs);
+            let mut rng = stream(3, Purpose::Sampling, 0);
+            let mut ctx = StepContext { rng: &mut rng, training: false, kl_weight: 1.0 };
+            let parts = model.loss(&batch, &mut ctx).unwrap();
+            let want = parts.values().unwrap();
+            let want_grads = parts.total.backward().unwrap();
+
+            let mut scratch = FusedScratch::default();
+            let mut ctx = StepContext { rng: &mut rng, training: false, kl_weight: 1.0 };
+            let got = step(&model, &batch, &mut ctx, &mut scratch).unwrap().unwrap();
+            let close = |a: f64, b: f64| (a - b).abs() < 1e-4 * b.abs().max(1.0);
+            assert!(
+                close(got.total, want.total) && close(got.sparsity.unwrap(), want.sparsity.unwrap()),
+                "{got:?} vs {want:?}"
+            );
+            for (name, var) in params.named() {
+                let w = want_grads.get(var.as_tensor()).unwrap().flatten_all().unwrap().to_vec1::<f32>().unwrap();
+                let g = scratch.grad(&name).unwrap_or_else(|| panic!("no fused gradient for {name}"));
+                for (a, b) in g.iter().zip(&w) {
+                    assert!((a - b).abs() < 1e-5 + 1e-4 * b.abs(), "{hidden:?} {name}: {a} vs {b}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn kl_and_topk_take_the_autograd_path() {
+        for sparsity in [Sparsity::Kl { rho: 0.1, weight: 1.0 }, Sparsity::TopK { k: 2 }] {
+            let cfg = SparseConfig { input_dim: 4, hidden: vec![], code_dim: 3, sparsity, ..Default::default() };
+            let model =
+                SparseAe::new(&cfg, Params::new().var_builder(stream(0, Purpose::Init, 0), &Device::Cpu)).unwrap();
+            let batch =
+                Batch::plain(candle_core::Tensor::zeros((2, 4), candle_core::DType::F32, &Device::Cpu).unwrap());
+            let mut rng = stream(3, Purpose::Sampling, 0);
+            let mut ctx = StepContext { rng: &mut rng, training: true, kl_weight: 1.0 };
+            assert!(model.fused_step(&batch, &mut ctx, &mut FusedScratch::default()).unwrap().is_none());
+        }
+    }
+}
