@@ -12,7 +12,10 @@ use common::fails;
 fn bad_flags_are_usage_errors() {
     let cases: [(&[&str], &str); 8] = [
         (&["train", "--lr", "nan"], "'--lr <X>': \"nan\" is not a finite number"),
-        (&["train", "--model", "gan"], "--model: unknown kind \"gan\"; expected one of stacked, vae"),
+        (
+            &["train", "--model", "gan"],
+            "--model: unknown kind \"gan\"; expected one of stacked, vae, denoising, sparse",
+        ),
         (&["train", "--dataset", "cifar"], "unknown dataset \"cifar\"; expected one of digits, mnist, fashion-mnist"),
         (&["train", "--hidden", "512,0"], "\"0\" is not a positive whole number"),
         (&["train", "--device", "cuda"], "--device cuda:0: this build of ae has no CUDA support"),

@@ -330,7 +330,7 @@ mod tests {
         for (args, want) in [
             (
                 TrainArgs { model: Some("gan".into()), ..Default::default() },
-                "--model: unknown kind \"gan\"; expected one of stacked, vae",
+                "--model: unknown kind \"gan\"; expected one of stacked, vae, denoising, sparse",
             ),
             (
                 TrainArgs { schedule: Some("step:x:0.5".into()), ..Default::default() },

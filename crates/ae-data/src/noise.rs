@@ -10,6 +10,7 @@ use std::str::FromStr;
 use ae_core::SeededRng;
 use candle_core::{Result, Tensor};
 use rand::Rng;
+use rand_distr::StandardNormal;
 use serde::{Deserialize, Serialize};
 
 /// A noise model and its level.
@@ -78,37 +79,46 @@ impl Noise {
         Tensor::from_vec(values, clean.shape(), clean.device())
     }
 
-    /// Corrupts `values` in place; each value draws the same amount of randomness whatever
-    /// the outcome, so a pixel's noise does not depend on the values before it.
+    /// Corrupts `values` in place. The values are cut into chunks of 16,384, each corrupted on
+    /// rayon's pool from its own stream (seeded by one draw from `rng`, indexed by the chunk), so
+    /// the result does not depend on the thread count.
     pub fn corrupt_in_place(&self, values: &mut [f32], rng: &mut SeededRng) {
+        use rand::SeedableRng;
+        use rayon::prelude::*;
+        const CHUNK: usize = 1 << 14;
+        let seed: u64 = rng.random();
+        let noise = *self;
+        values.par_chunks_mut(CHUNK).enumerate().for_each(|(i, chunk)| {
+            let mut r = SeededRng::seed_from_u64(seed);
+            r.set_stream(i as u64);
+            noise.corrupt_chunk(chunk, &mut r);
+        });
+    }
+
+    /// One chunk: a standard normal (ziggurat) per pixel for Gaussian noise, one 64-bit draw per
+    /// pixel otherwise (53 bits for the uniform, the lowest bit for salt or pepper).
+    fn corrupt_chunk(&self, values: &mut [f32], rng: &mut SeededRng) {
+        let uniform = |u: u64| (u >> 11) as f64 * (1.0 / (1u64 << 53) as f64);
         match *self {
             Noise::Gaussian { sigma } => {
                 let sigma = sigma as f32;
-                let mut pairs = values.chunks_mut(2);
-                for pair in &mut pairs {
-                    // Box-Muller: two standard normals from two uniforms.
-                    let u1: f64 = 1.0 - rng.random::<f64>();
-                    let u2: f64 = rng.random::<f64>();
-                    let r = (-2.0 * u1.ln()).sqrt();
-                    let t = std::f64::consts::TAU * u2;
-                    let z = [(r * t.cos()) as f32, (r * t.sin()) as f32];
-                    for (v, z) in pair.iter_mut().zip(z) {
-                        *v = (*v + sigma * z).clamp(0.0, 1.0);
-                    }
+                for v in values.iter_mut() {
+                    let z: f32 = rng.sample(StandardNormal);
+                    *v = (*v + sigma * z).clamp(0.0, 1.0);
                 }
             }
             Noise::Masking { p } => {
                 for v in values.iter_mut() {
-                    if rng.random::<f64>() < p {
+                    if uniform(rng.random()) < p {
                         *v = 0.0;
                     }
                 }
             }
             Noise::SaltPepper { p } => {
                 for v in values.iter_mut() {
-                    let (hit, salt) = (rng.random::<f64>() < p, rng.random::<bool>());
-                    if hit {
-                        *v = if salt { 1.0 } else { 0.0 };
+                    let u: u64 = rng.random();
+                    if uniform(u) < p {
+                        *v = if u & 1 == 1 { 1.0 } else { 0.0 };
                     }
                 }
             }

@@ -26,6 +26,7 @@ impl Operand<'_> {
     }
 
     /// (column stride, row stride) of the logical matrix.
+    #[cfg_attr(feature = "openblas", allow(dead_code))]
     fn strides(&self) -> (isize, isize) {
         if self.transposed { (self.cols as isize, 1) } else { (1, self.cols as isize) }
     }
@@ -58,11 +59,6 @@ pub fn matmul(dst: &mut [f32], a: Operand<'_>, b: Operand<'_>, accumulate: bool,
 /// The pure-Rust product: the `gemm` crate, split across `threads` on rayon's pool.
 #[cfg(not(feature = "openblas"))]
 fn product(dst: &mut [f32], a: Operand<'_>, b: Operand<'_>, accumulate: bool, threads: usize) {
-    product_rust(dst, a, b, accumulate, threads);
-}
-
-/// The `gemm` crate's product, split across `threads` on rayon's pool.
-fn product_rust(dst: &mut [f32], a: Operand<'_>, b: Operand<'_>, accumulate: bool, threads: usize) {
     use gemm::Parallelism;
     let ((m, k), (_, n)) = (a.shape(), b.shape());
     let (a_cs, a_rs) = a.strides();
@@ -123,23 +119,14 @@ mod cblas {
     pub const TRANS: i32 = 112;
 }
 
-/// Below this many elements in the `k x n` operand, with at least 512 rows, one thread multiplies
-/// faster with the `gemm` crate than with OpenBLAS on the benchmark machine (at 1,000 rows:
-/// 512x256 117 against 89 GFLOP/s, 256x64 112 against 90; 784x512 84 against 118). Training's
-/// 128-row products stay on OpenBLAS: routing them too made an epoch 40% slower.
-#[cfg(feature = "openblas")]
-const SMALL_OPERAND: usize = 200_000;
-
-/// The OpenBLAS product, or the `gemm` crate's for small operands on one thread. OpenBLAS keeps
-/// one global thread count; it is set only when it changes.
+/// The OpenBLAS product. OpenBLAS keeps one global thread count; it is set only when it changes.
+/// (Routing small single-thread products to the `gemm` crate, faster in isolation, made
+/// reconstruction slower in the benchmark, so every product goes to OpenBLAS.)
 #[cfg(feature = "openblas")]
 fn product(dst: &mut [f32], a: Operand<'_>, b: Operand<'_>, accumulate: bool, threads: usize) {
     use std::sync::atomic::{AtomicUsize, Ordering};
     static THREADS: AtomicUsize = AtomicUsize::new(0);
     let ((m, k), (_, n)) = (a.shape(), b.shape());
-    if threads <= 1 && k * n < SMALL_OPERAND && m >= 512 {
-        return product_rust(dst, a, b, accumulate, threads);
-    }
     let int = |v: usize| i32::try_from(v).expect("matmul: dimension over i32::MAX");
     let trans = |o: &Operand<'_>| if o.transposed { cblas::TRANS } else { cblas::NO_TRANS };
     let threads = threads.max(1);
