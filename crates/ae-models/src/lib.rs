@@ -3,6 +3,7 @@
 
 pub mod config;
 pub mod error;
+mod host;
 pub mod likelihood;
 pub mod mlp;
 pub mod sparse;

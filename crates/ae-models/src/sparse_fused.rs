@@ -10,8 +10,8 @@ use ae_core::fused::mlp::{self, Dense};
 use ae_core::fused::{self, FusedScratch, kernels};
 use ae_core::{Activation, Batch, LossValues, StepContext};
 use candle_core::Result;
-use candle_nn::Linear;
 
+use crate::host::{dense, view};
 use crate::sparse::SparseAe;
 use crate::sparsity::Sparsity;
 
@@ -84,15 +84,6 @@ pub(crate) fn step(
     let n = rows as f64;
     let (recon, penalty) = (recon / n, weight * penalty_sum / n);
     Ok(Some(LossValues { total: recon + penalty, recon, kl: None, sparsity: Some(penalty) }))
-}
-
-fn view(l: &Linear) -> Option<(HostView<'_>, HostView<'_>)> {
-    Some((HostView::of(l.weight())?, HostView::of(l.bias()?)?))
-}
-
-fn dense<'a>(w: &'a HostView<'_>, b: &'a HostView<'_>, activation: Option<Activation>) -> Dense<'a> {
-    let (out_dim, in_dim) = (b.as_slice().len(), w.as_slice().len() / b.as_slice().len().max(1));
-    Dense { weight: w.as_slice(), bias: b.as_slice(), in_dim, out_dim, activation }
 }
 
 #[cfg(test)]

@@ -9,8 +9,8 @@ use ae_core::fused::mlp::{self, Dense};
 use ae_core::fused::{self, FusedScratch, kernels};
 use ae_core::{Activation, Batch, LossValues, ReconLoss, StepContext};
 use candle_core::{Device, Result};
-use candle_nn::Linear;
 
+use crate::host::{dense, view};
 use crate::likelihood::Likelihood;
 use crate::vae::Vae;
 
@@ -179,15 +179,6 @@ pub(crate) fn bernoulli_log_likelihood(
     let log_px: Vec<f32> = nll.into_iter().map(|v| -v as f32).collect();
     let rows = log_px.len();
     Ok(Some(candle_core::Tensor::from_vec(log_px, rows, zs.device())?))
-}
-
-fn view(l: &Linear) -> Option<(HostView<'_>, HostView<'_>)> {
-    Some((HostView::of(l.weight())?, HostView::of(l.bias()?)?))
-}
-
-fn dense<'a>(w: &'a HostView<'_>, b: &'a HostView<'_>, activation: Option<Activation>) -> Dense<'a> {
-    let (out_dim, in_dim) = (b.as_slice().len(), w.as_slice().len() / b.as_slice().len().max(1));
-    Dense { weight: w.as_slice(), bias: b.as_slice(), in_dim, out_dim, activation }
 }
 
 /// Gradient slots of the encoder stack as the fused step lays it out: each layer's weight and
