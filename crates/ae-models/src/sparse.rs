@@ -317,7 +317,7 @@ impl Autoencoder for SparseAe {
         Ok(LossParts { total, recon, kl: None, sparsity })
     }
 
-    /// The fused CPU step of [`crate::sparse_fused`] for the L1 penalty.
+    /// The fused CPU step (`sparse_fused.rs`) for the L1 penalty.
     fn fused_step(
         &self,
         batch: &Batch,

@@ -176,7 +176,7 @@ impl Autoencoder for Vae {
         Ok(LossParts { total, recon, kl: Some(kl), sparsity: None })
     }
 
-    /// The fused CPU step of [`crate::vae_fused`] for the Bernoulli likelihood.
+    /// The fused CPU step (`vae_fused.rs`) for the Bernoulli likelihood.
     fn fused_step(
         &self,
         batch: &Batch,
