@@ -32,7 +32,7 @@ fn main() -> anyhow::Result<()> {
     fit(&model, &params, train, &train_cfg, &run, false, &mut metrics)?;
 
     let threshold = model.active_threshold().unwrap_or(0.0);
-    let (activity, _) = code_activity(&model, &data.test, 500, threshold)?;
+    let activity = code_activity(&model, &data.test, 500, threshold)?;
     println!(
         "{}: mean activation {:.4}, {:.1} active units per example, fvu {:.4}",
         model.sparsity(),

@@ -173,12 +173,9 @@ pub struct EvalArgs {
     /// The trained run, its weights and the device.
     #[command(flatten)]
     pub on: RunSelect,
-    /// Evaluate on this dataset's test split instead of the run's.
-    #[arg(long, value_name = "NAME", value_parser = parse_dataset)]
-    pub dataset: Option<DatasetName>,
-    /// Directory holding that dataset's IDX files.
-    #[arg(long, value_name = "DIR")]
-    pub data_dir: Option<PathBuf>,
+    /// Another dataset than the run's, or another directory for it.
+    #[command(flatten)]
+    pub data: DataSelect,
     /// Score only the first N test examples.
     #[arg(long, value_name = "N")]
     pub test_limit: Option<usize>,
@@ -219,12 +216,9 @@ pub struct EncodeArgs {
     /// The trained run, its weights and the device.
     #[command(flatten)]
     pub on: RunSelect,
-    /// Encode this dataset instead of the run's.
-    #[arg(long, value_name = "NAME", value_parser = parse_dataset)]
-    pub dataset: Option<DatasetName>,
-    /// Directory holding that dataset's IDX files.
-    #[arg(long, value_name = "DIR")]
-    pub data_dir: Option<PathBuf>,
+    /// Another dataset than the run's, or another directory for it.
+    #[command(flatten)]
+    pub data: DataSelect,
     /// The safetensors file to write.
     #[arg(long, value_name = "FILE.safetensors")]
     pub out: PathBuf,
@@ -316,6 +310,33 @@ pub struct RunSelect {
     /// cpu, cuda or cuda:N.
     #[arg(long, value_name = "DEVICE", default_value = "cpu", value_parser = parse_device)]
     pub device: DeviceSpec,
+}
+
+/// The dataset a command reads instead of the run's own (`--dataset`, `--data-dir`).
+#[derive(Debug, Args)]
+pub struct DataSelect {
+    /// Use this dataset instead of the run's.
+    #[arg(long, value_name = "NAME", value_parser = parse_dataset)]
+    pub dataset: Option<DatasetName>,
+    /// Directory holding that dataset's IDX files.
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+}
+
+impl DataSelect {
+    /// Applies the flags to a run's data config: another dataset drops the run's directory
+    /// (it held the run's dataset), and `--data-dir` sets it.
+    pub fn apply(&self, cfg: &mut ae_data::DataConfig) {
+        if let Some(d) = self.dataset {
+            if d != cfg.dataset {
+                cfg.data_dir = None;
+            }
+            cfg.dataset = d;
+        }
+        if let Some(dir) = &self.data_dir {
+            cfg.data_dir = Some(dir.clone());
+        }
+    }
 }
 
 /// Which weights a command loads.

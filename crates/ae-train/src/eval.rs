@@ -154,14 +154,13 @@ pub struct CodeActivity {
 
 /// Mean activation and `l0` of `model`'s code on `split` (a unit is active on an example when its
 /// value exceeds `threshold`), the fraction of variance unexplained of its reconstructions
-/// (`sum (x - x_hat)^2 / sum (x - mean_x)^2`, `mean_x` the per-feature mean over the split), and
-/// which units fired at least once.
+/// (`sum (x - x_hat)^2 / sum (x - mean_x)^2`, `mean_x` the per-feature mean over the split).
 pub fn code_activity<M: Autoencoder + ?Sized>(
     model: &M,
     split: &Split,
     batch_size: usize,
     threshold: f32,
-) -> Result<(CodeActivity, Vec<bool>), TrainError> {
+) -> Result<CodeActivity, TrainError> {
     let n = split.len().max(1) as f64;
     let features = split.features();
     let mut mean_x = vec![0f64; features];
@@ -173,21 +172,14 @@ pub fn code_activity<M: Autoencoder + ?Sized>(
         }
     }
     let (mut act_sum, mut active, mut err, mut var) = (0f64, 0f64, 0f64, 0f64);
-    let mut fired: Vec<bool> = Vec::new();
     let mut code_width = 1;
     for batch in Loader::sequential(split, batch_size).epoch(0) {
         let batch = batch?;
         let codes = model.embed(&batch.input)?.to_vec2::<f32>()?;
         for code in &codes {
             code_width = code.len().max(1);
-            fired.resize(code.len(), false);
-            for (f, &v) in fired.iter_mut().zip(code) {
-                act_sum += f64::from(v);
-                if v > threshold {
-                    active += 1.0;
-                    *f = true;
-                }
-            }
+            act_sum += code.iter().map(|&v| f64::from(v)).sum::<f64>();
+            active += code.iter().filter(|&&v| v > threshold).count() as f64;
         }
         let recon = model.reconstruct(&batch.input)?.to_vec2::<f32>()?;
         for (x, y) in batch.target.to_vec2::<f32>()?.iter().zip(&recon) {
@@ -197,12 +189,11 @@ pub fn code_activity<M: Autoencoder + ?Sized>(
             }
         }
     }
-    let activity = CodeActivity {
+    Ok(CodeActivity {
         mean_activation: act_sum / (n * code_width as f64),
         l0: active / n,
         fvu: if var > 0.0 { err / var } else { f64::NAN },
-    };
-    Ok((activity, fired))
+    })
 }
 
 /// The share of code units that never fire (value above `threshold`) on `split`.
@@ -212,6 +203,14 @@ pub fn dead_fraction<M: Autoencoder + ?Sized>(
     batch_size: usize,
     threshold: f32,
 ) -> Result<f64, TrainError> {
-    let (_, fired) = code_activity(model, split, batch_size, threshold)?;
+    let mut fired: Vec<bool> = Vec::new();
+    for batch in Loader::sequential(split, batch_size).epoch(0) {
+        for code in model.embed(&batch?.input)?.to_vec2::<f32>()? {
+            fired.resize(code.len(), false);
+            for (f, v) in fired.iter_mut().zip(code) {
+                *f |= v > threshold;
+            }
+        }
+    }
     Ok(fired.iter().filter(|f| !**f).count() as f64 / fired.len().max(1) as f64)
 }

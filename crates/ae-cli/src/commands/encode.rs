@@ -15,15 +15,7 @@ use crate::args::EncodeArgs;
 pub fn run(a: &EncodeArgs) -> anyhow::Result<()> {
     let dev = a.on.device.open()?;
     let mut run = load_run(&a.on.run, a.on.checkpoint, &dev)?;
-    if let Some(d) = a.dataset {
-        if d != run.cfg.data.dataset {
-            run.cfg.data.data_dir = None;
-        }
-        run.cfg.data.dataset = d;
-    }
-    if let Some(dir) = &a.data_dir {
-        run.cfg.data.data_dir = Some(dir.clone());
-    }
+    a.data.apply(&mut run.cfg.data);
     run.cfg.data.val_fraction = 0.0;
     let data = Dataset::load(&run.cfg.data, run.cfg.train.seed, &dev)?;
     check_input_size(&*run.model, &data)?;

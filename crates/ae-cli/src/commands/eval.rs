@@ -15,15 +15,7 @@ pub fn run(a: &EvalArgs) -> anyhow::Result<()> {
     }
     let dev = a.on.device.open()?;
     let LoadedRun { mut cfg, model, weights, step } = load_run(&a.on.run, a.on.checkpoint, &dev)?;
-    if let Some(d) = a.dataset {
-        if d != cfg.data.dataset {
-            cfg.data.data_dir = None;
-        }
-        cfg.data.dataset = d;
-    }
-    if let Some(dir) = &a.data_dir {
-        cfg.data.data_dir = Some(dir.clone());
-    }
+    a.data.apply(&mut cfg.data);
     if let Some(n) = a.test_limit {
         cfg.data.test_limit = Some(n);
     }

@@ -109,7 +109,7 @@ pub(crate) fn sparse_report(
 ) -> anyhow::Result<Option<serde_json::Map<String, serde_json::Value>>> {
     let (Some(threshold), ModelConfig::Sparse(sc)) = (model.active_threshold(), &cfg.model) else { return Ok(None) };
     let bs = cfg.train.batch_size.max(256);
-    let (activity, _) = ae_train::code_activity(model, &data.test, bs, threshold)?;
+    let activity = ae_train::code_activity(model, &data.test, bs, threshold)?;
     let window = data.train.tail(sc.dead_window)?;
     let dead = ae_train::dead_fraction(model, &window, bs, threshold)?;
     let mut out = serde_json::Map::new();
