@@ -1,8 +1,8 @@
 //! The sparse autoencoder end to end through the `ae` binary on digits (784-512-256-64 unless
 //! said, 10 epochs): the default L1 weight at least halves the mean activation for at most 10%
 //! more reconstruction loss; the KL penalty brings the mean activation near its target; TopK on an
-//! overcomplete 1,024-unit code keeps exactly K units active; the diagnostics, `features.png`,
-//! `ae encode` and `ae probe` work on its runs.
+//! overcomplete 1,024-unit code keeps exactly K units active and its auxiliary loss leaves fewer
+//! dead units; the diagnostics, `features.png`, `ae encode` and `ae probe` work on its runs.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -71,11 +71,9 @@ fn the_kl_penalty_reaches_its_target_activation() {
 #[test]
 fn topk_keeps_exactly_k_units_on_an_overcomplete_code() {
     let tmp = tempfile::tempdir().unwrap();
-    let plain = train(&tmp.path().join("topk"), &["--sparsity", "topk:32", "--hidden", "", "--code-dim", "1024"]);
-    let aux = train(
-        &tmp.path().join("topk-aux"),
-        &["--sparsity", "topk:32", "--hidden", "", "--code-dim", "1024", "--aux-k", "256", "--dead-window", "2000"],
-    );
+    let topk = ["--sparsity", "topk:32", "--hidden", "", "--code-dim", "1024", "--dead-window", "2000"];
+    let plain = train(&tmp.path().join("topk"), &topk);
+    let aux = train(&tmp.path().join("topk-aux"), &[&topk[..], &["--aux-k", "256"]].concat());
     for e in [&plain, &aux] {
         assert_eq!(num(e, "l0"), 32.0, "{e}");
         assert!((0.0..=1.0).contains(&num(e, "dead_fraction")));
@@ -84,6 +82,8 @@ fn topk_keeps_exactly_k_units_on_an_overcomplete_code() {
         "topk:32 on 1024 units: dead_fraction {} without the aux loss, {} with it",
         plain["dead_fraction"], aux["dead_fraction"]
     );
+    // Measured 0.909 without and 0.758 with the auxiliary loss.
+    assert!(num(&aux, "dead_fraction") < num(&plain, "dead_fraction"), "the aux loss revives units");
     assert_eq!(
         image::image_dimensions(tmp.path().join("topk").join("features.png")).unwrap(),
         (32 * 30 + 2, 32 * 30 + 2)
