@@ -330,6 +330,21 @@ impl Autoencoder for SparseAe {
         crate::sparse_fused::step(self, batch, ctx, scratch)
     }
 
+    /// The fused forward for L1 and KL codes (`sparse_fused.rs`); TopK through `encode`.
+    fn embed(&self, xs: &Tensor) -> Result<Tensor> {
+        match crate::sparse_fused::inference(self, xs, false)? {
+            Some(zs) => Ok(zs),
+            None => Ok(self.encode(xs)?.detach()),
+        }
+    }
+
+    fn reconstruct(&self, xs: &Tensor) -> Result<Tensor> {
+        match crate::sparse_fused::inference(self, xs, true)? {
+            Some(out) => Ok(out),
+            None => self.cfg.loss.to_output(&self.forward(xs)?.detach()),
+        }
+    }
+
     fn after_step(&self) -> Result<()> {
         if self.cfg.unit_norm_decoder { self.normalise_decoder() } else { Ok(()) }
     }

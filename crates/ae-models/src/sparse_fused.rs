@@ -8,8 +8,8 @@
 use ae_core::fused::host::HostView;
 use ae_core::fused::mlp::{self, Dense};
 use ae_core::fused::{self, FusedScratch, kernels};
-use ae_core::{Activation, Batch, LossValues, StepContext};
-use candle_core::Result;
+use ae_core::{Activation, Batch, LossValues, ReconLoss, StepContext};
+use candle_core::{Result, Tensor};
 
 use crate::host::{dense, view};
 use crate::sparse::SparseAe;
@@ -86,6 +86,46 @@ pub(crate) fn step(
     Ok(Some(LossValues { total: recon + penalty, recon, kl: None, sparsity: Some(penalty) }))
 }
 
+/// The code (`reconstruct` false) or the reconstruction in input space (true) of `xs` through
+/// the fused host path, row-blocked across threads, or `None` where it does not apply (TopK,
+/// whose mask sits inside the stack; an activation without a fused kernel; off the CPU).
+pub(crate) fn inference(model: &SparseAe, xs: &Tensor, reconstruct: bool) -> Result<Option<Tensor>> {
+    let code_act = match model.sparsity() {
+        Sparsity::L1 { .. } => Activation::Relu,
+        Sparsity::Kl { .. } => Activation::Sigmoid,
+        Sparsity::TopK { .. } => return Ok(None),
+    };
+    let (encoder, decoder, activation, loss) = model.parts();
+    if !kernels::supports(activation) {
+        return Ok(None);
+    }
+    let Some(x) = HostView::of(xs) else { return Ok(None) };
+    let Some(enc_views) = encoder.iter().map(view).collect::<Option<Vec<_>>>() else { return Ok(None) };
+    let Some(dec_views) = decoder.iter().map(view).collect::<Option<Vec<_>>>() else { return Ok(None) };
+    let (n_enc, n_dec) = (enc_views.len(), dec_views.len());
+    let output = match loss {
+        ReconLoss::Bce => Some(Activation::Sigmoid),
+        ReconLoss::Mse => None,
+    };
+    let mut layers: Vec<Dense<'_>> = enc_views
+        .iter()
+        .enumerate()
+        .map(|(i, (w, b))| dense(w, b, Some(if i + 1 < n_enc { activation } else { code_act })))
+        .collect();
+    if reconstruct {
+        layers.extend(
+            dec_views
+                .iter()
+                .enumerate()
+                .map(|(i, (w, b))| dense(w, b, if i + 1 < n_dec { Some(activation) } else { output })),
+        );
+    }
+    let rows = xs.dim(0)?;
+    let out = mlp::forward_rows_parallel(&layers, x.as_slice(), rows, fused::threads());
+    let width = layers.last().map_or(0, |l| l.out_dim);
+    Ok(Some(Tensor::from_vec(out, (rows, width), xs.device())?))
+}
+
 #[cfg(test)]
 mod tests {
     use ae_core::rng::{Purpose, stream};
@@ -131,6 +171,33 @@ mod tests {
                     assert!((a - b).abs() < 1e-5 + 1e-4 * b.abs(), "{hidden:?} {name}: {a} vs {b}");
                 }
             }
+        }
+    }
+
+    #[test]
+    fn fused_inference_matches_encode_and_forward() {
+        for (sparsity, loss) in [
+            (Sparsity::L1 { weight: 0.1 }, ReconLoss::Bce),
+            (Sparsity::Kl { rho: 0.1, weight: 1.0 }, ReconLoss::Mse),
+            (Sparsity::TopK { k: 2 }, ReconLoss::Bce),
+        ] {
+            let cfg =
+                SparseConfig { input_dim: 12, hidden: vec![9], code_dim: 7, sparsity, loss, ..Default::default() };
+            let model =
+                SparseAe::new(&cfg, Params::new().var_builder(stream(0, Purpose::Init, 0), &Device::Cpu)).unwrap();
+            let xs = ae_core::rng::uniform(&mut stream(1, Purpose::Eval, 0), (5, 12), 0.0, 1.0, &Device::Cpu).unwrap();
+            let want_code = model.encode(&xs).unwrap().flatten_all().unwrap().to_vec1::<f32>().unwrap();
+            let want_out = loss.to_output(&model.forward(&xs).unwrap()).unwrap();
+            let want_out = want_out.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+            let got_code = model.embed(&xs).unwrap().flatten_all().unwrap().to_vec1::<f32>().unwrap();
+            let got_out = model.reconstruct(&xs).unwrap().flatten_all().unwrap().to_vec1::<f32>().unwrap();
+            for (got, want) in [(got_code, want_code), (got_out, want_out)] {
+                assert_eq!(got.len(), want.len());
+                for (a, b) in got.iter().zip(&want) {
+                    assert!((a - b).abs() < 1e-5 + 1e-5 * b.abs(), "{sparsity}: {a} vs {b}");
+                }
+            }
+            assert_eq!(inference(&model, &xs, true).unwrap().is_some(), !matches!(sparsity, Sparsity::TopK { .. }));
         }
     }
 
