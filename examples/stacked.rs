@@ -23,7 +23,7 @@ fn main() -> anyhow::Result<()> {
     let dir = std::env::temp_dir().join(format!("ae-example-stacked-{}", std::process::id()));
     let run = RunDir::new(&dir);
     run.create()?;
-    let mut metrics = MetricsFiles::open(&run, 0)?;
+    let mut metrics = MetricsFiles::new(&run);
     let report = fit(
         &model,
         &params,

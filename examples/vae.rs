@@ -24,7 +24,7 @@ fn main() -> anyhow::Result<()> {
     let dir = std::env::temp_dir().join(format!("ae-example-vae-{}", std::process::id()));
     let run = RunDir::new(&dir);
     run.create()?;
-    let mut metrics = MetricsFiles::open(&run, 0)?;
+    let mut metrics = MetricsFiles::new(&run);
     let train = FitData { train: &data.train, val: data.val.as_ref() };
     fit(&model, &params, train, &train_cfg, &run, false, &mut metrics)?;
 

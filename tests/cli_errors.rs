@@ -10,7 +10,7 @@ use common::fails;
 
 #[test]
 fn bad_flags_are_usage_errors() {
-    let cases: [(&[&str], &str); 8] = [
+    let cases: [(&[&str], &str); 10] = [
         (&["train", "--lr", "nan"], "'--lr <X>': \"nan\" is not a finite number"),
         (
             &["train", "--model", "gan"],
@@ -22,6 +22,8 @@ fn bad_flags_are_usage_errors() {
         (&["train", "--epochs", "0"], "train.epochs: 0 is invalid; expected 1 to 1000000"),
         (&["train", "--code-dim", "0"], "model.code_dim: 0 is invalid; expected a width from 1 to 65536"),
         (&["train", "--resume"], "--resume needs --run-dir DIR"),
+        (&["train", "--lr=-1"], "train.optimizer.lr: -1 is invalid; expected a finite number in (0, 10)"),
+        (&["train", "--val-fraction", "0.7"], "data.val_fraction: 0.7 is invalid; expected a number in [0, 0.5)"),
     ];
     for (args, want) in cases {
         let err = fails(args, 2);

@@ -27,7 +27,7 @@ fn losses(seed: u64, epochs: usize) -> Vec<f64> {
     let model = StackedAe::new(&small(), params.var_builder(stream(seed, Purpose::Init, 0), &Device::Cpu)).unwrap();
     let tmp = tempfile::tempdir().unwrap();
     let cfg = TrainConfig { epochs, batch_size: 64, seed, ..Default::default() };
-    let mut metrics = ae::train::metrics::MetricsFiles::open(&RunDir::new(tmp.path()), 0).unwrap();
+    let mut metrics = ae::train::metrics::MetricsFiles::new(&RunDir::new(tmp.path()));
     let run = RunDir::new(tmp.path());
     fit(&model, &params, FitData { train: &d.train, val: d.val.as_ref() }, &cfg, &run, false, &mut metrics).unwrap();
     std::fs::read_to_string(tmp.path().join("metrics.jsonl"))
@@ -140,7 +140,7 @@ fn train_both_ways(fused: bool, cfg: StackedConfig) -> (Vec<f64>, Vec<f32>) {
     let model = StackedAe::new(&cfg, params.var_builder(stream(5, Purpose::Init, 0), &Device::Cpu)).unwrap();
     let tmp = tempfile::tempdir().unwrap();
     let run = RunDir::new(tmp.path());
-    let mut metrics = ae::train::metrics::MetricsFiles::open(&run, 0).unwrap();
+    let mut metrics = ae::train::metrics::MetricsFiles::new(&run);
     let train =
         TrainConfig { epochs: 3, batch_size: 50, seed: 5, fused, clip_grad_norm: Some(50.0), ..Default::default() };
     fit(&model, &params, FitData { train: &d.train, val: d.val.as_ref() }, &train, &run, false, &mut metrics).unwrap();

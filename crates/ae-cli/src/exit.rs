@@ -1,5 +1,5 @@
 //! Exit codes and how errors map to them: 2 when the user must change the command or config,
-//! 1 when data or the run itself failed.
+//! 1 when data or the run itself failed, 130 when a signal stopped training.
 
 use ae_core::CoreError;
 use ae_data::DataError;
@@ -12,6 +12,13 @@ pub const OK: i32 = 0;
 pub const RUNTIME: i32 = 1;
 /// A usage or configuration error.
 pub const USAGE: i32 = 2;
+/// Training stopped by Ctrl-C (SIGINT) or SIGTERM after saving its checkpoint (128 + SIGINT).
+pub const INTERRUPTED: i32 = 130;
+
+/// Training was stopped by a signal; the message says where and how to continue.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct Interrupted(pub String);
 
 /// An error in what the user asked for (flags, config files, run directories).
 #[derive(Debug, thiserror::Error)]
@@ -26,6 +33,9 @@ pub fn usage(msg: impl Into<String>) -> anyhow::Error {
 /// The exit code for `err`, judged by the first typed cause in its chain.
 pub fn code_for(err: &anyhow::Error) -> i32 {
     for cause in err.chain() {
+        if cause.is::<Interrupted>() {
+            return INTERRUPTED;
+        }
         if cause.is::<UsageError>() {
             return USAGE;
         }

@@ -9,6 +9,7 @@ pub mod commands;
 pub mod config;
 pub mod exit;
 pub mod images;
+pub mod interrupt;
 pub mod plot;
 pub mod progress;
 pub mod rundir;
@@ -16,7 +17,7 @@ pub mod rundir;
 use clap::Parser;
 
 /// Runs `ae` with the process arguments and returns the exit code: 0 on success, 2 for usage or
-/// configuration errors, 1 for data or runtime errors.
+/// configuration errors, 1 for data or runtime errors, 130 when Ctrl-C stopped training.
 pub fn main() -> i32 {
     let cli = match args::Cli::try_parse() {
         Ok(cli) => cli,

@@ -51,6 +51,13 @@ impl Progress {
 impl Observer for Progress {
     fn on_train_start(&mut self, s: &TrainStart) -> Result<(), TrainError> {
         self.epochs = s.epochs;
+        // Said whatever the mode: which checkpoint a resume continues from matters.
+        for why in &s.skipped_checkpoints {
+            eprintln!("skipped checkpoint: {why}");
+        }
+        if let Some(step) = s.resumed_step {
+            eprintln!("resuming from the checkpoint of step {step} (epoch {} done)", s.start_epoch);
+        }
         if self.mode == ProgressMode::Bar {
             let total = (s.epochs * s.steps_per_epoch) as u64;
             let bar = ProgressBar::new(total);

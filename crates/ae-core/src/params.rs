@@ -109,12 +109,23 @@ pub fn read_safetensors(
     expected: &BTreeMap<String, Vec<usize>>,
     dev: Option<&Device>,
 ) -> Result<(HashMap<String, Tensor>, HashMap<String, String>)> {
-    let bad = |reason: String| CoreError::BadParams { path: path.to_path_buf(), reason };
     let bytes = std::fs::read(path).map_err(|source| CoreError::Io { path: path.to_path_buf(), source })?;
-    let (_, header) = safetensors::SafeTensors::read_metadata(&bytes)
+    parse_safetensors(&bytes, path, expected, dev)
+}
+
+/// [`read_safetensors`] on a file's bytes; `path` names it in errors. (The fuzz target
+/// `checkpoint` feeds it arbitrary bytes.)
+pub fn parse_safetensors(
+    bytes: &[u8],
+    path: &Path,
+    expected: &BTreeMap<String, Vec<usize>>,
+    dev: Option<&Device>,
+) -> Result<(HashMap<String, Tensor>, HashMap<String, String>)> {
+    let bad = |reason: String| CoreError::BadParams { path: path.to_path_buf(), reason };
+    let (_, header) = safetensors::SafeTensors::read_metadata(bytes)
         .map_err(|e| bad(format!("not a valid safetensors file ({e})")))?;
-    let file = safetensors::SafeTensors::deserialize(&bytes)
-        .map_err(|e| bad(format!("not a valid safetensors file ({e})")))?;
+    let file =
+        safetensors::SafeTensors::deserialize(bytes).map_err(|e| bad(format!("not a valid safetensors file ({e})")))?;
     let found: BTreeMap<String, ()> = file.names().into_iter().map(|n| (n.to_string(), ())).collect();
     let missing: Vec<&str> = expected.keys().filter(|k| !found.contains_key(*k)).map(String::as_str).collect();
     let extra: Vec<&str> = found.keys().filter(|k| !expected.contains_key(*k)).map(String::as_str).collect();

@@ -1,7 +1,10 @@
 //! The run directory and its checkpoints. Every file is written atomically (temporary file in the
 //! same directory, fsync, rename, fsync of the directory), so a crash leaves either the old file or
-//! the new one. A checkpoint is `model.safetensors`, `optimizer.safetensors` and `state.json`,
-//! written in that order; each weight file records its step, and loading checks they agree.
+//! the new one. A checkpoint is `model.safetensors`, `optimizer.safetensors` and `state.json`, each
+//! recording its step. Before a file is replaced, the one it replaces is kept as its `.prev`
+//! twin (a hard link, so the current name never goes missing), so whatever moment a process is
+//! killed at, some step has all three files among the current and previous ones; resuming picks
+//! the newest step whose three files load.
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -20,11 +23,14 @@ pub struct RunDir {
 }
 
 /// Every file ae writes into a run directory (removed by `--overwrite`).
-pub const RUN_FILES: [&str; 8] = [
+pub const RUN_FILES: [&str; 11] = [
     "config.json",
     "model.safetensors",
     "optimizer.safetensors",
     "state.json",
+    "model.prev.safetensors",
+    "optimizer.prev.safetensors",
+    "state.prev.json",
     "best.safetensors",
     "metrics.jsonl",
     "metrics.csv",
@@ -95,14 +101,60 @@ impl RunDir {
         Ok(())
     }
 
-    /// Saves the latest weights, the optimizer and then the state.
+    /// Saves the latest weights, the optimizer and then the state, each file's previous version
+    /// kept as its `.prev` twin. When a kill cut the last save short, the twins that still hold
+    /// the newest complete step are left in place.
     pub fn save_checkpoint(&self, params: &Params, optim: &Adam, state: &TrainState) -> Result<(), TrainError> {
+        self.save_first_files(params, optim, state, 3)
+    }
+
+    /// [`Self::save_checkpoint`] stopped after `files` of its three files, as a kill would.
+    fn save_first_files(
+        &self,
+        params: &Params,
+        optim: &Adam,
+        state: &TrainState,
+        files: usize,
+    ) -> Result<(), TrainError> {
+        let keep = self.complete_steps().first().copied();
         let meta = step_metadata(state.step);
-        atomic_write(&self.model(), &params.to_safetensors(&meta)?)?;
-        atomic_write(&self.optimizer(), &optim.to_safetensors()?)?;
         let json = serde_json::to_vec_pretty(state)
             .map_err(|e| TrainError::BadCheckpoint { path: self.state(), reason: e.to_string() })?;
-        atomic_write(&self.state(), &json)
+        let all = [
+            (Role::Model, params.to_safetensors(&meta)?),
+            (Role::Optimizer, optim.to_safetensors()?),
+            (Role::State, json),
+        ];
+        for (role, bytes) in all.into_iter().take(files) {
+            self.replace_keeping(role, &bytes, keep)?;
+        }
+        Ok(())
+    }
+
+    /// Writes `bytes` as `role`'s current file; the file it replaces becomes the `.prev` twin,
+    /// unless the twin holds step `keep` and the current file does not.
+    fn replace_keeping(&self, role: Role, bytes: &[u8], keep: Option<u64>) -> Result<(), TrainError> {
+        let (current, prev) = (self.file(role.current()), self.file(role.prev()));
+        let tmp = write_temporary(&current, bytes)?;
+        let current_step = role.step_of(&current).ok();
+        if current_step.is_some() && (current_step == keep || role.step_of(&prev).ok() != keep) {
+            keep_as(&current, &prev)?;
+        }
+        persist(tmp, &current)
+    }
+
+    /// The steps, newest first, for which each of the three checkpoint files has a current or
+    /// previous version that records that step (read from headers only, nothing validated).
+    fn complete_steps(&self) -> Vec<u64> {
+        let steps = |role: Role| -> Vec<u64> {
+            [role.current(), role.prev()].iter().filter_map(|n| role.step_of(&self.file(n)).ok()).collect()
+        };
+        let (model, optim) = (steps(Role::Model), steps(Role::Optimizer));
+        let mut out: Vec<u64> =
+            steps(Role::State).into_iter().filter(|s| model.contains(s) && optim.contains(s)).collect();
+        out.sort_unstable_by(|a, b| b.cmp(a));
+        out.dedup();
+        out
     }
 
     /// Saves the best weights so far.
@@ -112,39 +164,136 @@ impl RunDir {
 
     /// Reads `state.json`.
     pub fn load_state(&self) -> Result<TrainState, TrainError> {
-        let path = self.state();
-        let bytes = std::fs::read(&path).map_err(TrainError::io(&path))?;
-        let state: TrainState = serde_json::from_slice(&bytes).map_err(|e| TrainError::BadCheckpoint {
-            path: path.clone(),
-            reason: format!("not a valid state file: {e}"),
-        })?;
-        if state.format != STATE_FORMAT {
-            return Err(TrainError::BadCheckpoint {
-                path,
-                reason: format!("state format {} is not one this build reads (expected {STATE_FORMAT})", state.format),
-            });
-        }
-        Ok(state)
+        read_state(&self.state())
     }
 
-    /// Restores weights and optimizer from the latest checkpoint and returns its state, after
-    /// checking that all three files belong to the same step.
-    pub fn load_checkpoint(&self, params: &Params, optim: &mut Adam) -> Result<TrainState, TrainError> {
-        let state = self.load_state()?;
+    /// Restores weights and optimizer from the newest checkpoint whose three files load and
+    /// agree on the step, and returns its state with the newer ones it skipped and why.
+    pub fn load_checkpoint(&self, params: &Params, optim: &mut Adam) -> Result<Resumed, TrainError> {
         let vars = params.named();
-        for (path, meta) in
-            [(self.model(), params.load(&self.model())?), (self.optimizer(), optim.load(&self.optimizer(), &vars)?)]
-        {
-            let step = meta.get("step").and_then(|s| s.parse::<u64>().ok());
-            if step != Some(state.step) {
-                return Err(TrainError::BadCheckpoint {
-                    path,
-                    reason: format!("holds step {step:?} but state.json says step {}", state.step),
-                });
+        let mut skipped = Vec::new();
+        // Files that exist but cannot even say their step.
+        for role in [Role::Model, Role::Optimizer, Role::State] {
+            for name in [role.current(), role.prev()] {
+                let path = self.file(name);
+                if let (true, Err(why)) = (path.exists(), role.step_of(&path)) {
+                    skipped.push(format!("{name}: {why}"));
+                }
             }
         }
-        Ok(state)
+        for step in self.complete_steps() {
+            let pick = |role: Role| -> PathBuf {
+                let current = self.file(role.current());
+                if role.step_of(&current).ok() == Some(step) { current } else { self.file(role.prev()) }
+            };
+            let mut attempt = || -> Result<TrainState, TrainError> {
+                let state_path = pick(Role::State);
+                let state = read_state(&state_path)?;
+                params.load(&pick(Role::Model))?;
+                optim.load(&pick(Role::Optimizer), &vars)?;
+                Ok(state)
+            };
+            match attempt() {
+                Ok(state) => {
+                    // Newer files of a save that a crash cut short.
+                    for role in [Role::Model, Role::Optimizer, Role::State] {
+                        let name = role.current();
+                        if let Ok(newer) = role.step_of(&self.file(name))
+                            && newer > step
+                            && !skipped.iter().any(|s: &String| s.starts_with(&format!("step {newer}:")))
+                        {
+                            skipped.push(format!(
+                                "{name} holds step {newer}, whose save was cut short before all three files were written"
+                            ));
+                        }
+                    }
+                    return Ok(Resumed { state, skipped });
+                }
+                Err(e) => skipped.push(format!("step {step}: {e}")),
+            }
+        }
+        let why = if skipped.is_empty() { "no checkpoint files".to_string() } else { skipped.join("; ") };
+        Err(TrainError::BadCheckpoint {
+            path: self.root.clone(),
+            reason: format!("no checkpoint to resume from loads ({why})"),
+        })
     }
+}
+
+/// A checkpoint restored by [`RunDir::load_checkpoint`].
+#[derive(Debug, Clone)]
+pub struct Resumed {
+    /// Where the run stands.
+    pub state: TrainState,
+    /// Newer checkpoint files that were passed over, each with the reason.
+    pub skipped: Vec<String>,
+}
+
+/// The three files of a checkpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Role {
+    Model,
+    Optimizer,
+    State,
+}
+
+impl Role {
+    fn current(self) -> &'static str {
+        match self {
+            Role::Model => "model.safetensors",
+            Role::Optimizer => "optimizer.safetensors",
+            Role::State => "state.json",
+        }
+    }
+
+    fn prev(self) -> &'static str {
+        match self {
+            Role::Model => "model.prev.safetensors",
+            Role::Optimizer => "optimizer.prev.safetensors",
+            Role::State => "state.prev.json",
+        }
+    }
+
+    /// The step a file of this role records.
+    fn step_of(self, path: &Path) -> Result<u64, String> {
+        if self == Role::State {
+            return read_state(path).map(|s| s.step).map_err(|e| match e {
+                TrainError::BadCheckpoint { reason, .. } => reason,
+                TrainError::Io { source, .. } => source.to_string(),
+                other => other.to_string(),
+            });
+        }
+        crate::optim::saved_step(path)
+    }
+}
+
+/// Reads and checks a `state.json`.
+fn read_state(path: &Path) -> Result<TrainState, TrainError> {
+    let bytes = std::fs::read(path).map_err(TrainError::io(path))?;
+    let state: TrainState = serde_json::from_slice(&bytes).map_err(|e| TrainError::BadCheckpoint {
+        path: path.to_path_buf(),
+        reason: format!("not a valid state file: {e}"),
+    })?;
+    if state.format != STATE_FORMAT {
+        return Err(TrainError::BadCheckpoint {
+            path: path.to_path_buf(),
+            reason: format!("state format {} is not one this build reads (expected {STATE_FORMAT})", state.format),
+        });
+    }
+    Ok(state)
+}
+
+/// Makes `to` another name of `from`'s current contents, atomically (a hard link under a temporary
+/// name renamed over `to`; a copy where the file system has no hard links).
+fn keep_as(from: &Path, to: &Path) -> Result<(), TrainError> {
+    let dir = parent(to);
+    let link = dir.join(format!(".tmp-link-{}", std::process::id()));
+    let _ = std::fs::remove_file(&link);
+    if std::fs::hard_link(from, &link).is_err() {
+        let bytes = std::fs::read(from).map_err(TrainError::io(from))?;
+        return atomic_write(to, &bytes);
+    }
+    std::fs::rename(&link, to).map_err(TrainError::io(to))
 }
 
 /// Weight-file metadata: the step alone (one key keeps the file's bytes deterministic, since
@@ -155,24 +304,181 @@ fn step_metadata(step: u64) -> HashMap<String, String> {
 
 /// Writes `bytes` to `path` so that readers see the old file or the whole new one, never a part.
 pub fn atomic_write(path: &Path, bytes: &[u8]) -> Result<(), TrainError> {
-    let dir = match path.parent() {
+    persist(write_temporary(path, bytes)?, path)
+}
+
+fn parent(path: &Path) -> &Path {
+    match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
-    };
+    }
+}
+
+/// `bytes` in a synced temporary file beside `path` (removed again if anything fails).
+fn write_temporary(path: &Path, bytes: &[u8]) -> Result<tempfile::NamedTempFile, TrainError> {
+    let dir = parent(path);
     let mut tmp = tempfile::Builder::new().prefix(".tmp-").tempfile_in(dir).map_err(TrainError::io(dir))?;
-    tmp.write_all(bytes).map_err(TrainError::io(path))?;
+    write_all(tmp.as_file_mut(), bytes).map_err(TrainError::io(path))?;
     tmp.as_file().sync_all().map_err(TrainError::io(path))?;
+    Ok(tmp)
+}
+
+/// Renames the temporary file to `path` and makes the rename durable.
+fn persist(tmp: tempfile::NamedTempFile, path: &Path) -> Result<(), TrainError> {
     tmp.persist(path).map_err(|e| TrainError::Io { path: path.to_path_buf(), source: e.error })?;
     // The rename is durable only once the directory entry is.
+    let dir = parent(path);
     if let Ok(d) = std::fs::File::open(dir) {
         d.sync_all().map_err(TrainError::io(dir))?;
     }
     Ok(())
 }
 
+#[cfg(not(test))]
+fn write_all(f: &mut std::fs::File, bytes: &[u8]) -> std::io::Result<()> {
+    f.write_all(bytes)
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Tests: fail every write after this many more bytes, as a full disk would.
+    static FAIL_AFTER: std::cell::Cell<Option<usize>> = const { std::cell::Cell::new(None) };
+}
+
+#[cfg(test)]
+fn write_all(f: &mut std::fs::File, bytes: &[u8]) -> std::io::Result<()> {
+    match FAIL_AFTER.get() {
+        Some(n) if n < bytes.len() => {
+            f.write_all(&bytes[..n])?;
+            Err(std::io::Error::new(std::io::ErrorKind::StorageFull, "No space left on device (injected)"))
+        }
+        _ => f.write_all(bytes),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::optim::Grads;
+    use candle_core::Device;
+
+    /// One 2x3 parameter and a fresh optimizer.
+    fn setup() -> (Params, Adam) {
+        let params = Params::new();
+        let vb = params.var_builder(ae_core::rng::stream(0, ae_core::rng::Purpose::Init, 0), &Device::Cpu);
+        vb.get_with_hints((2, 3), "w", candle_nn::Init::Const(0.5)).unwrap();
+        (params, Adam::new(Default::default()))
+    }
+
+    /// One optimizer step on `sum(w^2)`.
+    fn advance(params: &Params, optim: &mut Adam) {
+        let vars = params.named();
+        let grads = vars[0].1.as_tensor().sqr().unwrap().sum_all().unwrap().backward().unwrap();
+        assert!(optim.step(&vars, Grads::Autograd(&grads), 0.1).unwrap());
+    }
+
+    fn weights(params: &Params) -> Vec<f32> {
+        params.named()[0].1.as_tensor().flatten_all().unwrap().to_vec1().unwrap()
+    }
+
+    /// Loads the run into a fresh model: its step, weights and skipped notes.
+    fn resume(run: &RunDir) -> (u64, Vec<f32>, Vec<String>) {
+        let (params, mut optim) = setup();
+        let r = run.load_checkpoint(&params, &mut optim).unwrap();
+        assert_eq!(optim.steps(), r.state.step, "the optimizer of the same step");
+        (r.state.step, weights(&params), r.skipped)
+    }
+
+    #[test]
+    fn a_save_cut_short_after_any_file_leaves_the_last_whole_step_loadable() {
+        let dir = tempfile::tempdir().unwrap();
+        let run = RunDir::new(dir.path());
+        let (params, mut optim) = setup();
+        let mut state = TrainState::default();
+        let mut saved = vec![weights(&params)];
+        run.save_checkpoint(&params, &optim, &state).unwrap();
+        // Saves of steps 1..=6, each first cut short after `cut` files (a kill), then resumed from
+        // what is on disk and saved whole; twice in a row for some steps, as repeated kills would.
+        for (step, cuts) in [(1, vec![1]), (2, vec![2]), (3, vec![1, 2]), (4, vec![2, 1]), (5, vec![1, 1]), (6, vec![])]
+        {
+            advance(&params, &mut optim);
+            state.step = step;
+            for cut in cuts {
+                run.save_first_files(&params, &optim, &state, cut).unwrap();
+                let (got, w, skipped) = resume(&run);
+                assert_eq!(got, step - 1, "cut after {cut} files of step {step}");
+                assert_eq!(w, saved[(step - 1) as usize], "the weights of step {}", step - 1);
+                assert!(skipped.iter().any(|s| s.contains(&format!("step {step}"))), "{skipped:?}");
+            }
+            run.save_checkpoint(&params, &optim, &state).unwrap();
+            saved.push(weights(&params));
+            let (got, w, skipped) = resume(&run);
+            assert_eq!((got, &w, skipped.len()), (step, &saved[step as usize], 0), "{skipped:?}");
+        }
+        for name in ["model.prev.safetensors", "optimizer.prev.safetensors", "state.prev.json"] {
+            assert!(run.file(name).is_file(), "{name} kept");
+        }
+    }
+
+    #[test]
+    fn a_damaged_newest_checkpoint_is_skipped_with_the_reason() {
+        let dir = tempfile::tempdir().unwrap();
+        let run = RunDir::new(dir.path());
+        let (params, mut optim) = setup();
+        let mut state = TrainState::default();
+        advance(&params, &mut optim);
+        state.step = 1;
+        run.save_checkpoint(&params, &optim, &state).unwrap();
+        let step1 = weights(&params);
+        advance(&params, &mut optim);
+        state.step = 2;
+        run.save_checkpoint(&params, &optim, &state).unwrap();
+        std::fs::write(run.model(), b"not a checkpoint").unwrap();
+        let (got, w, skipped) = resume(&run);
+        assert_eq!((got, w), (1, step1));
+        assert!(
+            skipped.iter().any(|s| s.starts_with("model.safetensors: not a valid safetensors file")),
+            "{skipped:?}"
+        );
+        // Nothing loadable at all: one error that lists every reason.
+        for name in ["model.prev.safetensors", "state.prev.json"] {
+            std::fs::write(run.file(name), b"{").unwrap();
+        }
+        let (params, mut optim) = setup();
+        let err = run.load_checkpoint(&params, &mut optim).unwrap_err().to_string();
+        assert!(err.contains("no checkpoint to resume from loads") && err.contains("state.prev.json"), "{err}");
+    }
+
+    #[test]
+    fn a_full_disk_leaves_the_previous_checkpoint_byte_identical() {
+        let dir = tempfile::tempdir().unwrap();
+        let run = RunDir::new(dir.path());
+        let (params, mut optim) = setup();
+        let mut state = TrainState::default();
+        for step in 1..=2 {
+            advance(&params, &mut optim);
+            state.step = step;
+            run.save_checkpoint(&params, &optim, &state).unwrap();
+        }
+        let snapshot = || {
+            let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir.path())
+                .unwrap()
+                .map(|e| e.unwrap())
+                .map(|e| (e.file_name().to_string_lossy().into_owned(), std::fs::read(e.path()).unwrap()))
+                .collect();
+            files.sort();
+            files
+        };
+        let before = snapshot();
+        advance(&params, &mut optim);
+        state.step = 3;
+        FAIL_AFTER.set(Some(100));
+        let err = run.save_checkpoint(&params, &optim, &state).unwrap_err().to_string();
+        FAIL_AFTER.set(None);
+        assert!(err.contains("model.safetensors") && err.contains("No space left on device"), "{err}");
+        assert!(before == snapshot(), "every file as it was, no temporary left");
+        assert_eq!(resume(&run).0, 2);
+    }
 
     #[test]
     fn atomic_write_replaces_whole_files_and_leaves_no_temporaries() {

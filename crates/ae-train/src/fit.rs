@@ -56,8 +56,10 @@ pub struct FitReport {
 
 /// Trains `model`, whose parameters are `params`, on `data` as `cfg` says, checkpointing into
 /// `run` after every epoch. With `resume`, weights, optimizer and progress are first restored
-/// from `run`'s checkpoint. The loss is checked every step: a non-finite value stops training
-/// before anything is written, so the last good checkpoint stays.
+/// from `run`'s newest checkpoint that loads; a fresh run first writes a checkpoint of its initial
+/// state, so a run killed at any moment can resume. The loss and the updated parameters are
+/// checked every step: a non-finite value stops training before anything is written, so the
+/// last good checkpoint stays.
 pub fn fit<M: Autoencoder + ?Sized>(
     model: &M,
     params: &Params,
@@ -70,7 +72,15 @@ pub fn fit<M: Autoencoder + ?Sized>(
     cfg.validate()?;
     let vars = params.named();
     let mut optim = Adam::new(cfg.optimizer.clone());
-    let mut state = if resume { run.load_checkpoint(params, &mut optim)? } else { TrainState::default() };
+    let (mut state, skipped_checkpoints) = if resume {
+        let r = run.load_checkpoint(params, &mut optim)?;
+        (r.state, r.skipped)
+    } else {
+        // A checkpoint from the start, so that a run killed at any moment has one to resume.
+        let state = TrainState::default();
+        run.save_checkpoint(params, &optim, &state)?;
+        (state, Vec::new())
+    };
     let loader = Loader::shuffled(data.train, cfg.batch_size, cfg.seed).with_noise(cfg.noise, cfg.seed, 0);
     let steps_per_epoch = loader.len() as u64;
     if steps_per_epoch == 0 {
@@ -88,6 +98,8 @@ pub fn fit<M: Autoencoder + ?Sized>(
         steps_per_epoch: steps_per_epoch as usize,
         train_examples: data.train.len(),
         parameters: params.count(),
+        resumed_step: resume.then_some(state.step),
+        skipped_checkpoints,
     })?;
 
     let mut scratch = FusedScratch::default();
@@ -135,7 +147,10 @@ pub fn fit<M: Autoencoder + ?Sized>(
                 Some(grads) => Grads::Autograd(grads),
                 None => Grads::Fused(&scratch),
             };
-            optim.step(&vars, grads, lr)?;
+            if !optim.step(&vars, grads, lr)? {
+                // Caught before anything is saved: the last checkpoint stays as it was.
+                return Err(TrainError::NonFiniteGradient { step: state.step, epoch: epoch + 1, value: f64::NAN });
+            }
             model.after_step()?;
             state.step += 1;
             let n = batch.input.dim(0)?;

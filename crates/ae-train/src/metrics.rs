@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use crate::checkpoint::{RunDir, atomic_write};
 use crate::error::TrainError;
-use crate::observer::{EpochEnd, Observer};
+use crate::observer::{EpochEnd, Observer, TrainStart};
 
 /// The CSV columns, in order. Losses are per example; empty cells mean "not applicable".
 pub const CSV_COLUMNS: [&str; 13] = [
@@ -33,9 +33,14 @@ pub struct MetricsFiles {
 }
 
 impl MetricsFiles {
-    /// Opens the files of `run`, keeping rows of epochs up to `keep_epochs` (0 for a fresh run).
-    pub fn open(run: &RunDir, keep_epochs: usize) -> Result<Self, TrainError> {
-        let files = Self { jsonl: run.file("metrics.jsonl"), csv: run.file("metrics.csv") };
+    /// The files of `run`; they are rewritten when training starts, keeping the rows of the
+    /// epochs the checkpoint it starts from has completed (none for a fresh run).
+    pub fn new(run: &RunDir) -> Self {
+        Self { jsonl: run.file("metrics.jsonl"), csv: run.file("metrics.csv") }
+    }
+
+    /// Keeps the rows of epochs up to `keep_epochs` and drops the rest.
+    fn keep(&self, keep_epochs: usize) -> Result<(), TrainError> {
         let kept = |path: &PathBuf, header: bool| -> Result<String, TrainError> {
             let text = match std::fs::read_to_string(path) {
                 Ok(t) => t,
@@ -68,9 +73,8 @@ impl MetricsFiles {
             }
             Ok(out)
         };
-        atomic_write(&files.jsonl, kept(&files.jsonl, false)?.as_bytes())?;
-        atomic_write(&files.csv, kept(&files.csv, true)?.as_bytes())?;
-        Ok(files)
+        atomic_write(&self.jsonl, kept(&self.jsonl, false)?.as_bytes())?;
+        atomic_write(&self.csv, kept(&self.csv, true)?.as_bytes())
     }
 
     fn append(path: &PathBuf, line: &str) -> Result<(), TrainError> {
@@ -85,6 +89,10 @@ fn cell(v: Option<f64>) -> String {
 }
 
 impl Observer for MetricsFiles {
+    fn on_train_start(&mut self, start: &TrainStart) -> Result<(), TrainError> {
+        self.keep(start.start_epoch)
+    }
+
     fn on_epoch_end(&mut self, e: &EpochEnd) -> Result<(), TrainError> {
         let json = serde_json::to_string(e)
             .map_err(|err| TrainError::BadCheckpoint { path: self.jsonl.clone(), reason: err.to_string() })?;
@@ -131,7 +139,17 @@ mod tests {
     fn rows_match_and_resume_drops_rows_past_the_checkpoint() {
         let dir = tempfile::tempdir().unwrap();
         let run = RunDir::new(dir.path());
-        let mut m = MetricsFiles::open(&run, 0).unwrap();
+        let start = |epoch| TrainStart {
+            start_epoch: epoch,
+            epochs: 3,
+            steps_per_epoch: 10,
+            train_examples: 100,
+            parameters: 1,
+            resumed_step: None,
+            skipped_checkpoints: Vec::new(),
+        };
+        let mut m = MetricsFiles::new(&run);
+        m.on_train_start(&start(0)).unwrap();
         for n in 1..=3 {
             m.on_epoch_end(&epoch(n)).unwrap();
         }
@@ -142,7 +160,7 @@ mod tests {
             serde_json::from_str(std::fs::read_to_string(run.file("metrics.jsonl")).unwrap().lines().next().unwrap())
                 .unwrap();
         assert_eq!((first["epoch"].as_u64(), first["train"]["recon"].as_f64()), (Some(1), Some(1.5)));
-        MetricsFiles::open(&run, 2).unwrap();
+        MetricsFiles::new(&run).on_train_start(&start(2)).unwrap();
         let csv = std::fs::read_to_string(run.file("metrics.csv")).unwrap();
         let jsonl = std::fs::read_to_string(run.file("metrics.jsonl")).unwrap();
         assert_eq!((csv.lines().count(), jsonl.lines().count()), (3, 2));

@@ -18,6 +18,10 @@ pub struct TrainStart {
     pub train_examples: usize,
     /// Scalar parameters in the model.
     pub parameters: usize,
+    /// On resume, the step of the checkpoint training continues from.
+    pub resumed_step: Option<u64>,
+    /// On resume, newer checkpoint files that were passed over, each with the reason.
+    pub skipped_checkpoints: Vec<String>,
 }
 
 /// One optimizer step finished.

@@ -80,7 +80,11 @@ impl Adam {
 
     /// One update of every parameter that has a gradient, at learning rate `lr`. Parameters
     /// without a gradient are left alone, as PyTorch skips parameters whose `.grad` is `None`.
-    pub fn step(&mut self, vars: &[(String, Var)], grads: Grads<'_>, lr: f64) -> candle_core::Result<()> {
+    /// Returns whether every parameter updated on the host is still finite: a NaN or infinite
+    /// gradient makes its parameter NaN in the same step, so this is the gradient check, paid for
+    /// inside the update loop. (Parameters updated with tensor ops, off the CPU, are not checked.)
+    pub fn step(&mut self, vars: &[(String, Var)], grads: Grads<'_>, lr: f64) -> candle_core::Result<bool> {
+        let mut finite = true;
         let c = self.cfg.adam().clone();
         let decoupled = self.cfg.decoupled();
         self.step += 1;
@@ -118,7 +122,7 @@ impl Adam {
                     .entry(name.clone())
                     .or_insert_with(|| Moments::Host { m: vec![0.0; n], v: vec![0.0; n] });
                 if let Moments::Host { m, v } = moments
-                    && update_in_place(var.as_tensor(), |p| adam_update(p, g, m, v, k))?
+                    && update_in_place(var.as_tensor(), |p| finite &= adam_update(p, g, m, v, k))?
                 {
                     continue;
                 }
@@ -130,7 +134,7 @@ impl Adam {
             };
             self.tensor_step(name, var, &g, k)?;
         }
-        Ok(())
+        Ok(finite)
     }
 
     /// The update composed from tensor ops (any device).
@@ -178,11 +182,19 @@ impl Adam {
     /// whose names or element counts do not match them. Returns the file's metadata.
     pub fn load(&mut self, path: &Path, vars: &[(String, Var)]) -> Result<HashMap<String, String>, TrainError> {
         let bad = |reason: String| TrainError::BadCheckpoint { path: path.to_path_buf(), reason };
+        // Before the first step (the checkpoint written when a run starts) there are no moments.
+        let untouched = saved_step(path).is_ok_and(|s| s == 0);
         let expected: BTreeMap<String, Vec<usize>> = vars
             .iter()
+            .filter(|_| !untouched)
             .flat_map(|(n, v)| [(format!("m.{n}"), vec![v.elem_count()]), (format!("v.{n}"), vec![v.elem_count()])])
             .collect();
         let (mut tensors, metadata) = read_safetensors(path, &expected, None)?;
+        if untouched {
+            self.moments = BTreeMap::new();
+            self.step = 0;
+            return Ok(metadata);
+        }
         let step = metadata
             .get("step")
             .and_then(|s| s.parse::<u64>().ok())
@@ -207,6 +219,19 @@ impl Adam {
     }
 }
 
+/// The step recorded in a safetensors file's metadata (read from its header).
+pub(crate) fn saved_step(path: &Path) -> Result<u64, String> {
+    let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
+    let (_, header) =
+        safetensors::SafeTensors::read_metadata(&bytes).map_err(|e| format!("not a valid safetensors file ({e})"))?;
+    header
+        .metadata()
+        .as_ref()
+        .and_then(|m| m.get("step"))
+        .and_then(|s| s.parse::<u64>().ok())
+        .ok_or_else(|| "records no step".to_string())
+}
+
 /// A gradient readable as a host slice.
 enum HostGrad<'a> {
     Slice(&'a [f32]),
@@ -229,7 +254,7 @@ const CHUNK: usize = 1 << 15;
 /// `torch.optim.Adam`'s CPU kernels (`lerp_` for the first moment, division by
 /// `sqrt(bias_correction2)`), so the two agree to the last bits. Chunks run on rayon's pool (the
 /// `RAYON_NUM_THREADS` candle uses too).
-fn adam_update(p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], k: Coefficients) {
+fn adam_update(p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], k: Coefficients) -> bool {
     use rayon::prelude::*;
     if p.len() <= CHUNK {
         return adam_chunk(p, g, m, v, k);
@@ -238,17 +263,23 @@ fn adam_update(p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], k: Coeffi
         .zip(g.par_chunks(CHUNK))
         .zip(m.par_chunks_mut(CHUNK))
         .zip(v.par_chunks_mut(CHUNK))
-        .for_each(|(((p, g), m), v)| adam_chunk(p, g, m, v, k));
+        .map(|(((p, g), m), v)| adam_chunk(p, g, m, v, k))
+        .reduce(|| true, |a, b| a & b)
 }
 
-fn adam_chunk(p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], k: Coefficients) {
+/// Updates one chunk; returns whether every updated value is finite (an all-ones exponent marks
+/// NaN and infinity; OR-ing integer flags keeps the loop branch-free and vectorisable).
+fn adam_chunk(p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], k: Coefficients) -> bool {
+    let mut non_finite = 0u32;
     for (((p, &g), m), v) in p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
         let g = g + k.l2 * *p;
         *m = flush_subnormal(*m + k.one_minus_beta1 * (g - *m));
         *v = flush_subnormal(*v * k.beta2 + k.one_minus_beta2 * g * g);
         let denom = v.sqrt() / k.sqrt_bias2 + k.eps;
         *p = *p * k.decay - k.step_size * (*m / denom);
+        non_finite |= u32::from(p.to_bits() & 0x7f80_0000 == 0x7f80_0000);
     }
+    non_finite == 0
 }
 
 /// Zero for magnitudes below `f32::MIN_POSITIVE`. A parameter whose gradient stays zero (a dead
@@ -259,7 +290,8 @@ fn adam_chunk(p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], k: Coeffic
 /// branch-free, so it vectorises.)
 #[inline]
 fn flush_subnormal(x: f32) -> f32 {
-    let keep = u32::from(x.abs() >= f32::MIN_POSITIVE).wrapping_neg();
+    // NaN is kept, not flushed: a NaN gradient must surface, not vanish.
+    let keep = u32::from(x.is_nan() | (x.abs() >= f32::MIN_POSITIVE)).wrapping_neg();
     f32::from_bits(x.to_bits() & keep)
 }
 
@@ -386,5 +418,19 @@ mod tests {
         let other = vec![("x".to_string(), p)];
         let err = Adam::new(OptimizerConfig::default()).load(&path, &other).unwrap_err().to_string();
         assert!(err.contains("missing [m.x, v.x], unexpected [m.w, v.w]"), "{err}");
+    }
+
+    #[test]
+    fn a_non_finite_gradient_is_reported_by_the_update() {
+        for bad in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY] {
+            let p = Var::from_tensor(&Tensor::new(&[1f32, 2.0, 3.0], &Device::Cpu).unwrap()).unwrap();
+            let vars = vec![("p".to_string(), p.clone())];
+            let mut opt = Adam::new(Default::default());
+            let good = (p.as_tensor() * 2.0).unwrap().sum_all().unwrap().backward().unwrap();
+            assert!(opt.step(&vars, Grads::Autograd(&good), 0.1).unwrap(), "finite gradients pass");
+            let scale = Tensor::new(&[1f32, bad, 1.0], &Device::Cpu).unwrap();
+            let grads = (p.as_tensor() * scale).unwrap().sum_all().unwrap().backward().unwrap();
+            assert!(!opt.step(&vars, Grads::Autograd(&grads), 0.1).unwrap(), "gradient {bad} caught");
+        }
     }
 }

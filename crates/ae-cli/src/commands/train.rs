@@ -11,7 +11,8 @@ use super::pictures::write_pictures;
 use super::{build_model, check_input_size};
 use crate::args::TrainArgs;
 use crate::config::{RunConfig, apply_flags, differences};
-use crate::exit::usage;
+use crate::exit::{Interrupted, usage};
+use crate::interrupt::Interrupt;
 use crate::progress::Progress;
 use crate::rundir::{claim_fresh, default_path};
 
@@ -28,10 +29,13 @@ pub fn run(a: &TrainArgs) -> anyhow::Result<()> {
     }
     atomic_write(&run.config(), cfg.to_json().as_bytes())?;
 
-    let resumed_epochs = if a.resume { run.load_state()?.epoch } else { 0 };
     let input_dim = model.input_dim();
-    let mut observers: Vec<Box<dyn Observer>> =
-        vec![Box::new(MetricsFiles::open(&run, resumed_epochs)?), Box::new(Progress::new(a.progress, input_dim))];
+    let interrupt = Interrupt::install();
+    let mut observers: Vec<Box<dyn Observer>> = vec![
+        Box::new(MetricsFiles::new(&run)),
+        Box::new(Progress::new(a.progress, input_dim)),
+        Box::new(interrupt.clone()),
+    ];
     eprintln!(
         "{} {} ({} parameters) on {}: {} train / {} validation / {} test examples, into {}",
         if a.resume { "resuming" } else { "training" },
@@ -52,9 +56,13 @@ pub fn run(a: &TrainArgs) -> anyhow::Result<()> {
         a.resume,
         &mut observers,
     )?;
-    if report.stop == StopReason::Interrupted {
-        eprintln!("stopped at step {}; continue with --resume --run-dir {}", report.state.step, run.path().display());
-        return Ok(());
+    if report.stop == StopReason::Interrupted || interrupt.requested() {
+        let msg = format!(
+            "interrupted: stopped after step {} with its checkpoint saved; continue with --resume --run-dir {}",
+            report.state.step,
+            run.path().display()
+        );
+        return Err(Interrupted(msg).into());
     }
 
     let pictures = write_pictures(&*model, &data.test, data.image_shape, &run, cfg.train.seed, cfg.train.noise)?;
