@@ -35,6 +35,8 @@ pub enum Command {
     Encode(EncodeArgs),
     /// Train a linear softmax classifier on frozen codes and on raw pixels; report test accuracy.
     Probe(ProbeArgs),
+    /// List the runs in a folder with their kind, dataset, progress and best validation loss.
+    Runs(RunsArgs),
 }
 
 /// How progress is shown.
@@ -256,6 +258,17 @@ pub struct ThroughputArgs {
     /// cpu, cuda or cuda:N.
     #[arg(long, value_name = "DEVICE", default_value = "cpu", value_parser = parse_device)]
     pub device: DeviceSpec,
+}
+
+/// `ae runs`.
+#[derive(Debug, Args)]
+pub struct RunsArgs {
+    /// The folder holding run directories.
+    #[arg(long, value_name = "DIR", default_value = "runs")]
+    pub dir: PathBuf,
+    /// Print one JSON object per run, one per line.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `ae sample`.

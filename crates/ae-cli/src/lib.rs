@@ -10,6 +10,7 @@ pub mod config;
 pub mod exit;
 pub mod images;
 pub mod interrupt;
+pub mod loss_plot;
 pub mod plot;
 pub mod progress;
 pub mod rundir;

@@ -23,7 +23,7 @@ pub struct RunDir {
 }
 
 /// Every file ae writes into a run directory (removed by `--overwrite`).
-pub const RUN_FILES: [&str; 11] = [
+pub const RUN_FILES: [&str; 12] = [
     "config.json",
     "model.safetensors",
     "optimizer.safetensors",
@@ -35,6 +35,7 @@ pub const RUN_FILES: [&str; 11] = [
     "metrics.jsonl",
     "metrics.csv",
     "reconstructions.png",
+    "loss.png",
 ];
 
 impl RunDir {

@@ -6,6 +6,7 @@ mod eval;
 mod interpolate;
 mod pictures;
 mod probe;
+mod runs;
 mod sample;
 mod throughput;
 mod train;
@@ -33,6 +34,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Denoise(a) => denoise::run(&a),
         Command::Encode(a) => encode::run(&a),
         Command::Probe(a) => probe::run(&a),
+        Command::Runs(a) => runs::run(&a),
     }
 }
 

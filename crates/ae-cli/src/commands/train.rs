@@ -13,6 +13,7 @@ use crate::args::TrainArgs;
 use crate::config::{RunConfig, apply_flags, differences};
 use crate::exit::{Interrupted, usage};
 use crate::interrupt::Interrupt;
+use crate::loss_plot::LossPlot;
 use crate::progress::Progress;
 use crate::rundir::{claim_fresh, default_path};
 
@@ -33,6 +34,7 @@ pub fn run(a: &TrainArgs) -> anyhow::Result<()> {
     let interrupt = Interrupt::install();
     let mut observers: Vec<Box<dyn Observer>> = vec![
         Box::new(MetricsFiles::new(&run)),
+        Box::new(LossPlot::new(&run)),
         Box::new(Progress::new(a.progress, input_dim)),
         Box::new(interrupt.clone()),
     ];
@@ -101,6 +103,7 @@ pub fn run(a: &TrainArgs) -> anyhow::Result<()> {
         ("optimizer.safetensors", "optimizer state, for --resume"),
         ("state.json", "step, epoch and best validation loss"),
         ("metrics.jsonl", "one row per epoch (also metrics.csv)"),
+        ("loss.png", "training and validation loss per epoch"),
     ]
     .into_iter()
     .chain(pictures)
