@@ -168,6 +168,9 @@ fn parse(args: &[String]) -> anyhow::Result<Args> {
 
 /// Runs the benchmark.
 pub fn run(args: &[String]) -> anyhow::Result<()> {
+    if args.first().map(String::as_str) == Some("anomaly") {
+        return crate::bench_anomaly::run(&args[1..]);
+    }
     let a = parse(args)?;
     let python = python_with_torch()?;
     if !a.data_dir.join("train-images-idx3-ubyte.gz").is_file() && !a.data_dir.join("train-images-idx3-ubyte").is_file()
@@ -220,7 +223,7 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     let table = render(&train_lines, &infer_lines, &a, &torch_version);
     println!("\n{table}");
     if a.write {
-        write_section(&root().join("docs/benchmarks.md"), &table)?;
+        write_section(&root().join("docs/benchmarks.md"), "xtask-bench", &table)?;
         eprintln!("wrote docs/benchmarks.md");
     }
     Ok(())
@@ -282,14 +285,14 @@ fn render(lines: &[String], infer: &[String], a: &Args, torch_version: &str) -> 
     )
 }
 
-/// Replaces the text between the bench markers in `path` (or appends a marked section).
-fn write_section(path: &Path, table: &str) -> anyhow::Result<()> {
-    const START: &str = "<!-- xtask-bench:start -->";
-    const END: &str = "<!-- xtask-bench:end -->";
+/// Replaces the text between the markers `<!-- NAME:start -->` and `<!-- NAME:end -->` in
+/// `path` (or appends a marked section).
+pub(crate) fn write_section(path: &Path, name: &str, table: &str) -> anyhow::Result<()> {
+    let (start, end) = (format!("<!-- {name}:start -->"), format!("<!-- {name}:end -->"));
     let old = std::fs::read_to_string(path).unwrap_or_else(|_| "# Benchmarks\n".into());
-    let new = match (old.find(START), old.find(END)) {
-        (Some(s), Some(e)) if s < e => format!("{}{START}\n{table}{}", &old[..s], &old[e..]),
-        _ => format!("{old}\n{START}\n{table}{END}\n"),
+    let new = match (old.find(&start), old.find(&end)) {
+        (Some(s), Some(e)) if s < e => format!("{}{start}\n{table}{}", &old[..s], &old[e..]),
+        _ => format!("{old}\n{start}\n{table}{end}\n"),
     };
     std::fs::write(path, new).with_context(|| format!("{}: cannot write", path.display()))
 }
@@ -453,8 +456,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("b.md");
         std::fs::write(&path, "# B\n\nintro\n").unwrap();
-        write_section(&path, "one\n").unwrap();
-        write_section(&path, "two\n").unwrap();
+        write_section(&path, "xtask-bench", "one\n").unwrap();
+        write_section(&path, "xtask-bench", "two\n").unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
         assert!(text.starts_with("# B\n\nintro\n"));
         assert!(text.contains("two\n") && !text.contains("one\n"), "{text}");

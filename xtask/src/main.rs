@@ -2,6 +2,7 @@
 //! the ae crates; it shells out to cargo and the built `ae` binary.
 
 mod bench;
+mod bench_anomaly;
 mod ci;
 mod download;
 mod train;
@@ -16,8 +17,10 @@ tasks:
       fetch and verify a dataset into data/<name>/ (SHA-256 of the decompressed files)
   train [ae train flags]
       build the release `ae` binary and train (default: stacked autoencoder on digits)
-  bench [--epochs N] [--threads 1,2] [--quick]
+  bench [--epochs N] [--threads 1,2] [--data-dir DIR] [--no-write]
       ae against the PyTorch reference, side by side; writes docs/benchmarks.md
+  bench anomaly [--epochs N] [--data-dir DIR] [--no-write]
+      the one-class anomaly protocol on Fashion-MNIST (ROC AUC per class); writes docs/benchmarks.md
   ci
       fmt check, clippy -D warnings, tests, docs with -D warnings
 ";

@@ -37,6 +37,9 @@ pub enum Command {
     Probe(ProbeArgs),
     /// List the runs in a folder with their kind, dataset, progress and best validation loss.
     Runs(RunsArgs),
+    /// Score test images by how badly the model explains them; report ROC AUC against a
+    /// normal class.
+    Anomaly(AnomalyArgs),
 }
 
 /// How progress is shown.
@@ -145,6 +148,9 @@ pub struct TrainArgs {
     /// Test on the first N test examples only.
     #[arg(long, value_name = "N")]
     pub test_limit: Option<usize>,
+    /// Train (and validate) on this class only, 0-9: the normal class of anomaly detection.
+    #[arg(long, value_name = "CLASS")]
+    pub train_class: Option<u8>,
     /// Differentiate with candle's autograd instead of the model's fused CPU step (the slower
     /// reference path; same numbers).
     #[arg(long)]
@@ -258,6 +264,27 @@ pub struct ThroughputArgs {
     /// cpu, cuda or cuda:N.
     #[arg(long, value_name = "DEVICE", default_value = "cpu", value_parser = parse_device)]
     pub device: DeviceSpec,
+}
+
+/// `ae anomaly`.
+#[derive(Debug, Args)]
+pub struct AnomalyArgs {
+    /// The trained run, its weights and the device.
+    #[command(flatten)]
+    pub on: RunSelect,
+    /// Another dataset than the run's, or another directory for it.
+    #[command(flatten)]
+    pub data: DataSelect,
+    /// The class counted as normal, 0-9 (default: the class the run trained on, --train-class);
+    /// every other test image is an anomaly.
+    #[arg(long, value_name = "CLASS")]
+    pub normal: Option<u8>,
+    /// Score only the first N test examples.
+    #[arg(long, value_name = "N")]
+    pub test_limit: Option<usize>,
+    /// Print one JSON object.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `ae runs`.

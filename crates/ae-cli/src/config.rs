@@ -115,6 +115,9 @@ pub fn apply_flags(mut cfg: RunConfig, a: &TrainArgs) -> anyhow::Result<RunConfi
     if a.test_limit.is_some() {
         cfg.data.test_limit = a.test_limit;
     }
+    if a.train_class.is_some() {
+        cfg.data.train_class = a.train_class;
+    }
     let shape = |hidden: &mut Vec<usize>, code_dim: &mut usize, activation: &mut ae_core::Activation| {
         if let Some(h) = &a.hidden {
             *hidden = h.0.clone();

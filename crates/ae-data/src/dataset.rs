@@ -92,11 +92,22 @@ pub struct DataConfig {
     pub train_limit: Option<usize>,
     /// Use only the first N test examples.
     pub test_limit: Option<usize>,
+    /// Train and validate on this class alone (the one-class protocol of anomaly detection: the
+    /// model learns what "normal" looks like); the test split keeps every class.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub train_class: Option<u8>,
 }
 
 impl Default for DataConfig {
     fn default() -> Self {
-        Self { dataset: DatasetName::Digits, data_dir: None, val_fraction: 0.1, train_limit: None, test_limit: None }
+        Self {
+            dataset: DatasetName::Digits,
+            data_dir: None,
+            val_fraction: 0.1,
+            train_limit: None,
+            test_limit: None,
+            train_class: None,
+        }
     }
 }
 
@@ -108,6 +119,15 @@ impl DataConfig {
                 field: "val_fraction",
                 value: self.val_fraction.to_string(),
                 expected: "a number in [0, 0.5)".into(),
+            });
+        }
+        if let Some(c) = self.train_class
+            && c > 9
+        {
+            return Err(DataError::InvalidConfig {
+                field: "train_class",
+                value: c.to_string(),
+                expected: "a class from 0 to 9".into(),
             });
         }
         for (field, v) in [("train_limit", self.train_limit), ("test_limit", self.test_limit)] {
@@ -160,6 +180,12 @@ impl Split {
         let n = n.min(self.len());
         let start = self.len() - n;
         Ok(Split { images: self.images.narrow(0, start, n)?, labels: self.labels[start..].to_vec() })
+    }
+
+    /// The examples of class `c`, in their order.
+    pub fn only_class(&self, c: u8) -> Result<Split, DataError> {
+        let idx: Vec<u32> = (0..self.len() as u32).filter(|&i| self.labels[i as usize] == c).collect();
+        self.select(&idx)
     }
 
     fn select(&self, idx: &[u32]) -> Result<Split, DataError> {
@@ -240,6 +266,10 @@ impl Dataset {
                 )?;
                 (train, test)
             }
+        };
+        let train = match cfg.train_class {
+            Some(c) => train.only_class(c)?,
+            None => train,
         };
         let train = match cfg.train_limit {
             Some(n) => train.head(n)?,
@@ -370,11 +400,27 @@ mod tests {
     }
 
     #[test]
+    fn one_class_training_keeps_every_test_class() {
+        let cfg = DataConfig { train_class: Some(3), ..Default::default() };
+        let d = Dataset::load(&cfg, 0, &Device::Cpu).unwrap();
+        let val = d.val.as_ref().unwrap();
+        assert!(d.train.labels.iter().chain(&val.labels).all(|&l| l == 3));
+        // The bundled digits hold 9,000 training digits, about a tenth of them threes.
+        assert!((800..1000).contains(&(d.train.len() + val.len())), "{}", d.train.len() + val.len());
+        assert_eq!(d.test.len(), 1000);
+        assert!((0..10).all(|c| d.test.labels.contains(&c)));
+    }
+
+    #[test]
     fn bad_settings_are_refused() {
         for (cfg, want) in [
             (DataConfig { val_fraction: 0.7, ..Default::default() }, "data.val_fraction: 0.7 is invalid"),
             (DataConfig { val_fraction: f64::NAN, ..Default::default() }, "data.val_fraction: NaN is invalid"),
             (DataConfig { train_limit: Some(0), ..Default::default() }, "data.train_limit: 0 is invalid"),
+            (
+                DataConfig { train_class: Some(10), ..Default::default() },
+                "data.train_class: 10 is invalid; expected a class from 0 to 9",
+            ),
         ] {
             let err = Dataset::load(&cfg, 0, &Device::Cpu).unwrap_err().to_string();
             assert!(err.starts_with(want), "{err}");

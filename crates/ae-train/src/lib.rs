@@ -4,6 +4,7 @@
 //! stopping, atomic checkpoints and observers for progress and metrics files. This crate prints
 //! nothing: the binary picks the observers.
 
+pub mod anomaly;
 pub mod checkpoint;
 pub mod clip;
 pub mod config;

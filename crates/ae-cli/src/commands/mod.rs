@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+mod anomaly;
 mod denoise;
 mod encode;
 mod eval;
@@ -35,6 +36,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Encode(a) => encode::run(&a),
         Command::Probe(a) => probe::run(&a),
         Command::Runs(a) => runs::run(&a),
+        Command::Anomaly(a) => anomaly::run(&a),
     }
 }
 
