@@ -51,21 +51,7 @@ fn a_one_class_model_tells_the_other_classes_apart() {
 fn the_normal_class_must_be_known() {
     let tmp = tempfile::tempdir().unwrap();
     let run = tmp.path().join("all");
-    common::ok(&[
-        "train",
-        "--train-limit",
-        "300",
-        "--epochs",
-        "1",
-        "--hidden",
-        "16",
-        "--code-dim",
-        "4",
-        "--progress",
-        "none",
-        "--run-dir",
-        run.to_str().unwrap(),
-    ]);
+    common::train_tiny(&run, &["--epochs", "1"]);
     let d = run.to_str().unwrap();
     let err = common::fails(&["anomaly", "--run", d], 2);
     assert!(err.contains("--normal: the run") && err.contains("trained on every class"), "{err}");

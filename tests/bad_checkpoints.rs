@@ -11,28 +11,10 @@ use std::path::{Path, PathBuf};
 
 use safetensors::{Dtype, SafeTensors, tensor::TensorView};
 
-/// A tiny trained stacked run (one epoch).
+/// A tiny trained stacked run (two epochs).
 fn tiny_run(dir: &Path, extra: &[&str]) -> PathBuf {
     let run = dir.join("run");
-    let mut args = vec![
-        "train",
-        "--train-limit",
-        "300",
-        "--test-limit",
-        "50",
-        "--hidden",
-        "16",
-        "--code-dim",
-        "4",
-        "--epochs",
-        "2",
-        "--progress",
-        "none",
-        "--run-dir",
-        run.to_str().unwrap(),
-    ];
-    args.extend_from_slice(extra);
-    common::ok(&args);
+    common::train_tiny(&run, &[&["--epochs", "2"], extra].concat());
     run
 }
 

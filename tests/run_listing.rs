@@ -5,34 +5,12 @@
 
 mod common;
 
-use std::path::Path;
-
-fn train(run: &Path, extra: &[&str]) {
-    let mut args = vec![
-        "train",
-        "--train-limit",
-        "400",
-        "--test-limit",
-        "50",
-        "--hidden",
-        "16",
-        "--code-dim",
-        "4",
-        "--progress",
-        "none",
-        "--run-dir",
-        run.to_str().unwrap(),
-    ];
-    args.extend_from_slice(extra);
-    common::ok(&args);
-}
-
 #[test]
 fn loss_png_and_the_run_list() {
     let tmp = tempfile::tempdir().unwrap();
     let runs = tmp.path().join("runs");
-    train(&runs.join("a-stacked"), &["--epochs", "3"]);
-    train(&runs.join("b-vae"), &["--model", "vae", "--epochs", "2"]);
+    common::train_tiny(&runs.join("a-stacked"), &["--epochs", "3"]);
+    common::train_tiny(&runs.join("b-vae"), &["--model", "vae", "--epochs", "2"]);
     std::fs::create_dir_all(runs.join("not-a-run")).unwrap();
 
     for run in ["a-stacked", "b-vae"] {
@@ -41,7 +19,7 @@ fn loss_png_and_the_run_list() {
     }
     // A resumed run redraws the picture over all its epochs.
     let before = std::fs::read(runs.join("a-stacked/loss.png")).unwrap();
-    train(&runs.join("a-stacked"), &["--epochs", "4", "--resume"]);
+    common::train_tiny(&runs.join("a-stacked"), &["--epochs", "4", "--resume"]);
     assert_ne!(std::fs::read(runs.join("a-stacked/loss.png")).unwrap(), before);
 
     let dir = runs.to_str().unwrap();

@@ -50,3 +50,25 @@ pub fn metrics(run: &Path) -> Vec<serde_json::Value> {
         .map(|l| serde_json::from_str(l).expect("each line is JSON"))
         .collect()
 }
+
+/// Trains a tiny stacked model on digits into `run` (400 training images, 16-4 widths, quiet),
+/// with `extra` flags appended (which may override the model), and asserts success.
+pub fn train_tiny(run: &Path, extra: &[&str]) {
+    let mut args = vec![
+        "train",
+        "--train-limit",
+        "400",
+        "--test-limit",
+        "50",
+        "--hidden",
+        "16",
+        "--code-dim",
+        "4",
+        "--progress",
+        "none",
+        "--run-dir",
+        run.to_str().expect("utf-8 path"),
+    ];
+    args.extend_from_slice(extra);
+    ok(&args);
+}
