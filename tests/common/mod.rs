@@ -52,7 +52,7 @@ pub fn metrics(run: &Path) -> Vec<serde_json::Value> {
 }
 
 /// Trains a tiny stacked model on digits into `run` (400 training images, 16-4 widths, quiet),
-/// with `extra` flags appended (which may override the model), and asserts success.
+/// with `extra` flags appended (others than these, e.g. `--model`, `--epochs`), and asserts success.
 pub fn train_tiny(run: &Path, extra: &[&str]) {
     let mut args = vec![
         "train",

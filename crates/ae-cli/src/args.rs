@@ -40,6 +40,10 @@ pub enum Command {
     /// Score test images by how badly the model explains them; report ROC AUC against a
     /// normal class.
     Anomaly(AnomalyArgs),
+    /// Store grayscale PNGs as their quantised codes in one .aec file.
+    Compress(CompressArgs),
+    /// Rebuild the images of an .aec file as PNGs.
+    Decompress(DecompressArgs),
 }
 
 /// How progress is shown.
@@ -199,6 +203,10 @@ pub struct EvalArgs {
     /// sweep.csv and sweep.png in the run directory.
     #[arg(long)]
     pub sweep: bool,
+    /// Bytes per test image as codes (f32, f16, 8-bit) against raw pixels, PNG and gzip, with
+    /// the PSNR each code quantisation keeps.
+    #[arg(long)]
+    pub compression: bool,
     /// Print one JSON object instead of a table.
     #[arg(long)]
     pub json: bool,
@@ -285,6 +293,37 @@ pub struct AnomalyArgs {
     /// Print one JSON object.
     #[arg(long)]
     pub json: bool,
+}
+
+/// `ae compress`.
+#[derive(Debug, Args)]
+pub struct CompressArgs {
+    /// The trained run, its weights and the device.
+    #[command(flatten)]
+    pub on: RunSelect,
+    /// Grayscale PNGs of the model's size, or folders of them.
+    #[arg(long, value_name = "FILE.png|DIR", num_args = 1.., required = true)]
+    pub input: Vec<PathBuf>,
+    /// The .aec file to write.
+    #[arg(long, value_name = "FILE.aec")]
+    pub out: PathBuf,
+    /// How each code value is stored: f32 (exact), f16 or u8 (256 steps per dimension).
+    #[arg(long, value_enum, default_value_t = crate::aec::Quant::U8)]
+    pub quant: crate::aec::Quant,
+}
+
+/// `ae decompress`.
+#[derive(Debug, Args)]
+pub struct DecompressArgs {
+    /// The run whose model wrote the codes (the same weights: checked by fingerprint).
+    #[command(flatten)]
+    pub on: RunSelect,
+    /// The .aec file.
+    #[arg(long, value_name = "FILE.aec")]
+    pub input: PathBuf,
+    /// The folder to write the PNGs into (created if missing).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
 }
 
 /// `ae runs`.

@@ -3,8 +3,9 @@
 use std::path::Path;
 
 use anyhow::Context;
+use anyhow::bail;
 use candle_core::Tensor;
-use image::{GrayImage, Luma};
+use image::{ColorType, GrayImage, Luma};
 
 /// Pixels between tiles.
 const PAD: u32 = 2;
@@ -82,4 +83,43 @@ mod tests {
         assert_eq!(img.get_pixel(0, 0).0, [0]);
         assert_eq!(img.get_pixel(PAD + 2 + PAD, PAD + 2 + PAD).0, [0], "the second row has one tile");
     }
+}
+
+/// Pixels in [0, 1] of an 8- or 16-bit grayscale PNG of exactly `(h, w)`.
+pub fn read_gray(path: &Path, (h, w): (usize, usize)) -> anyhow::Result<Vec<f32>> {
+    let img = image::open(path).with_context(|| format!("{}: not a readable PNG", path.display()))?;
+    let expected = format!("expected an 8- or 16-bit grayscale PNG of {w}x{h} pixels (the model's input)");
+    let pixels: Vec<f32> = match img.color() {
+        ColorType::L8 => img.to_luma8().pixels().map(|p| f32::from(p.0[0]) / 255.0).collect(),
+        ColorType::L16 => img.to_luma16().pixels().map(|p| f32::from(p.0[0]) / 65535.0).collect(),
+        other => bail!("{}: colour type {other:?}; {expected}", path.display()),
+    };
+    if (img.height() as usize, img.width() as usize) != (h, w) {
+        bail!("{}: {}x{} pixels; {expected}", path.display(), img.width(), img.height());
+    }
+    Ok(pixels)
+}
+
+/// Writes `pixels` (in [0, 1]) as an 8-bit grayscale PNG, atomically.
+pub fn write_gray(path: &Path, pixels: &[f32], (h, w): (usize, usize)) -> anyhow::Result<()> {
+    let bytes: Vec<u8> = pixels.iter().map(|v| (v.clamp(0.0, 1.0) * 255.0).round() as u8).collect();
+    let img = GrayImage::from_raw(w as u32, h as u32, bytes).context("image buffer size")?;
+    let tmp = path.with_extension("png.tmp");
+    img.save_with_format(&tmp, image::ImageFormat::Png).with_context(|| format!("{}: cannot write", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("{}: cannot write", path.display()))?;
+    Ok(())
+}
+
+/// The `.png` files in folder `dir`, sorted; an error naming the folder when it has none.
+pub fn png_files(dir: &Path) -> anyhow::Result<Vec<std::path::PathBuf>> {
+    let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(dir)
+        .with_context(|| format!("--input {}: cannot list", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_file() && p.extension().is_some_and(|e| e.eq_ignore_ascii_case("png")))
+        .collect();
+    files.sort();
+    if files.is_empty() {
+        anyhow::bail!("--input {}: no .png files in this folder", dir.display());
+    }
+    Ok(files)
 }

@@ -2,6 +2,7 @@
 //! parsing, config resolution (defaults, then a config file, then flags), run directories,
 //! progress output and pictures. All maths lives in the library crates.
 
+pub mod aec;
 // The argument structs' doc comments are clap's `--help` text, written for a terminal, not rustdoc.
 #[allow(rustdoc::invalid_html_tags, rustdoc::broken_intra_doc_links)]
 pub mod args;

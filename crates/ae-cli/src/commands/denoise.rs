@@ -4,14 +4,13 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use candle_core::Tensor;
-use image::{ColorType, GrayImage};
 
 use super::load_run;
 use crate::args::DenoiseArgs;
 use crate::exit::usage;
-use crate::images::image_shape;
+use crate::images::{image_shape, png_files, read_gray, write_gray};
 
 /// Runs `ae denoise`.
 pub fn run(a: &DenoiseArgs) -> anyhow::Result<()> {
@@ -54,15 +53,7 @@ fn plan(input: &Path, output: &Path) -> anyhow::Result<Vec<(PathBuf, PathBuf)>> 
                 output.display()
             )));
         }
-        let mut files: Vec<PathBuf> = std::fs::read_dir(input)
-            .with_context(|| format!("--input {}: cannot list", input.display()))?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.is_file() && p.extension().is_some_and(|e| e.eq_ignore_ascii_case("png")))
-            .collect();
-        files.sort();
-        if files.is_empty() {
-            bail!("--input {}: no .png files in this folder", input.display());
-        }
+        let files = png_files(input)?;
         return Ok(files.into_iter().map(|f| (f.clone(), output.join(f.file_name().unwrap_or_default()))).collect());
     }
     if !input.is_file() {
@@ -75,29 +66,4 @@ fn plan(input: &Path, output: &Path) -> anyhow::Result<Vec<(PathBuf, PathBuf)>> 
         )));
     }
     Ok(vec![(input.to_path_buf(), output.to_path_buf())])
-}
-
-/// Pixels in [0, 1] of an 8- or 16-bit grayscale PNG of exactly `(h, w)`.
-fn read_gray(path: &Path, (h, w): (usize, usize)) -> anyhow::Result<Vec<f32>> {
-    let img = image::open(path).with_context(|| format!("{}: not a readable PNG", path.display()))?;
-    let expected = format!("expected an 8- or 16-bit grayscale PNG of {w}x{h} pixels (the model's input)");
-    let pixels: Vec<f32> = match img.color() {
-        ColorType::L8 => img.to_luma8().pixels().map(|p| f32::from(p.0[0]) / 255.0).collect(),
-        ColorType::L16 => img.to_luma16().pixels().map(|p| f32::from(p.0[0]) / 65535.0).collect(),
-        other => bail!("{}: colour type {other:?}; {expected}", path.display()),
-    };
-    if (img.height() as usize, img.width() as usize) != (h, w) {
-        bail!("{}: {}x{} pixels; {expected}", path.display(), img.width(), img.height());
-    }
-    Ok(pixels)
-}
-
-/// Writes `pixels` (in [0, 1]) as an 8-bit grayscale PNG, atomically.
-fn write_gray(path: &Path, pixels: &[f32], (h, w): (usize, usize)) -> anyhow::Result<()> {
-    let bytes: Vec<u8> = pixels.iter().map(|v| (v.clamp(0.0, 1.0) * 255.0).round() as u8).collect();
-    let img = GrayImage::from_raw(w as u32, h as u32, bytes).context("image buffer size")?;
-    let tmp = path.with_extension("png.tmp");
-    img.save_with_format(&tmp, image::ImageFormat::Png).with_context(|| format!("{}: cannot write", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("{}: cannot write", path.display()))?;
-    Ok(())
 }

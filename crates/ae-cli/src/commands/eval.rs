@@ -2,7 +2,7 @@
 
 use ae_data::Dataset;
 use ae_train::{denoising_scores, evaluate_with_noise, importance_weighted_nll};
-use serde_json::json;
+use serde_json::{Value, json};
 
 use super::{LoadedRun, check_input_size, load_run, sparse_report};
 use crate::args::EvalArgs;
@@ -14,7 +14,7 @@ pub fn run(a: &EvalArgs) -> anyhow::Result<()> {
         return Err(usage("--test-limit and --iw-samples must be at least 1"));
     }
     let dev = a.on.device.open()?;
-    let LoadedRun { mut cfg, model, weights, step } = load_run(&a.on.run, a.on.checkpoint, &dev)?;
+    let LoadedRun { mut cfg, model, weights, step, .. } = load_run(&a.on.run, a.on.checkpoint, &dev)?;
     a.data.apply(&mut cfg.data);
     if let Some(n) = a.test_limit {
         cfg.data.test_limit = Some(n);
@@ -95,6 +95,13 @@ pub fn run(a: &EvalArgs) -> anyhow::Result<()> {
             out[k] = v.clone();
         }
     }
+    let compression =
+        if a.compression { Some(super::compression::report(&*model, &data.test, data.image_shape)?) } else { None };
+    if let Some(Value::Object(fields)) = &compression {
+        for (k, v) in fields {
+            out[k] = v.clone();
+        }
+    }
     if a.json {
         println!("{out}");
     } else {
@@ -118,6 +125,9 @@ pub fn run(a: &EvalArgs) -> anyhow::Result<()> {
         }
         if let Some((k, v)) = nll_iw {
             println!("  nll_iw             {v:.4} nats per example ({k} importance samples)");
+        }
+        if let Some(c) = &compression {
+            super::compression::print(c);
         }
     }
     Ok(())

@@ -1,6 +1,8 @@
 //! One module per subcommand.
 
 mod anomaly;
+mod compress;
+mod compression;
 mod denoise;
 mod encode;
 mod eval;
@@ -37,6 +39,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Probe(a) => probe::run(&a),
         Command::Runs(a) => runs::run(&a),
         Command::Anomaly(a) => anomaly::run(&a),
+        Command::Compress(a) => compress::compress(&a),
+        Command::Decompress(a) => compress::decompress(&a),
     }
 }
 
@@ -50,6 +54,8 @@ pub(crate) struct LoadedRun {
     pub weights: &'static str,
     /// The `step` recorded in the checkpoint, if any.
     pub step: Option<u64>,
+    /// The weights file loaded.
+    pub weights_file: std::path::PathBuf,
 }
 
 /// Opens the run directory `dir` (made by `ae train`) on `dev` with the `choice` weights
@@ -70,7 +76,7 @@ pub(crate) fn load_run(dir: &Path, choice: CheckpointChoice, dev: &Device) -> an
     };
     let meta = params.load(&path)?;
     let step = meta.get("step").and_then(|s| s.parse::<u64>().ok());
-    Ok(LoadedRun { cfg, model, weights, step })
+    Ok(LoadedRun { cfg, model, weights, step, weights_file: path })
 }
 
 /// Decoded codes as pixel values in input space.
