@@ -238,6 +238,10 @@ pub struct EncodeArgs {
     /// The safetensors file to write.
     #[arg(long, value_name = "FILE.safetensors")]
     pub out: PathBuf,
+    /// Also store the test images (`test.images`) and their reconstructions in input space
+    /// (`test.reconstructions`), e.g. to check the weights elsewhere.
+    #[arg(long)]
+    pub reconstructions: bool,
 }
 
 /// `ae probe`.

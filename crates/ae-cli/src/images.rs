@@ -67,24 +67,6 @@ pub fn save_reconstructions(
     save_grid(path, &rows, shape)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn grid_has_the_expected_size_and_pixels() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("g.png");
-        let white = vec![1.0f32; 4];
-        save_grid(&path, &[vec![white.clone(), white.clone()], vec![white]], (2, 2)).unwrap();
-        let img = image::open(&path).unwrap().to_luma8();
-        assert_eq!(img.dimensions(), (2 * 2 + 3 * PAD, 2 * 2 + 3 * PAD));
-        assert_eq!(img.get_pixel(PAD, PAD).0, [255]);
-        assert_eq!(img.get_pixel(0, 0).0, [0]);
-        assert_eq!(img.get_pixel(PAD + 2 + PAD, PAD + 2 + PAD).0, [0], "the second row has one tile");
-    }
-}
-
 /// Pixels in [0, 1] of an 8- or 16-bit grayscale PNG of exactly `(h, w)`.
 pub fn read_gray(path: &Path, (h, w): (usize, usize)) -> anyhow::Result<Vec<f32>> {
     let img = image::open(path).with_context(|| format!("{}: not a readable PNG", path.display()))?;
@@ -122,4 +104,22 @@ pub fn png_files(dir: &Path) -> anyhow::Result<Vec<std::path::PathBuf>> {
         anyhow::bail!("--input {}: no .png files in this folder", dir.display());
     }
     Ok(files)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grid_has_the_expected_size_and_pixels() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("g.png");
+        let white = vec![1.0f32; 4];
+        save_grid(&path, &[vec![white.clone(), white.clone()], vec![white]], (2, 2)).unwrap();
+        let img = image::open(&path).unwrap().to_luma8();
+        assert_eq!(img.dimensions(), (2 * 2 + 3 * PAD, 2 * 2 + 3 * PAD));
+        assert_eq!(img.get_pixel(PAD, PAD).0, [255]);
+        assert_eq!(img.get_pixel(0, 0).0, [0]);
+        assert_eq!(img.get_pixel(PAD + 2 + PAD, PAD + 2 + PAD).0, [0], "the second row has one tile");
+    }
 }

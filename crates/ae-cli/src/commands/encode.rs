@@ -1,6 +1,7 @@
 //! `ae encode`: the codes of a dataset's training and test splits with their labels, as one
 //! safetensors file (`train.codes` f32 `(n, code_dim)`, `train.labels` u8 `(n,)`, and the same for
-//! `test`), for use elsewhere.
+//! `test`), for use elsewhere; with `--reconstructions`, also the test images and the model's
+//! reconstructions of them.
 
 use std::collections::HashMap;
 
@@ -23,6 +24,15 @@ pub fn run(a: &EncodeArgs) -> anyhow::Result<()> {
     for (name, split) in [("train", &data.train), ("test", &data.test)] {
         tensors.insert(format!("{name}.codes"), embed_split(&*run.model, split)?);
         tensors.insert(format!("{name}.labels"), Tensor::from_vec(split.labels.clone(), split.len(), &dev)?);
+    }
+    if a.reconstructions {
+        let mut parts = Vec::new();
+        for start in (0..data.test.len()).step_by(1000) {
+            let n = 1000.min(data.test.len() - start);
+            parts.push(run.model.reconstruct(&data.test.images.narrow(0, start, n)?)?);
+        }
+        tensors.insert("test.images".into(), data.test.images.clone());
+        tensors.insert("test.reconstructions".into(), Tensor::cat(&parts, 0)?);
     }
     let tmp = a.out.with_extension("safetensors.tmp");
     candle_core::safetensors::save(&tensors, &tmp).with_context(|| format!("--out {}: cannot write", tmp.display()))?;

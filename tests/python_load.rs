@@ -1,0 +1,44 @@
+//! The weights are usable elsewhere: `tests/python/load_checkpoint.py` rebuilds stacked,
+//! denoising and variational models from `config.json` and the safetensors checkpoint with numpy
+//! alone (nn.Linear's arithmetic, the names documented in docs/run-directory.md) and must get
+//! ae's reconstructions within 1e-5. Needs python3 with numpy (`.ci/run` installs
+//! `python3-numpy`); without them the test says so and does nothing else.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::process::Command;
+
+fn python_with_numpy() -> Option<&'static str> {
+    let ok = Command::new("python3").args(["-c", "import numpy"]).output().map(|o| o.status.success());
+    matches!(ok, Ok(true)).then_some("python3")
+}
+
+#[test]
+fn a_checkpoint_loads_in_numpy_with_the_same_reconstructions() {
+    let Some(python) = python_with_numpy() else {
+        eprintln!("SKIPPED: python3 with numpy is not installed here (apt-get install python3-numpy; .ci/run does)");
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/load_checkpoint.py");
+    for (name, extra) in [
+        ("stacked", vec!["--epochs", "2"]),
+        ("denoising", vec!["--model", "denoising", "--epochs", "2", "--activation", "tanh"]),
+        ("vae", vec!["--model", "vae", "--epochs", "2"]),
+    ] {
+        let run = tmp.path().join(name);
+        common::train_tiny(&run, &extra);
+        let encoded = tmp.path().join(format!("{name}.safetensors"));
+        let (r, e) = (run.to_str().unwrap(), encoded.to_str().unwrap());
+        common::ok(&["encode", "--run", r, "--out", e, "--reconstructions"]);
+        let out = Command::new(python).arg(&script).args([r, e]).output().unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{name}: {stdout}{}", String::from_utf8_lossy(&out.stderr));
+        let v: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+        eprintln!("{name}: {v}");
+        assert_eq!(v["images"].as_u64(), Some(50));
+        assert!(v["max_abs_diff"].as_f64().unwrap() <= 1e-5, "{v}");
+    }
+}
