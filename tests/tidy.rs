@@ -105,3 +105,14 @@ fn example_configs_load_and_validate() {
     }
     assert!(n >= 2, "configs/ holds the documented example runs");
 }
+
+#[test]
+fn there_is_a_short_example_per_kind_and_one_that_loads_a_checkpoint() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+    for name in ["stacked", "vae", "denoising", "sparse", "embed"] {
+        let path = dir.join(format!("{name}.rs"));
+        let lines =
+            std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())).lines().count();
+        assert!(lines <= 100, "{}: {lines} lines; an example should stay under about 100", path.display());
+    }
+}
