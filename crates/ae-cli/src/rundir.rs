@@ -8,10 +8,15 @@ use ae_train::RunDir;
 
 use crate::exit::usage;
 
-/// `runs/<model>-<dataset>-<UTC yyyymmdd-hhmmss>`.
+/// `runs/<model>-<dataset>-<UTC yyyymmdd-hhmmss>`, with `-2`, `-3`, ... appended when a run
+/// started in the same second already holds that name.
 pub fn default_path(model: &str, dataset: &str) -> PathBuf {
     let secs = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
-    Path::new("runs").join(format!("{model}-{dataset}-{}", utc_stamp(secs)))
+    let base = format!("{model}-{dataset}-{}", utc_stamp(secs));
+    (1..)
+        .map(|n| Path::new("runs").join(if n == 1 { base.clone() } else { format!("{base}-{n}") }))
+        .find(|p| !p.exists())
+        .unwrap_or_else(|| Path::new("runs").join(base))
 }
 
 /// `yyyymmdd-hhmmss` for seconds since the Unix epoch (proleptic Gregorian, UTC).
