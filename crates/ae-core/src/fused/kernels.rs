@@ -190,10 +190,15 @@ pub fn exp_non_positive(y: f32) -> f32 {
     // Adding and subtracting 1.5 * 2^23 rounds to the nearest integer without a call.
     const ROUND: f32 = 12_582_912.0;
     let y = y.clamp(-87.0, 0.0);
-    let n = (y * LOG2_E + ROUND) - ROUND;
+    let t = y * LOG2_E + ROUND;
+    let n = t - ROUND;
     let r = (y - n * LN2_HI) - n * LN2_LO;
     let p = 1.0 + r * (1.0 + r * (0.5 + r * (1.0 / 6.0 + r * (1.0 / 24.0 + r * (1.0 / 120.0 + r * (1.0 / 720.0))))));
-    let scale = f32::from_bits(((n as i32 + 127) as u32) << 23);
+    // The integer n sits in the low mantissa bits of t (one unit per ulp at 1.5 * 2^23): reading
+    // it from the bits keeps the loop in vector registers, where `n as i32` (a saturating cast)
+    // was done one lane at a time and cost more than the polynomial.
+    let k = (t.to_bits() as i32).wrapping_sub(ROUND.to_bits() as i32);
+    let scale = f32::from_bits(((k + 127) as u32) << 23);
     p * scale
 }
 
