@@ -4,6 +4,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::path::Path;
 
 use ae_cli::args::Cli;
@@ -19,68 +21,20 @@ fn docs() -> Vec<(String, String)> {
     files.into_iter().map(|p| (p.display().to_string(), std::fs::read_to_string(&p).unwrap())).collect()
 }
 
-/// Splits a shell line into words: spaces separate, double and single quotes group (no escapes).
-fn words(line: &str) -> Vec<String> {
-    let (mut out, mut cur, mut quote, mut any) = (Vec::new(), String::new(), None, false);
-    for c in line.chars() {
-        match (quote, c) {
-            (None, '"' | '\'') => {
-                quote = Some(c);
-                any = true;
-            }
-            (Some(q), c) if c == q => quote = None,
-            (None, ' ') => {
-                if any {
-                    out.push(std::mem::take(&mut cur));
-                }
-                any = false;
-            }
-            (_, c) => {
-                cur.push(c);
-                any = true;
-            }
-        }
-    }
-    if any {
-        out.push(cur);
-    }
-    out
-}
-
-/// The `ae` commands in the code blocks of `text`: lines joined across trailing backslashes,
-/// comments dropped, `target/release/ae`, `ae` and `cargo xtask train` (which passes its flags
-/// to `ae train`) recognised.
+/// The `ae` commands in the code blocks of `text`: `target/release/ae`, `ae` and
+/// `cargo xtask train` (which passes its flags to `ae train`) recognised.
 fn commands(text: &str) -> Vec<Vec<String>> {
     let mut out = Vec::new();
-    let mut in_block = false;
-    let mut pending = String::new();
-    for line in text.lines() {
-        let trimmed = line.trim();
-        if trimmed.starts_with("```") {
-            in_block = !in_block;
-            continue;
-        }
-        if !in_block {
-            continue;
-        }
-        let code = trimmed.split(" #").next().unwrap_or("").trim();
-        if let Some(head) = code.strip_suffix('\\') {
-            pending.push_str(head);
-            pending.push(' ');
-            continue;
-        }
-        let full = format!("{pending}{code}");
-        pending.clear();
-        let w = words(&full);
-        let args: Option<Vec<String>> = match w.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
-            ["ae" | "target/release/ae", rest @ ..] => Some(rest.iter().map(|s| s.to_string()).collect()),
-            ["cargo", "xtask", "train", rest @ ..] => {
-                Some(std::iter::once("train".to_string()).chain(rest.iter().map(|s| s.to_string())).collect())
-            }
-            _ => None,
-        };
-        if let Some(args) = args {
-            out.push(args);
+    for block in common::code_blocks(text) {
+        for w in common::shell_commands(&block) {
+            let args: Option<Vec<String>> = match w.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+                ["ae" | "target/release/ae", rest @ ..] => Some(rest.iter().map(|s| s.to_string()).collect()),
+                ["cargo", "xtask", "train", rest @ ..] => {
+                    Some(std::iter::once("train".to_string()).chain(rest.iter().map(|s| s.to_string())).collect())
+                }
+                _ => None,
+            };
+            out.extend(args);
         }
     }
     out

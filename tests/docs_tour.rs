@@ -14,7 +14,7 @@ mod common;
 use std::path::Path;
 
 /// The commands of a markdown text's shell blocks (only the block after `## A short tour` in the
-/// README), continuation lines joined, comments dropped.
+/// README).
 fn commands(file: &str, text: &str) -> Vec<Vec<String>> {
     let blocks: Vec<&str> = if file == "README.md" {
         let tour = text.split("## A short tour").nth(1).unwrap();
@@ -22,23 +22,7 @@ fn commands(file: &str, text: &str) -> Vec<Vec<String>> {
     } else {
         text.split("```sh").skip(1).map(|b| b.split("```").next().unwrap()).collect()
     };
-    let mut out = Vec::new();
-    let mut pending = String::new();
-    for line in blocks.iter().flat_map(|b| b.lines()) {
-        let code = line.split(" #").next().unwrap_or("").trim();
-        if code.starts_with('#') || code.is_empty() {
-            continue;
-        }
-        if let Some(head) = code.strip_suffix('\\') {
-            pending.push_str(head);
-            pending.push(' ');
-            continue;
-        }
-        let full = format!("{pending}{code}");
-        pending.clear();
-        out.push(full.split_whitespace().map(|w| w.trim_matches('"').to_string()).collect());
-    }
-    out
+    blocks.iter().flat_map(|b| common::shell_commands(b)).collect()
 }
 
 /// The command as run here: `ae`'s arguments, or `None` with the reason it is left out.

@@ -72,3 +72,69 @@ pub fn train_tiny(run: &Path, extra: &[&str]) {
     args.extend_from_slice(extra);
     ok(&args);
 }
+
+/// Splits a shell line into words: spaces separate, double and single quotes group (no escapes).
+pub fn shell_words(line: &str) -> Vec<String> {
+    let (mut out, mut cur, mut quote, mut any) = (Vec::new(), String::new(), None, false);
+    for c in line.chars() {
+        match (quote, c) {
+            (None, '"' | '\'') => {
+                quote = Some(c);
+                any = true;
+            }
+            (Some(q), c) if c == q => quote = None,
+            (None, ' ') => {
+                if any {
+                    out.push(std::mem::take(&mut cur));
+                }
+                any = false;
+            }
+            (_, c) => {
+                cur.push(c);
+                any = true;
+            }
+        }
+    }
+    if any {
+        out.push(cur);
+    }
+    out
+}
+
+/// The commands of a shell block: lines joined across trailing backslashes, comments and blank
+/// lines dropped, each split into words.
+pub fn shell_commands(block: &str) -> Vec<Vec<String>> {
+    let mut out = Vec::new();
+    let mut pending = String::new();
+    for line in block.lines() {
+        let code = line.trim().split(" #").next().unwrap_or("").trim();
+        if let Some(head) = code.strip_suffix('\\') {
+            pending.push_str(head);
+            pending.push(' ');
+            continue;
+        }
+        let full = format!("{pending}{code}");
+        pending.clear();
+        if !full.is_empty() && !full.starts_with('#') {
+            out.push(shell_words(&full));
+        }
+    }
+    out
+}
+
+/// The code blocks of a markdown text (the lines between fences), in order.
+pub fn code_blocks(text: &str) -> Vec<String> {
+    let (mut out, mut cur, mut inside) = (Vec::new(), String::new(), false);
+    for line in text.lines() {
+        if line.trim().starts_with("```") {
+            if inside {
+                out.push(std::mem::take(&mut cur));
+            }
+            inside = !inside;
+        } else if inside {
+            cur.push_str(line);
+            cur.push('\n');
+        }
+    }
+    out
+}
