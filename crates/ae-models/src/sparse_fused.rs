@@ -120,10 +120,7 @@ pub(crate) fn inference(model: &SparseAe, xs: &Tensor, reconstruct: bool) -> Res
                 .map(|(i, (w, b))| dense(w, b, if i + 1 < n_dec { Some(activation) } else { output })),
         );
     }
-    let rows = xs.dim(0)?;
-    let out = mlp::forward_rows_parallel(&layers, x.as_slice(), rows, fused::threads());
-    let width = layers.last().map_or(0, |l| l.out_dim);
-    Ok(Some(Tensor::from_vec(out, (rows, width), xs.device())?))
+    Ok(Some(crate::host::infer(&layers, &x, xs)?))
 }
 
 #[cfg(test)]

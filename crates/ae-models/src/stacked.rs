@@ -206,10 +206,7 @@ impl StackedAe {
         if let (Some(last), Some(act)) = (dense.last_mut(), output) {
             last.activation = Some(act);
         }
-        let rows = xs.dim(0)?;
-        let out = ae_core::fused::mlp::forward_rows_parallel(&dense, x.as_slice(), rows, fused::threads());
-        let n = dense.last().map_or(0, |d| d.out_dim);
-        Ok(Some(Tensor::from_vec(out, (rows, n), xs.device())?))
+        Ok(Some(crate::host::infer(&dense, &x, xs)?))
     }
 
     /// Every dense layer, input to output, with its parameter prefix and the activation after it.

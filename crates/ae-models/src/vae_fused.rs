@@ -151,10 +151,7 @@ pub(crate) fn inference(
             dec_views.iter().enumerate().map(|(i, (w, b))| dense(w, b, if i + 1 < n_dec { act } else { output })),
         );
     }
-    let rows = xs.dim(0)?;
-    let out = mlp::forward_rows_parallel(&layers, x.as_slice(), rows, fused::threads());
-    let width = layers.last().map_or(0, |l| l.out_dim);
-    Ok(Some(candle_core::Tensor::from_vec(out, (rows, width), xs.device())?))
+    Ok(Some(crate::host::infer(&layers, &x, xs)?))
 }
 
 /// `log p(x_{i / k} | z_i)` for the Bernoulli likelihood, one value per row of `zs`, with the
