@@ -117,7 +117,8 @@ impl RunDir {
         state: &TrainState,
         files: usize,
     ) -> Result<(), TrainError> {
-        let keep = self.complete_steps().first().copied();
+        let on_disk = OnDisk::read(self);
+        let keep = on_disk.complete_steps().first().copied();
         let meta = step_metadata(state.step);
         let json = serde_json::to_vec_pretty(state)
             .map_err(|e| TrainError::BadCheckpoint { path: self.state(), reason: e.to_string() })?;
@@ -127,35 +128,28 @@ impl RunDir {
             (Role::State, json),
         ];
         for (role, bytes) in all.into_iter().take(files) {
-            self.replace_keeping(role, &bytes, keep)?;
+            self.replace_keeping(role, &bytes, on_disk.step(role, false), on_disk.step(role, true), keep)?;
         }
         Ok(())
     }
 
-    /// Writes `bytes` as `role`'s current file; the file it replaces becomes the `.prev` twin,
-    /// unless the twin holds step `keep` and the current file does not.
-    fn replace_keeping(&self, role: Role, bytes: &[u8], keep: Option<u64>) -> Result<(), TrainError> {
+    /// Writes `bytes` as `role`'s current file (which records `current_step`); the file it
+    /// replaces becomes the `.prev` twin, unless the twin (`prev_step`) holds step `keep` and the
+    /// current file does not.
+    fn replace_keeping(
+        &self,
+        role: Role,
+        bytes: &[u8],
+        current_step: Option<u64>,
+        prev_step: Option<u64>,
+        keep: Option<u64>,
+    ) -> Result<(), TrainError> {
         let (current, prev) = (self.file(role.current()), self.file(role.prev()));
         let tmp = write_temporary(&current, bytes)?;
-        let current_step = role.step_of(&current).ok();
-        if current_step.is_some() && (current_step == keep || role.step_of(&prev).ok() != keep) {
+        if current_step.is_some() && (current_step == keep || prev_step != keep) {
             keep_as(&current, &prev)?;
         }
         persist(tmp, &current)
-    }
-
-    /// The steps, newest first, for which each of the three checkpoint files has a current or
-    /// previous version that records that step (read from headers only, nothing validated).
-    fn complete_steps(&self) -> Vec<u64> {
-        let steps = |role: Role| -> Vec<u64> {
-            [role.current(), role.prev()].iter().filter_map(|n| role.step_of(&self.file(n)).ok()).collect()
-        };
-        let (model, optim) = (steps(Role::Model), steps(Role::Optimizer));
-        let mut out: Vec<u64> =
-            steps(Role::State).into_iter().filter(|s| model.contains(s) && optim.contains(s)).collect();
-        out.sort_unstable_by(|a, b| b.cmp(a));
-        out.dedup();
-        out
     }
 
     /// Saves the best weights so far.
@@ -172,24 +166,23 @@ impl RunDir {
     /// agree on the step, and returns its state with the newer ones it skipped and why.
     pub fn load_checkpoint(&self, params: &Params, optim: &mut Adam) -> Result<Resumed, TrainError> {
         let vars = params.named();
+        let on_disk = OnDisk::read(self);
         let mut skipped = Vec::new();
         // Files that exist but cannot even say their step.
-        for role in [Role::Model, Role::Optimizer, Role::State] {
-            for name in [role.current(), role.prev()] {
-                let path = self.file(name);
-                if let (true, Err(why)) = (path.exists(), role.step_of(&path)) {
+        for role in ROLES {
+            for prev in [false, true] {
+                let name = if prev { role.prev() } else { role.current() };
+                if let (true, Err(why)) = (self.file(name).exists(), &on_disk.steps[role as usize][usize::from(prev)]) {
                     skipped.push(format!("{name}: {why}"));
                 }
             }
         }
-        for step in self.complete_steps() {
+        for step in on_disk.complete_steps() {
             let pick = |role: Role| -> PathBuf {
-                let current = self.file(role.current());
-                if role.step_of(&current).ok() == Some(step) { current } else { self.file(role.prev()) }
+                if on_disk.step(role, false) == Some(step) { self.file(role.current()) } else { self.file(role.prev()) }
             };
             let mut attempt = || -> Result<TrainState, TrainError> {
-                let state_path = pick(Role::State);
-                let state = read_state(&state_path)?;
+                let state = read_state(&pick(Role::State))?;
                 params.load(&pick(Role::Model))?;
                 optim.load(&pick(Role::Optimizer), &vars)?;
                 Ok(state)
@@ -197,14 +190,14 @@ impl RunDir {
             match attempt() {
                 Ok(state) => {
                     // Newer files of a save that a crash cut short.
-                    for role in [Role::Model, Role::Optimizer, Role::State] {
-                        let name = role.current();
-                        if let Ok(newer) = role.step_of(&self.file(name))
+                    for role in ROLES {
+                        if let Some(newer) = on_disk.step(role, false)
                             && newer > step
                             && !skipped.iter().any(|s: &String| s.starts_with(&format!("step {newer}:")))
                         {
                             skipped.push(format!(
-                                "{name} holds step {newer}, whose save was cut short before all three files were written"
+                                "{} holds step {newer}, whose save was cut short before all three files were written",
+                                role.current()
                             ));
                         }
                     }
@@ -221,6 +214,36 @@ impl RunDir {
     }
 }
 
+/// The step each checkpoint file on disk records (or why it cannot say), read once per save or
+/// load: `steps[role][0]` for the current file, `[1]` for its `.prev` twin.
+struct OnDisk {
+    steps: [[Result<u64, String>; 2]; 3],
+}
+
+impl OnDisk {
+    fn read(run: &RunDir) -> Self {
+        let of = |role: Role, name: &str| role.step_of(&run.file(name));
+        Self { steps: ROLES.map(|role| [of(role, role.current()), of(role, role.prev())]) }
+    }
+
+    /// The step `role`'s current (or, with `prev`, previous) file records, if it can say.
+    fn step(&self, role: Role, prev: bool) -> Option<u64> {
+        self.steps[role as usize][usize::from(prev)].as_ref().ok().copied()
+    }
+
+    /// The steps, newest first, for which each of the three checkpoint files has a current or
+    /// previous version that records that step (nothing beyond the step validated yet).
+    fn complete_steps(&self) -> Vec<u64> {
+        let steps = |role: Role| -> Vec<u64> { [false, true].iter().filter_map(|&p| self.step(role, p)).collect() };
+        let (model, optim) = (steps(Role::Model), steps(Role::Optimizer));
+        let mut out: Vec<u64> =
+            steps(Role::State).into_iter().filter(|s| model.contains(s) && optim.contains(s)).collect();
+        out.sort_unstable_by(|a, b| b.cmp(a));
+        out.dedup();
+        out
+    }
+}
+
 /// A checkpoint restored by [`RunDir::load_checkpoint`].
 #[derive(Debug, Clone)]
 pub struct Resumed {
@@ -230,13 +253,16 @@ pub struct Resumed {
     pub skipped: Vec<String>,
 }
 
-/// The three files of a checkpoint.
+/// The three files of a checkpoint (the discriminants index `OnDisk::steps`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Role {
-    Model,
-    Optimizer,
-    State,
+    Model = 0,
+    Optimizer = 1,
+    State = 2,
 }
+
+/// Every role, in the order a checkpoint is written.
+const ROLES: [Role; 3] = [Role::Model, Role::Optimizer, Role::State];
 
 impl Role {
     fn current(self) -> &'static str {
