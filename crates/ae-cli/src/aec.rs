@@ -117,19 +117,17 @@ pub fn quantise(codes: &[Vec<f32>], quant: Quant) -> (Vec<u8>, Vec<f32>, Vec<f32
     }
 }
 
-/// The code values stored in `bytes`, one row per image.
-pub fn dequantise(bytes: &[u8], header: &Header) -> Vec<Vec<f32>> {
-    let dim = header.code_dim;
-    let values: Vec<f32> = match header.quant {
+/// The code values stored in `bytes` as `quant` (8-bit: with each dimension's `offset` and
+/// `step`), one row of `code_dim` per image.
+pub fn dequantise(bytes: &[u8], quant: Quant, code_dim: usize, offset: &[f32], step: &[f32]) -> Vec<Vec<f32>> {
+    let values: Vec<f32> = match quant {
         Quant::F32 => bytes.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect(),
         Quant::F16 => bytes.chunks_exact(2).map(|b| half::f16::from_le_bytes([b[0], b[1]]).to_f32()).collect(),
-        Quant::U8 => bytes
-            .iter()
-            .enumerate()
-            .map(|(i, &q)| header.offset[i % dim] + f32::from(q) * header.step[i % dim])
-            .collect(),
+        Quant::U8 => {
+            bytes.iter().enumerate().map(|(i, &q)| offset[i % code_dim] + f32::from(q) * step[i % code_dim]).collect()
+        }
     };
-    values.chunks(dim.max(1)).map(<[f32]>::to_vec).collect()
+    values.chunks(code_dim.max(1)).map(<[f32]>::to_vec).collect()
 }
 
 /// The whole file.
@@ -197,7 +195,7 @@ mod tests {
             assert_eq!(bytes.len(), 6 * quant.width());
             let file = encode(&header(quant, offset, step), &bytes).unwrap();
             let (h, payload) = decode(&file, "x.aec").unwrap();
-            let back = dequantise(payload, &h);
+            let back = dequantise(payload, h.quant, h.code_dim, &h.offset, &h.step);
             for (r, b) in codes.iter().zip(&back) {
                 for (x, y) in r.iter().zip(b) {
                     assert!((x - y).abs() <= tolerance * x.abs().max(1.0), "{quant:?}: {x} vs {y}");

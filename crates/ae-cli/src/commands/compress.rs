@@ -86,7 +86,7 @@ pub fn decompress(a: &DecompressArgs) -> anyhow::Result<()> {
             here.input_dim
         );
     }
-    let codes = aec::dequantise(payload, &header);
+    let codes = aec::dequantise(payload, header.quant, header.code_dim, &header.offset, &header.step);
     let n = codes.len();
     let zs = Tensor::from_vec(codes.concat(), (n, header.code_dim), &dev)?;
     let pixels = decode_to_pixels(&*run.model, &zs)?;

@@ -46,16 +46,7 @@ pub(crate) fn report(model: &dyn Autoencoder, test: &Split, (h, w): (usize, usiz
         let (payload, offset, step) = quantise(&codes, quant);
         // The 8-bit codes' per-dimension offset and step (two f32 each) are shared by the file.
         let shared = (offset.len() + step.len()) * 4;
-        let header = crate::aec::Header {
-            model: crate::aec::ModelId { kind: String::new(), input_dim: h * w, weights_fnv1a64: String::new() },
-            code_dim,
-            image_shape: [h, w],
-            quant,
-            names: vec![String::new(); codes.len()],
-            offset,
-            step,
-        };
-        let restored = dequantise(&payload, &header);
+        let restored = dequantise(&payload, quant, code_dim, &offset, &step);
         let mut psnr = 0.0;
         for (chunk, originals) in restored.chunks(1000).zip(pixels.chunks(1000)) {
             let zs = candle_core::Tensor::from_vec(chunk.concat(), (chunk.len(), code_dim), test.images.device())?;
