@@ -65,8 +65,7 @@ fn describe(run: &RunDir) -> serde_json::Value {
         Ok(cfg) => cfg,
         Err(e) => return json!({ "run": name, "status": format!("unreadable: {}", crate::exit::render(&e)) }),
     };
-    let base = json!({ "run": name, "kind": cfg.model.kind(), "dataset": cfg.data.dataset.name(), "epochs": cfg.train.epochs });
-    let mut row = base;
+    let mut row = json!({ "run": name, "kind": cfg.model.kind(), "dataset": cfg.data.dataset.name(), "epochs": cfg.train.epochs });
     match run.load_state() {
         Ok(state) => {
             let status = if state.early_stopped {
