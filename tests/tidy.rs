@@ -76,17 +76,17 @@ fn libraries_print_nothing() {
 }
 
 #[test]
-fn unsafe_code_stays_in_the_gemm_wrapper() {
+fn unsafe_code_stays_in_the_two_matrix_product_files() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut dirs = vec![root.join("src"), root.join("xtask"), root.join("examples"), root.join("tests")];
     dirs.extend(std::fs::read_dir(root.join("crates")).unwrap().map(|e| e.unwrap().path()));
-    let allowed = root.join("crates/ae-core/src/fused/gemm.rs");
+    let allowed = ["gemm.rs", "dense_avx512.rs"].map(|f| root.join("crates/ae-core/src/fused").join(f));
     for dir in dirs {
         for path in rust_files(&dir) {
             let text = std::fs::read_to_string(&path).unwrap();
             // Spelled in two halves so this file does not match itself.
             let (block, allow) = (concat!("unsafe", " {"), concat!("allow(", "unsafe_code)"));
-            if path != allowed {
+            if !allowed.contains(&path) {
                 assert!(!text.contains(block) && !text.contains(allow), "{} uses unsafe", path.display());
             }
         }

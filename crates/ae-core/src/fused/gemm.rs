@@ -1,8 +1,9 @@
 //! A safe matrix product over row-major `f32` slices. By default it runs on the `gemm` crate that
 //! candle itself uses; with the `openblas` feature it calls OpenBLAS's `cblas_sgemm`, which
 //! measured 1.2x to 1.8x faster on this project's 2-core AVX-512 machine (see
-//! `docs/benchmarks.md`). This is the one place in ae with `unsafe`: every length is checked
-//! against the shapes before the call, so the pointers handed over always stay inside their slices.
+//! `docs/benchmarks.md`). With `dense_avx512.rs` this is one of the two places in ae with
+//! `unsafe`: every length is checked against the shapes before the call, so the pointers handed
+//! over always stay inside their slices.
 
 #![allow(unsafe_code)]
 

@@ -68,6 +68,23 @@ impl pulp::WithSimd for BiasActivate<'_> {
     }
 }
 
+/// [`activate`] compiled for the widest SIMD level this CPU has (as in [`add_bias_activate`]),
+/// for passes that have no bias to add.
+pub fn activate_vectorised(xs: &mut [f32], act: Activation) {
+    struct Activate<'a> {
+        xs: &'a mut [f32],
+        act: Activation,
+    }
+    impl pulp::WithSimd for Activate<'_> {
+        type Output = ();
+        #[inline(always)]
+        fn with_simd<S: pulp::Simd>(self, _simd: S) {
+            activate(self.xs, self.act);
+        }
+    }
+    pulp::Arch::new().dispatch(Activate { xs, act });
+}
+
 /// Multiplies `delta` by the derivative of `act` at the point whose output was `ys`.
 pub fn backprop_activation(delta: &mut [f32], ys: &[f32], act: Activation) {
     let pairs = delta.iter_mut().zip(ys);

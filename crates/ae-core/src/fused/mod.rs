@@ -4,6 +4,7 @@
 //! with its gradient and skips the gradient of the input batch. Models opt in through
 //! [`crate::Autoencoder::fused_step`]; everything else uses autograd.
 
+pub mod dense_avx512;
 pub mod gemm;
 pub mod host;
 pub mod kernels;
