@@ -1,7 +1,7 @@
 //! One dense layer, `out = act(x W^T + b)`, as a blocked AVX-512 matrix product with the bias and
-//! ReLU applied in the kernel's epilogue, for inference. Against OpenBLAS's `sgemm` plus a
-//! separate bias/activation pass it skips OpenBLAS's zeroing of the output, that pass, and the
-//! copy of the input batch into packed panels (the kernel broadcasts straight from the input's
+//! the activation (ReLU, leaky ReLU or sigmoid) applied in the kernel's epilogue, for inference.
+//! Against OpenBLAS's `sgemm` plus a separate bias/activation pass it skips OpenBLAS's zeroing of
+//! the output, that pass over memory, and the copy of the input batch into packed panels (the kernel broadcasts straight from the input's
 //! rows); only the weights are repacked, once per call. Measured on this project's 2-core
 //! Cascade Lake machine, batch 1,000, one thread: 784 -> 400 at 110-118 GFLOP/s against
 //! OpenBLAS's 101-106, and 20 -> 400 at 78 against 51 (see `docs/benchmarks.md`).
@@ -45,11 +45,14 @@ pub fn layer_forward(out: &mut [f32], x: &[f32], rows: usize, layer: &Dense<'_>)
     if rows == 0 || n == 0 {
         return true;
     }
-    let relu = layer.activation == Some(Activation::Relu);
+    let fused = match layer.activation {
+        Some(Activation::Tanh | Activation::Gelu) => None,
+        act => act,
+    };
     #[cfg(target_arch = "x86_64")]
-    PACKED.with_borrow_mut(|packed| blocked::product(&mut out[..rows * n], x, rows, layer, relu, packed));
+    PACKED.with_borrow_mut(|packed| blocked::product(&mut out[..rows * n], x, rows, layer, fused, packed));
     match layer.activation {
-        Some(act) if !relu => kernels::activate_vectorised(&mut out[..rows * n], act),
+        Some(act) if fused.is_none() => kernels::activate_vectorised(&mut out[..rows * n], act),
         _ => {}
     }
     true
@@ -65,6 +68,7 @@ thread_local! {
 mod blocked {
     use std::arch::x86_64::*;
 
+    use crate::activation::Activation;
     use crate::fused::mlp::Dense;
 
     /// Output columns per kernel call: two 16-float registers.
@@ -86,7 +90,7 @@ mod blocked {
         x: &[f32],
         rows: usize,
         layer: &Dense<'_>,
-        relu: bool,
+        activation: Option<Activation>,
         packed: &mut Vec<f32>,
     ) {
         let (k, n) = (layer.in_dim, layer.out_dim);
@@ -104,7 +108,7 @@ mod blocked {
             let mut k0 = 0;
             for block in 0..k_blocks {
                 let kc = (k - k0).div_ceil(k_blocks - block);
-                let step = Step { kc, first: block == 0, last: block + 1 == k_blocks, relu };
+                let step = Step { kc, first: block == 0, last: block + 1 == k_blocks, activation };
                 // SAFETY: AVX-512F was detected by `available`; `pack` writes panels p0..p1 of
                 // `kc` steps, which `packed` was sized for, and reads rows < n, columns < k of W.
                 unsafe { pack(layer.weight, k, n, k0, kc, p0, p1, packed) };
@@ -144,9 +148,10 @@ mod blocked {
         kc: usize,
         /// Start from the bias (first block) instead of the partial sums already in the output.
         first: bool,
-        /// Apply the ReLU (last block).
+        /// Apply the activation (last block).
         last: bool,
-        relu: bool,
+        /// ReLU, leaky ReLU or sigmoid (the others are applied after the product).
+        activation: Option<Activation>,
     }
 
     /// Packs columns `k0..k0 + kc` of weight rows `p0 * NR..p1 * NR` (W is `n x k`) as panels
@@ -209,13 +214,54 @@ mod blocked {
         }
     }
 
+    /// An activation on 16 values.
+    #[target_feature(enable = "avx512f")]
+    fn activate(v: __m512, activation: Option<Activation>) -> __m512 {
+        match activation {
+            Some(Activation::Relu) => _mm512_max_ps(v, _mm512_setzero_ps()),
+            // max(x, 0.01 x) is x for x >= 0 and 0.01 x below.
+            Some(Activation::LeakyRelu) => _mm512_max_ps(v, _mm512_mul_ps(v, _mm512_set1_ps(0.01))),
+            Some(Activation::Sigmoid) => sigmoid(v),
+            _ => v,
+        }
+    }
+
+    /// `kernels::sigmoid` on 16 lanes: `exp(-|x|)` by the same range reduction and polynomial
+    /// (with fused multiply-adds), then `1 / (1 + e)` from the 14-bit reciprocal estimate and one
+    /// Newton step (relative error about 2^-28, below f32 rounding).
+    #[target_feature(enable = "avx512f")]
+    fn sigmoid(x: __m512) -> __m512 {
+        const LOG2_E: f32 = std::f32::consts::LOG2_E;
+        const LN2_HI: f32 = 0.693_145_75;
+        const LN2_LO: f32 = 1.428_606_8e-6;
+        const ROUND: f32 = 12_582_912.0;
+        let set = _mm512_set1_ps;
+        let y = _mm512_max_ps(_mm512_sub_ps(_mm512_setzero_ps(), _mm512_abs_ps(x)), set(-87.0));
+        let t = _mm512_fmadd_ps(y, set(LOG2_E), set(ROUND));
+        let n = _mm512_sub_ps(t, set(ROUND));
+        let r = _mm512_fnmadd_ps(n, set(LN2_LO), _mm512_fnmadd_ps(n, set(LN2_HI), y));
+        let mut p = set(1.0 / 720.0);
+        for c in [1.0 / 120.0, 1.0 / 24.0, 1.0 / 6.0, 0.5, 1.0, 1.0] {
+            p = _mm512_fmadd_ps(p, r, set(c));
+        }
+        // 2^n from n's bits in t's mantissa, as in `kernels::exp_non_positive`.
+        let k = _mm512_sub_epi32(_mm512_castps_si512(t), _mm512_set1_epi32(ROUND.to_bits() as i32));
+        let scale = _mm512_castsi512_ps(_mm512_slli_epi32::<23>(_mm512_add_epi32(k, _mm512_set1_epi32(127))));
+        let e = _mm512_mul_ps(p, scale);
+        let d = _mm512_add_ps(set(1.0), e);
+        let r0 = _mm512_rcp14_ps(d);
+        let inv = _mm512_mul_ps(r0, _mm512_fnmadd_ps(d, r0, set(2.0)));
+        let negative = _mm512_cmp_ps_mask::<_CMP_LT_OQ>(x, _mm512_setzero_ps());
+        _mm512_mask_mul_ps(inv, negative, e, inv)
+    }
+
     /// The first `valid` of 16 lanes.
     fn lane_mask(valid: usize) -> __mmask16 {
         if valid >= 16 { 0xffff } else { ((1u32 << valid) - 1) as u16 }
     }
 
     /// The 12 x 32 micro-kernel: accumulates `kc` steps in 24 registers, then adds the bias (or
-    /// the partial sums already stored), applies the ReLU on the last block, and stores the valid
+    /// the partial sums already stored), applies the activation on the last block, and stores the valid
     /// part of the tile under masks.
     #[target_feature(enable = "avx512f")]
     unsafe fn kernel(rows: &[*const f32; MR], b: *const f32, bias: &[f32], tile: Tile, step: Step) {
@@ -251,10 +297,31 @@ mod blocked {
                     let c = tile.c.add(i * tile.ldc + half * 16);
                     let start = if step.first { bias[half] } else { _mm512_maskz_loadu_ps(masks[half], c) };
                     let mut v = _mm512_add_ps(acc[half], start);
-                    if step.last && step.relu {
+                    if step.last && step.activation == Some(Activation::Relu) {
                         v = _mm512_max_ps(v, _mm512_setzero_ps());
                     }
                     _mm512_mask_storeu_ps(c, masks[half], v);
+                }
+            }
+        }
+        if step.last && matches!(step.activation, Some(Activation::LeakyRelu | Activation::Sigmoid)) {
+            // SAFETY: the same tile, just stored.
+            unsafe { activate_tile(&tile, masks, step.activation) };
+        }
+    }
+
+    /// The other activations over a stored tile, while it is in L1. Kept out of line: inlined,
+    /// its constants took registers from the kernel's loop, which then spilled (3x slower).
+    #[target_feature(enable = "avx512f")]
+    #[inline(never)]
+    unsafe fn activate_tile(tile: &Tile, masks: [__mmask16; 2], activation: Option<Activation>) {
+        for i in 0..tile.rows {
+            for (half, &mask) in masks.iter().enumerate() {
+                // SAFETY: as for the kernel's stores: the tile's first `rows` rows and `cols`
+                // columns, masked.
+                unsafe {
+                    let c = tile.c.add(i * tile.ldc + half * 16);
+                    _mm512_mask_storeu_ps(c, mask, activate(_mm512_maskz_loadu_ps(mask, c), activation));
                 }
             }
         }
@@ -278,6 +345,24 @@ mod tests {
         matmul(&mut out, a, w, false, 1);
         kernels::add_bias_activate(&mut out, layer.bias, layer.activation, 1);
         out
+    }
+
+    #[test]
+    fn the_fused_sigmoid_matches_the_scalar_one() {
+        if !available() {
+            eprintln!("no AVX-512F on this CPU: the fused sigmoid is never used");
+            return;
+        }
+        // One input, weight 1, bias 0: the output is sigmoid(x) from the epilogue.
+        let x: Vec<f32> = (0..=40_000).map(|i| -100.0 + i as f32 * 0.005).chain([0.0, -0.0, 1e-30, -1e-30]).collect();
+        let layer =
+            Dense { weight: &[1.0], bias: &[0.0], in_dim: 1, out_dim: 1, activation: Some(Activation::Sigmoid) };
+        let mut got = vec![0f32; x.len()];
+        assert!(layer_forward(&mut got, &x, x.len(), &layer));
+        for (v, g) in x.iter().zip(&got) {
+            let want = kernels::sigmoid(*v);
+            assert!((g - want).abs() <= 1.2e-7 && (*g - want).abs() <= 4e-7 * want, "sigmoid({v}): {g} vs {want}");
+        }
     }
 
     #[test]
