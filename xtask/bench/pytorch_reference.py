@@ -115,6 +115,23 @@ def psnr(a, b):
     return (-10.0 * torch.log10(mse)).mean().item()
 
 
+def throughput(model, test, a):
+    """Images per second through the encoder and through reconstruction (sigmoid of the decoder's
+    logits), in batches of `--infer-batch`, over `--infer-repeats` passes after a warm-up pass."""
+    batches = [test[i : i + a.infer_batch] for i in range(0, test.shape[0], a.infer_batch)]
+    rates = {}
+    with torch.no_grad():
+        for name, fn in (("encode", model.encoder), ("reconstruct", lambda x: torch.sigmoid(model(x)))):
+            for x in batches:
+                fn(x)
+            start = time.perf_counter()
+            for _ in range(a.infer_repeats):
+                for x in batches:
+                    fn(x)
+            rates[name] = a.infer_repeats * test.shape[0] / (time.perf_counter() - start)
+    return rates
+
+
 def gemm_rate(n=2048, repeats=5):
     """Best sustained f32 GEMM rate (GFLOP/s) of torch and, where present, numpy at this thread count."""
     best = 0.0
@@ -153,14 +170,21 @@ def main():
     p.add_argument("--l1", type=float, default=None, help="train as a sparse autoencoder with this L1 weight")
     p.add_argument("--infer-batch", type=int, default=1000)
     p.add_argument("--infer-repeats", type=int, default=3)
+    p.add_argument("--save", help="write the trained weights (a state dict) here")
+    p.add_argument("--infer-only", metavar="WEIGHTS", help="skip training: load these weights, time inference only")
     a = p.parse_args()
 
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
-    train = load(a.data_dir, "train-images-idx3-ubyte").reshape(-1, 784).float() / 255.0
     test = load(a.data_dir, "t10k-images-idx3-ubyte").reshape(-1, 784).float() / 255.0
     hidden = [int(h) for h in a.hidden.split(",") if h]
     model = Vae(hidden, a.code_dim) if a.model == "vae" else StackedAe(hidden, a.code_dim, l1=a.l1)
+    if a.infer_only:
+        model.load_state_dict(torch.load(a.infer_only))
+        rates = throughput(model, test, a)
+        print(json.dumps({f"{k}_images_per_second": v for k, v in rates.items()}), flush=True)
+        return
+    train = load(a.data_dir, "train-images-idx3-ubyte").reshape(-1, 784).float() / 255.0
     opt = torch.optim.Adam(model.parameters(), lr=a.lr)
     n = train.shape[0]
     for epoch in range(1, a.epochs + 1):
@@ -186,16 +210,9 @@ def main():
             test_loss = loss_fn(model, noisy_test, test).item()
         psnr_noisy = None if noisy_test is None else psnr(noisy_test, test)
         psnr_denoised = None if noisy_test is None else psnr(torch.sigmoid(model(noisy_test)), test)
-        batches = [test[i : i + a.infer_batch] for i in range(0, test.shape[0], a.infer_batch)]
-        rates = {}
-        for name, fn in (("encode", model.encoder), ("reconstruct", lambda x: torch.sigmoid(model(x)))):
-            for x in batches:
-                fn(x)
-            start = time.perf_counter()
-            for _ in range(a.infer_repeats):
-                for x in batches:
-                    fn(x)
-            rates[name] = a.infer_repeats * test.shape[0] / (time.perf_counter() - start)
+    rates = throughput(model, test, a)
+    if a.save:
+        torch.save(model.state_dict(), a.save)
     print(json.dumps({
         "test_loss": test_loss,
         "test_recon_per_pixel": test_loss / 784,

@@ -103,8 +103,6 @@ struct Figures {
     test_loss: f64,
     /// The row's second figure, where it has one.
     test_context: Option<f64>,
-    encode_per_second: f64,
-    reconstruct_per_second: f64,
 }
 
 impl Figures {
@@ -186,8 +184,16 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     let mut torch_version = String::new();
     for row in &ROWS {
         for &threads in &a.threads {
-            let ours = run_ae(row, threads, &a)?;
-            let (theirs, version, gemm) = run_torch(&python, row, threads, &a)?;
+            let run_dir = std::env::temp_dir().join(format!("ae-bench-{}-{threads}", std::process::id()));
+            let weights = run_dir.with_extension("pt");
+            let trained = run_ae(row, threads, &a, &run_dir).and_then(|ours| {
+                let (theirs, version, gemm) = run_torch(&python, row, threads, &a, &weights)?;
+                let speed = infer_rounds(&python, row, threads, &a, &run_dir, &weights)?;
+                Ok((ours, theirs, version, gemm, speed))
+            });
+            let _ = std::fs::remove_dir_all(&run_dir);
+            let _ = std::fs::remove_file(&weights);
+            let (ours, theirs, version, gemm, speed) = trained?;
             torch_version = version;
             let floor = 3.0 * row.forward_flops() * EPOCH_EXAMPLES / (gemm * 1e9);
             let line = format!(
@@ -209,12 +215,12 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
             let line = format!(
                 "| {} | {threads} | {:.0} | {:.0} | **{:.2}** | {:.0} | {:.0} | **{:.2}** |",
                 row.name,
-                ours.encode_per_second,
-                theirs.encode_per_second,
-                ours.encode_per_second / theirs.encode_per_second,
-                ours.reconstruct_per_second,
-                theirs.reconstruct_per_second,
-                ours.reconstruct_per_second / theirs.reconstruct_per_second,
+                speed.ours.encode,
+                speed.theirs.encode,
+                speed.ours.encode / speed.theirs.encode,
+                speed.ours.reconstruct,
+                speed.theirs.reconstruct,
+                speed.ours.reconstruct / speed.theirs.reconstruct,
             );
             println!("{line}");
             infer_lines.push(line);
@@ -271,8 +277,9 @@ fn render(lines: &[String], infer: &[String], a: &Args, torch_version: &str) -> 
          this machine at that thread count (2048x2048 f32, torch or numpy).\n\n\
          | model | threads | ae s/epoch | PyTorch s/epoch | ae / PyTorch | ae peak RSS MiB | PyTorch peak RSS MiB | ae test loss | PyTorch test loss | FLOP floor s/epoch | ae / floor |\n\
          | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n{}\n\n\
-         Inference on the 10,000 test images in batches of 1,000 (`ae throughput`; PyTorch under `no_grad`), \
-         images per second over 3 passes after a warm-up pass:\n\n\
+         Inference on the 10,000 test images in batches of 1,000 (`ae throughput`; PyTorch under `no_grad`, the \
+         weights it trained loaded by `--infer-only`), images per second over 3 passes after a warm-up pass: the median \
+         of {INFER_ROUNDS} rounds, the two programs taking turns (ae, PyTorch, ae, ...):\n\n\
          | model | threads | ae encode | PyTorch encode | ae / PyTorch | ae reconstruct | PyTorch reconstruct | ae / PyTorch |\n\
          | --- | --- | --- | --- | --- | --- | --- | --- |\n{}\n",
         a.epochs,
@@ -346,15 +353,14 @@ fn run_measured(cmd: &mut Command) -> anyhow::Result<(String, f64)> {
     Ok((out, peak_kib / 1024.0))
 }
 
-fn run_ae(row: &Row, threads: usize, a: &Args) -> anyhow::Result<Figures> {
-    let ae = root().join("target/release/ae");
-    let tmp = std::env::temp_dir().join(format!("ae-bench-{}-{threads}", std::process::id()));
-    let dir = tmp.to_string_lossy().into_owned();
+/// Trains the row with ae into `run_dir` (left there for [`infer_rounds`]) and evaluates it.
+fn run_ae(row: &Row, threads: usize, a: &Args, run_dir: &Path) -> anyhow::Result<Figures> {
+    let dir = run_dir.to_string_lossy().into_owned();
     let data = a.data_dir.to_string_lossy().into_owned();
     let epochs = a.epochs.to_string();
     eprintln!("ae: {} at {threads} thread(s)", row.name);
     let (_, rss) = run_measured(
-        Command::new(&ae)
+        Command::new(ae_binary())
             .args([
                 "train",
                 "--dataset",
@@ -371,48 +377,109 @@ fn run_ae(row: &Row, threads: usize, a: &Args) -> anyhow::Result<Figures> {
             .args(["--run-dir", &dir, "--overwrite", "--progress", "lines"])
             .env("RAYON_NUM_THREADS", threads.to_string()),
     )?;
-    let metrics = std::fs::read_to_string(tmp.join("metrics.jsonl"))?;
+    let metrics = std::fs::read_to_string(run_dir.join("metrics.jsonl"))?;
     let epoch_seconds = metrics
         .lines()
         .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
         .filter_map(|v| v["seconds"].as_f64())
         .collect();
-    let json = |args: &[&str]| -> anyhow::Result<serde_json::Value> {
-        let out = Command::new(&ae).args(args).env("RAYON_NUM_THREADS", threads.to_string()).output()?;
-        serde_json::from_slice(&out.stdout).with_context(|| format!("ae {} output", args[0]))
-    };
-    let eval = json(&["eval", "--run", &dir, "--checkpoint", "last", "--json"])?;
-    let speed = json(&["throughput", "--run", &dir, "--batch-size", "1000", "--json"])?;
-    let _ = std::fs::remove_dir_all(&tmp);
+    let eval = ae_json(&["eval", "--run", &dir, "--checkpoint", "last", "--json"], threads)?;
     let num = |v: &serde_json::Value, k: &str| v[k].as_f64().unwrap_or(f64::NAN);
     Ok(Figures {
         epoch_seconds,
         peak_rss_mib: rss,
         test_loss: num(&eval, row.metric),
         test_context: row.context.map(|k| num(&eval, k)),
-        encode_per_second: num(&speed, "encode_images_per_second"),
-        reconstruct_per_second: num(&speed, "reconstruct_images_per_second"),
     })
 }
 
-fn run_torch(python: &str, row: &Row, threads: usize, a: &Args) -> anyhow::Result<(Figures, String, f64)> {
+fn ae_binary() -> PathBuf {
+    root().join("target/release/ae")
+}
+
+/// `ae ARGS --json` on `threads` threads, its output parsed.
+fn ae_json(args: &[&str], threads: usize) -> anyhow::Result<serde_json::Value> {
+    let out = Command::new(ae_binary()).args(args).env("RAYON_NUM_THREADS", threads.to_string()).output()?;
+    if !out.status.success() {
+        bail!("`ae {}` failed with {}: {}", args.join(" "), out.status, String::from_utf8_lossy(&out.stderr));
+    }
+    serde_json::from_slice(&out.stdout).with_context(|| format!("ae {} output", args[0]))
+}
+
+/// Rounds of inference timing per row; the table shows each program's median.
+const INFER_ROUNDS: usize = 5;
+
+/// Images per second through encoding and through reconstruction.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Speed {
+    encode: f64,
+    reconstruct: f64,
+}
+
+/// Each program's median [`Speed`] over the rounds.
+struct Speeds {
+    ours: Speed,
+    theirs: Speed,
+}
+
+/// Times inference of the two trained models in [`INFER_ROUNDS`] rounds, the programs taking
+/// turns, so that a slow spell of the machine hits both rather than one.
+fn infer_rounds(
+    python: &str,
+    row: &Row,
+    threads: usize,
+    a: &Args,
+    run_dir: &Path,
+    weights: &Path,
+) -> anyhow::Result<Speeds> {
+    let speed = |v: &serde_json::Value| Speed {
+        encode: v["encode_images_per_second"].as_f64().unwrap_or(f64::NAN),
+        reconstruct: v["reconstruct_images_per_second"].as_f64().unwrap_or(f64::NAN),
+    };
+    let dir = run_dir.to_string_lossy().into_owned();
+    let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+    for _ in 0..INFER_ROUNDS {
+        ours.push(speed(&ae_json(&["throughput", "--run", &dir, "--batch-size", "1000", "--json"], threads)?));
+        let out = torch_command(python, row, threads, a)
+            .arg("--infer-only")
+            .arg(weights)
+            .stderr(Stdio::inherit())
+            .output()?;
+        if !out.status.success() {
+            bail!("the PyTorch reference's --infer-only failed with {}", out.status);
+        }
+        let text = String::from_utf8_lossy(&out.stdout);
+        let last = text.lines().rev().find_map(|l| serde_json::from_str(l).ok()).unwrap_or_default();
+        theirs.push(speed(&last));
+    }
+    Ok(Speeds { ours: median_speed(&ours), theirs: median_speed(&theirs) })
+}
+
+/// The median of each figure on its own.
+fn median_speed(rounds: &[Speed]) -> Speed {
+    let median = |f: fn(&Speed) -> f64| {
+        let mut v: Vec<f64> = rounds.iter().map(f).collect();
+        v.sort_by(f64::total_cmp);
+        match v.len() {
+            0 => f64::NAN,
+            n if n % 2 == 1 => v[n / 2],
+            n => 0.5 * (v[n / 2 - 1] + v[n / 2]),
+        }
+    };
+    Speed { encode: median(|s| s.encode), reconstruct: median(|s| s.reconstruct) }
+}
+
+/// Trains the row with the PyTorch reference, which saves its weights to `weights`.
+fn run_torch(
+    python: &str,
+    row: &Row,
+    threads: usize,
+    a: &Args,
+    weights: &Path,
+) -> anyhow::Result<(Figures, String, f64)> {
     eprintln!("PyTorch: {} at {threads} thread(s)", row.name);
-    let script = root().join("xtask/bench/pytorch_reference.py");
     let (out, rss) = run_measured(
-        Command::new(python)
-            .arg(&script)
-            .args([
-                "--data-dir",
-                &a.data_dir.to_string_lossy(),
-                "--epochs",
-                &a.epochs.to_string(),
-                "--threads",
-                &threads.to_string(),
-            ])
-            .args(row.torch)
-            .env("OMP_NUM_THREADS", threads.to_string())
-            .env("OPENBLAS_NUM_THREADS", threads.to_string())
-            .env("PYTHONWARNINGS", "ignore"),
+        torch_command(python, row, threads, a).args(["--epochs", &a.epochs.to_string()]).arg("--save").arg(weights),
     )?;
     let values: Vec<serde_json::Value> = out.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
     let epoch_seconds = values.iter().filter_map(|v| v["seconds"].as_f64()).collect();
@@ -424,12 +491,22 @@ fn run_torch(python: &str, row: &Row, threads: usize, a: &Args) -> anyhow::Resul
             peak_rss_mib: rss,
             test_loss: num(&format!("test_{}", row.metric)),
             test_context: row.context.map(|k| num(&format!("test_{k}"))),
-            encode_per_second: num("encode_images_per_second"),
-            reconstruct_per_second: num("reconstruct_images_per_second"),
         },
         last["torch"].as_str().unwrap_or("?").to_string(),
         num("gemm_gflops"),
     ))
+}
+
+/// The reference script for `row` on `threads` threads (every thread pool it may use capped).
+fn torch_command(python: &str, row: &Row, threads: usize, a: &Args) -> Command {
+    let mut cmd = Command::new(python);
+    cmd.arg(root().join("xtask/bench/pytorch_reference.py"))
+        .args(["--data-dir", &a.data_dir.to_string_lossy(), "--threads", &threads.to_string()])
+        .args(row.torch)
+        .env("OMP_NUM_THREADS", threads.to_string())
+        .env("OPENBLAS_NUM_THREADS", threads.to_string())
+        .env("PYTHONWARNINGS", "ignore");
+    cmd
 }
 
 #[cfg(test)]
@@ -438,17 +515,17 @@ mod tests {
 
     #[test]
     fn the_median_skips_the_warm_up_epoch() {
-        let f = |t: Vec<f64>| Figures {
-            epoch_seconds: t,
-            peak_rss_mib: 0.0,
-            test_loss: 0.0,
-            test_context: None,
-            encode_per_second: 0.0,
-            reconstruct_per_second: 0.0,
-        };
+        let f = |t: Vec<f64>| Figures { epoch_seconds: t, peak_rss_mib: 0.0, test_loss: 0.0, test_context: None };
         assert_eq!(f(vec![100.0, 3.0, 1.0, 2.0]).median_epoch(), 2.0);
         assert_eq!(f(vec![100.0, 4.0, 2.0]).median_epoch(), 3.0);
         assert_eq!(ROWS[0].forward_flops(), 2.0 * 2.0 * (784.0 * 512.0 + 512.0 * 256.0 + 256.0 * 64.0));
+    }
+
+    #[test]
+    fn inference_rounds_take_each_figures_median() {
+        let s = |encode, reconstruct| Speed { encode, reconstruct };
+        assert_eq!(median_speed(&[s(3.0, 10.0), s(1.0, 30.0), s(2.0, 20.0)]), s(2.0, 20.0));
+        assert_eq!(median_speed(&[s(1.0, 1.0), s(3.0, 5.0)]), s(2.0, 3.0));
     }
 
     #[test]
