@@ -1,10 +1,13 @@
 //! One dense layer, `out = act(x W^T + b)`, as a blocked AVX-512 matrix product with the bias and
 //! the activation (ReLU, leaky ReLU or sigmoid) applied in the kernel's epilogue, for inference.
 //! Against OpenBLAS's `sgemm` plus a separate bias/activation pass it skips OpenBLAS's zeroing of
-//! the output, that pass over memory, and the copy of the input batch into packed panels (the kernel broadcasts straight from the input's
-//! rows); only the weights are repacked, once per call. Measured on this project's 2-core
-//! Cascade Lake machine, batch 1,000, one thread: 784 -> 400 at 110-118 GFLOP/s against
-//! OpenBLAS's 101-106, and 20 -> 400 at 78 against 51 (see `docs/benchmarks.md`).
+//! the output, that pass over memory, and the copy of the input batch into packed panels (the
+//! kernel broadcasts straight from the input's rows); only the weights are repacked, once per
+//! call (keeping packed weights between calls, checked against the live weights byte for byte,
+//! measured no faster: the check reads as much as the packing). Measured layer by layer on this
+//! project's 2-core Cascade Lake machine (batch 1,000, one thread, a throwaway harness): 784 -> 400
+//! at 110-118 GFLOP/s against OpenBLAS 0.3.21's 101-106, 20 -> 400 at 78 against 51, 400 -> 784
+//! at 108-115 against 114-118; whole models against PyTorch in `docs/benchmarks.md`.
 //!
 //! This file and `gemm.rs` are the two places in ae with `unsafe`: AVX-512 intrinsics and raw
 //! pointers into slices whose lengths are checked against the shapes on entry.
@@ -100,9 +103,15 @@ mod blocked {
         let panels_per_chunk = (PACKED_BYTES / (NR * kc_max * 4)).max(1);
         let chunks = panels.div_ceil(panels_per_chunk);
         let chunk_panels = panels.div_ceil(chunks);
-        if packed.len() < chunk_panels * NR * kc_max {
-            packed.resize(chunk_panels * NR * kc_max, 0.0);
+        // Panels start on a 64-byte boundary, so that each packed step of 32 values is exactly two
+        // cache lines; unaligned, every load of the kernel and store of the packer straddled two
+        // (VAE, one thread: 4-5% more encodes and reconstructions per second).
+        let need = chunk_panels * NR * kc_max + 16;
+        if packed.len() < need {
+            packed.resize(need, 0.0);
         }
+        let offset = (64 - packed.as_ptr() as usize % 64) % 64 / 4;
+        let packed = &mut packed[offset..];
         for chunk in 0..chunks {
             let (p0, p1) = (chunk * chunk_panels, ((chunk + 1) * chunk_panels).min(panels));
             let mut k0 = 0;
