@@ -240,12 +240,9 @@ mod blocked {
     /// Newton step (relative error about 2^-28, below f32 rounding).
     #[target_feature(enable = "avx512f")]
     fn sigmoid(x: __m512) -> __m512 {
-        const LOG2_E: f32 = std::f32::consts::LOG2_E;
-        const LN2_HI: f32 = 0.693_145_75;
-        const LN2_LO: f32 = 1.428_606_8e-6;
-        const ROUND: f32 = 12_582_912.0;
+        use crate::fused::kernels::exp_constants::{FLOOR, LN2_HI, LN2_LO, LOG2_E, ROUND};
         let set = _mm512_set1_ps;
-        let y = _mm512_max_ps(_mm512_sub_ps(_mm512_setzero_ps(), _mm512_abs_ps(x)), set(-87.0));
+        let y = _mm512_max_ps(_mm512_sub_ps(_mm512_setzero_ps(), _mm512_abs_ps(x)), set(FLOOR));
         let t = _mm512_fmadd_ps(y, set(LOG2_E), set(ROUND));
         let n = _mm512_sub_ps(t, set(ROUND));
         let r = _mm512_fnmadd_ps(n, set(LN2_LO), _mm512_fnmadd_ps(n, set(LN2_HI), y));

@@ -195,18 +195,27 @@ fn loss_chunk(loss: ReconLoss, logits: &[f32], target: &[f32], delta: &mut [f32]
     total
 }
 
+/// The constants of [`exp_non_positive`], which the AVX-512 kernel's sigmoid
+/// (`dense_avx512.rs`) evaluates the same way on 16 lanes.
+pub(crate) mod exp_constants {
+    pub const LOG2_E: f32 = std::f32::consts::LOG2_E;
+    /// ln 2 split in two, so that `n ln 2` is subtracted without rounding error.
+    pub const LN2_HI: f32 = 0.693_145_75;
+    pub const LN2_LO: f32 = 1.428_606_8e-6;
+    /// Adding and subtracting 1.5 * 2^23 rounds to the nearest integer without a call.
+    pub const ROUND: f32 = 12_582_912.0;
+    /// Inputs are clamped here: exp(-87), about 1.6e-38, is just above the smallest normal f32.
+    pub const FLOOR: f32 = -87.0;
+}
+
 /// `exp(y)` for `y <= 0`, branch-free so loops over it vectorise: `y = n ln 2 + r` with
 /// `|r| <= ln 2 / 2`, a degree-6 Taylor polynomial for `exp(r)` (relative error below 2e-7) and
 /// `2^n` built from its exponent bits. Inputs below -87 give `exp(-87)` (about 1.6e-38) instead of
 /// a subnormal, which no caller can tell from 0.
 #[inline(always)]
 pub fn exp_non_positive(y: f32) -> f32 {
-    const LOG2_E: f32 = std::f32::consts::LOG2_E;
-    const LN2_HI: f32 = 0.693_145_75;
-    const LN2_LO: f32 = 1.428_606_8e-6;
-    // Adding and subtracting 1.5 * 2^23 rounds to the nearest integer without a call.
-    const ROUND: f32 = 12_582_912.0;
-    let y = y.clamp(-87.0, 0.0);
+    use exp_constants::{LN2_HI, LN2_LO, LOG2_E, ROUND};
+    let y = y.clamp(exp_constants::FLOOR, 0.0);
     let t = y * LOG2_E + ROUND;
     let n = t - ROUND;
     let r = (y - n * LN2_HI) - n * LN2_LO;
