@@ -108,14 +108,7 @@ struct Figures {
 impl Figures {
     /// Median epoch time, leaving out the first (warm-up) epoch when there are several.
     fn median_epoch(&self) -> f64 {
-        let mut t: Vec<f64> =
-            if self.epoch_seconds.len() > 1 { self.epoch_seconds[1..].to_vec() } else { self.epoch_seconds.clone() };
-        t.sort_by(f64::total_cmp);
-        match t.len() {
-            0 => f64::NAN,
-            n if n % 2 == 1 => t[n / 2],
-            n => 0.5 * (t[n / 2 - 1] + t[n / 2]),
-        }
+        median(if self.epoch_seconds.len() > 1 { &self.epoch_seconds[1..] } else { &self.epoch_seconds })
     }
 }
 
@@ -457,16 +450,19 @@ fn infer_rounds(
 
 /// The median of each figure on its own.
 fn median_speed(rounds: &[Speed]) -> Speed {
-    let median = |f: fn(&Speed) -> f64| {
-        let mut v: Vec<f64> = rounds.iter().map(f).collect();
-        v.sort_by(f64::total_cmp);
-        match v.len() {
-            0 => f64::NAN,
-            n if n % 2 == 1 => v[n / 2],
-            n => 0.5 * (v[n / 2 - 1] + v[n / 2]),
-        }
-    };
-    Speed { encode: median(|s| s.encode), reconstruct: median(|s| s.reconstruct) }
+    let of = |f: fn(&Speed) -> f64| median(&rounds.iter().map(f).collect::<Vec<_>>());
+    Speed { encode: of(|s| s.encode), reconstruct: of(|s| s.reconstruct) }
+}
+
+/// The median of `values` (the mean of the middle two for an even count; NaN for none).
+fn median(values: &[f64]) -> f64 {
+    let mut v = values.to_vec();
+    v.sort_by(f64::total_cmp);
+    match v.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => v[n / 2],
+        n => 0.5 * (v[n / 2 - 1] + v[n / 2]),
+    }
 }
 
 /// Trains the row with the PyTorch reference, which saves its weights to `weights`.
