@@ -275,11 +275,12 @@ mod blocked {
         let rows = *rows;
         let mut b = b;
         for kk in 0..step.kc {
-            // SAFETY (whole loop): b stays inside the NR x kc panel (the prefetch is a hint and
-            // never faults); rows[i] + kk < rows[i] + kc, inside the input (see `product`).
+            // SAFETY (whole loop): b stays inside the NR x kc panel (the prefetch addresses may
+            // run past it, so they are formed with wrapping arithmetic; a prefetch never faults);
+            // rows[i] + kk < rows[i] + kc, inside the input (see `product`).
             unsafe {
-                _mm_prefetch::<_MM_HINT_T0>(b.add(PREFETCH * NR) as *const i8);
-                _mm_prefetch::<_MM_HINT_T0>(b.add(PREFETCH * NR + 16) as *const i8);
+                _mm_prefetch::<_MM_HINT_T0>(b.wrapping_add(PREFETCH * NR) as *const i8);
+                _mm_prefetch::<_MM_HINT_T0>(b.wrapping_add(PREFETCH * NR + 16) as *const i8);
                 let b0 = _mm512_loadu_ps(b);
                 let b1 = _mm512_loadu_ps(b.add(16));
                 for (i, acc) in acc.iter_mut().enumerate() {
@@ -292,15 +293,17 @@ mod blocked {
         }
         let masks = [lane_mask(tile.cols), lane_mask(tile.cols.saturating_sub(16))];
         // SAFETY: masked loads and stores touch only the tile's first `cols` columns of its first
-        // `rows` rows, and the bias's first `cols` values; masked-off lanes never fault.
+        // `rows` rows, and the bias's first `cols` values; masked-off lanes never fault. A second
+        // half with no valid column may start past the slice's end, so its address is formed
+        // with wrapping arithmetic and never dereferenced.
         unsafe {
             let bias = [
                 _mm512_maskz_loadu_ps(masks[0], bias.as_ptr()),
-                _mm512_maskz_loadu_ps(masks[1], bias.as_ptr().add(16)),
+                _mm512_maskz_loadu_ps(masks[1], bias.as_ptr().wrapping_add(16)),
             ];
             for (i, acc) in acc.iter().enumerate().take(tile.rows) {
                 for half in 0..2 {
-                    let c = tile.c.add(i * tile.ldc + half * 16);
+                    let c = tile.c.wrapping_add(i * tile.ldc + half * 16);
                     let start = if step.first { bias[half] } else { _mm512_maskz_loadu_ps(masks[half], c) };
                     let mut v = _mm512_add_ps(acc[half], start);
                     if step.last && step.activation == Some(Activation::Relu) {
@@ -326,7 +329,7 @@ mod blocked {
                 // SAFETY: as for the kernel's stores: the tile's first `rows` rows and `cols`
                 // columns, masked.
                 unsafe {
-                    let c = tile.c.add(i * tile.ldc + half * 16);
+                    let c = tile.c.wrapping_add(i * tile.ldc + half * 16);
                     _mm512_mask_storeu_ps(c, mask, activate(_mm512_maskz_loadu_ps(mask, c), activation));
                 }
             }
