@@ -7,7 +7,8 @@
 //! measured no faster: the check reads as much as the packing). Measured layer by layer on this
 //! project's 2-core Cascade Lake machine (batch 1,000, one thread, a throwaway harness): 784 -> 400
 //! at 110-118 GFLOP/s against OpenBLAS 0.3.21's 101-106, 20 -> 400 at 78 against 51, 400 -> 784
-//! at 108-115 against 114-118; whole models against PyTorch in `docs/benchmarks.md`.
+//! at 108-115 against 114-118 (before the single reduction block and the unrolled loop below,
+//! which added 4-9% on whole models); whole models against PyTorch in `docs/benchmarks.md`.
 //!
 //! This file and `gemm.rs` are the two places in ae with `unsafe`: AVX-512 intrinsics and raw
 //! pointers into slices whose lengths are checked against the shapes on entry.
@@ -78,8 +79,12 @@ mod blocked {
     const NR: usize = 32;
     /// Input rows per kernel call: 12 x 2 accumulators leave registers for the weights.
     const MR: usize = 12;
-    /// Most of the reduction dimension per block: 12 input rows of it stay in L1.
-    const KC: usize = 384;
+    /// Most of the reduction dimension per block. Every layer of ae's models fits in one, so each
+    /// output tile is written once, with its bias and activation; the 12 input rows then spill
+    /// from L1 (37 KB at 784) into L2, which costs less than storing and reloading partial sums
+    /// that the chunk's packed weights had pushed out to L3 (384, three blocks at 784: 2-6%
+    /// fewer images per second on the VAE and the stacked model).
+    const KC: usize = 1024;
     /// Bytes of packed weights per block, to stay in the 1 MiB L2 with room for the input.
     const PACKED_BYTES: usize = 512 * 1024;
     /// How far ahead, in reduction steps, the kernel prefetches packed weights (4 measured best
@@ -171,18 +176,24 @@ mod blocked {
     unsafe fn pack(w: &[f32], k: usize, n: usize, k0: usize, kc: usize, p0: usize, p1: usize, dst: &mut [f32]) {
         assert!(dst.len() >= (p1 - p0) * NR * kc && w.len() >= n * k && k0 + kc <= k);
         for p in p0..p1 {
-            for half in 0..2 {
-                let r0 = p * NR + half * 16;
-                let valid = n.saturating_sub(r0).min(16);
-                let out = dst[(p - p0) * NR * kc + half * 16..].as_mut_ptr();
-                for kk in (0..kc).step_by(16) {
-                    let width = (kc - kk).min(16);
-                    let mask = lane_mask(width);
+            // Both halves of a step of 16 columns in turn, so the panel is written front to back.
+            for kk in (0..kc).step_by(16) {
+                let width = (kc - kk).min(16);
+                let mask = lane_mask(width);
+                for half in 0..2 {
+                    let r0 = p * NR + half * 16;
+                    let valid = n.saturating_sub(r0).min(16);
+                    let out = dst[(p - p0) * NR * kc + half * 16..].as_mut_ptr();
                     let mut block = [_mm512_setzero_ps(); 16];
                     for (i, row) in block.iter_mut().enumerate().take(valid) {
+                        let at = (r0 + i) * k + k0 + kk;
                         // SAFETY: row r0 + i < n; columns k0 + kk + lane < k0 + kc <= k for the
                         // lanes under `mask`; masked-off lanes are not read.
-                        *row = unsafe { _mm512_maskz_loadu_ps(mask, w.as_ptr().add((r0 + i) * k + k0 + kk)) };
+                        *row = unsafe { _mm512_maskz_loadu_ps(mask, w.as_ptr().add(at)) };
+                        // Four cache lines ahead along the row: W is usually out of L2 by the
+                        // next call (VAE 784 -> 400, one thread: 330 us a packing without it,
+                        // 255 with, 225 with both halves of a step in turn).
+                        _mm_prefetch::<_MM_HINT_T0>(w.as_ptr().wrapping_add(at + 64) as *const i8);
                     }
                     transpose16(&mut block);
                     for (j, column) in block.iter().enumerate().take(width) {
@@ -273,10 +284,11 @@ mod blocked {
     unsafe fn kernel(rows: &[*const f32; MR], b: *const f32, bias: &[f32], tile: Tile, step: Step) {
         let mut acc = [[_mm512_setzero_ps(); 2]; MR];
         let rows = *rows;
+        // One reduction step: the next NR weights against each row's value at `kk`.
         let mut b = b;
-        for kk in 0..step.kc {
-            // SAFETY (whole loop): b stays inside the NR x kc panel (the prefetch addresses may
-            // run past it, so they are formed with wrapping arithmetic; a prefetch never faults);
+        let mut fma_step = |kk: usize| {
+            // SAFETY: b stays inside the NR x kc panel (the prefetch addresses may run past it,
+            // so they are formed with wrapping arithmetic; a prefetch never faults);
             // rows[i] + kk < rows[i] + kc, inside the input (see `product`).
             unsafe {
                 _mm_prefetch::<_MM_HINT_T0>(b.wrapping_add(PREFETCH * NR) as *const i8);
@@ -290,6 +302,16 @@ mod blocked {
                 }
                 b = b.add(NR);
             }
+        };
+        // Two steps a turn: the loop's own instructions were a tenth of the issue slots (about 2%
+        // more images per second).
+        let pairs = step.kc / 2;
+        for pair in 0..pairs {
+            fma_step(2 * pair);
+            fma_step(2 * pair + 1);
+        }
+        if step.kc % 2 == 1 {
+            fma_step(step.kc - 1);
         }
         let masks = [lane_mask(tile.cols), lane_mask(tile.cols.saturating_sub(16))];
         // SAFETY: masked loads and stores touch only the tile's first `cols` columns of its first
@@ -384,8 +406,18 @@ mod tests {
             return;
         }
         // Edges of every blocking: rows not a multiple of 12, columns not a multiple of 16 or
-        // 32, a reduction over several blocks (800 > 384) and output columns over several chunks.
-        let shapes = [(1, 1, 1), (5, 3, 17), (13, 20, 33), (25, 800, 40), (12, 64, 784), (30, 400, 1500), (7, 2, 16)];
+        // 32, an odd reduction length, a reduction over several blocks (2100 > 1024) and output
+        // columns over several chunks.
+        let shapes = [
+            (1, 1, 1),
+            (5, 3, 17),
+            (13, 20, 33),
+            (25, 800, 40),
+            (12, 64, 784),
+            (30, 400, 1500),
+            (7, 2, 16),
+            (13, 2100, 40),
+        ];
         let activations = [
             None,
             Some(Activation::Relu),
