@@ -399,8 +399,9 @@ fn ae_json(args: &[&str], threads: usize) -> anyhow::Result<serde_json::Value> {
     serde_json::from_slice(&out.stdout).with_context(|| format!("ae {} output", args[0]))
 }
 
-/// Rounds of inference timing per row; the table shows each program's median.
-const INFER_ROUNDS: usize = 5;
+/// Rounds of inference timing per row; the table shows each program's median. Nine, as five
+/// had left single figures of the same build 5-10% apart between runs in a noisy hour.
+const INFER_ROUNDS: usize = 9;
 
 /// Images per second through encoding and through reconstruction.
 #[derive(Debug, Clone, Copy, PartialEq)]
