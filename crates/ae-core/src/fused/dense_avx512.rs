@@ -8,7 +8,7 @@
 //! project's 2-core Cascade Lake machine (batch 1,000, one thread, a throwaway harness): 784 -> 400
 //! at 110-118 GFLOP/s against OpenBLAS 0.3.21's 101-106, 20 -> 400 at 78 against 51, 400 -> 784
 //! at 108-115 against 114-118 (before the single reduction block and the unrolled loop below,
-//! which added 4-9% on whole models); whole models against PyTorch in `docs/benchmarks.md`.
+//! which added 6-14% on whole models); whole models against PyTorch in `docs/benchmarks.md`.
 //!
 //! This file and `gemm.rs` are the two places in ae with `unsafe`: AVX-512 intrinsics and raw
 //! pointers into slices whose lengths are checked against the shapes on entry.
