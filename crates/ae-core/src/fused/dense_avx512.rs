@@ -234,11 +234,10 @@ mod blocked {
         }
     }
 
-    /// An activation on 16 values.
+    /// Leaky ReLU or sigmoid on 16 values (the ReLU is applied in the kernel's epilogue itself).
     #[target_feature(enable = "avx512f")]
     fn activate(v: __m512, activation: Option<Activation>) -> __m512 {
         match activation {
-            Some(Activation::Relu) => _mm512_max_ps(v, _mm512_setzero_ps()),
             // max(x, 0.01 x) is x for x >= 0 and 0.01 x below.
             Some(Activation::LeakyRelu) => _mm512_max_ps(v, _mm512_mul_ps(v, _mm512_set1_ps(0.01))),
             Some(Activation::Sigmoid) => sigmoid(v),
