@@ -1,6 +1,7 @@
-//! Real Fashion-MNIST from Debian's `dataset-fashion-mnist` package (installed by .ci/run): a short
-//! run on a subset trains, and `ae eval` scores it, also across datasets: each model rebuilds its
-//! own kind of images better than a model trained on the other dataset (data-specificity).
+//! Real Fashion-MNIST from Debian's `dataset-fashion-mnist` package (`cargo xtask setup` installs
+//! it): a short run on a subset trains, and `ae eval` scores it, also across datasets: each model
+//! rebuilds its own kind of images better than a model trained on the other dataset
+//! (data-specificity).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -14,7 +15,7 @@ const DEBIAN_DIR: &str = "/usr/share/datasets/fashion-mnist";
 fn a_short_fashion_mnist_run_trains_and_evaluates() {
     assert!(
         Path::new(DEBIAN_DIR).is_dir(),
-        "{DEBIAN_DIR} is missing: apt-get install dataset-fashion-mnist (.ci/run does)"
+        "{DEBIAN_DIR} is missing: apt-get install -y dataset-fashion-mnist (`cargo xtask setup` does)"
     );
     let tmp = tempfile::tempdir().unwrap();
     let run = tmp.path().join("run");

@@ -1,8 +1,8 @@
 //! The weights are usable elsewhere: `tests/python/load_checkpoint.py` rebuilds stacked,
 //! denoising and variational models from `config.json` and the safetensors checkpoint with numpy
 //! alone (nn.Linear's arithmetic, the names documented in docs/run-directory.md) and must get
-//! ae's reconstructions within 1e-5. Needs python3 with numpy (`.ci/run` installs
-//! `python3-numpy`); without them the test says so and does nothing else.
+//! ae's reconstructions within 1e-5. Needs a Python with numpy (`cargo xtask setup` installs
+//! `python3-numpy`); without one the test fails, naming what is missing.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -10,17 +10,9 @@ mod common;
 
 use std::process::Command;
 
-fn python_with_numpy() -> Option<&'static str> {
-    let ok = Command::new("python3").args(["-c", "import numpy"]).output().map(|o| o.status.success());
-    matches!(ok, Ok(true)).then_some("python3")
-}
-
 #[test]
 fn a_checkpoint_loads_in_numpy_with_the_same_reconstructions() {
-    let Some(python) = python_with_numpy() else {
-        eprintln!("SKIPPED: python3 with numpy is not installed here (apt-get install python3-numpy; .ci/run does)");
-        return;
-    };
+    let python = common::python_with("numpy");
     let tmp = tempfile::tempdir().unwrap();
     let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/load_checkpoint.py");
     for (name, extra) in [

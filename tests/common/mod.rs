@@ -138,3 +138,18 @@ pub fn code_blocks(text: &str) -> Vec<String> {
     }
     out
 }
+
+/// The first interpreter that imports `module`: Debian's `/usr/bin/python3` (which `apt-get
+/// install python3-numpy` serves), then the `python3` on PATH. Panics naming what is missing when
+/// none has it: a test that needs Python fails rather than skips (`cargo xtask setup` installs it).
+pub fn python_with(module: &str) -> &'static str {
+    let imports = |py: &str| {
+        Command::new(py).args(["-c", &format!("import {module}")]).output().is_ok_and(|o| o.status.success())
+    };
+    ["/usr/bin/python3", "python3"].into_iter().find(|py| imports(py)).unwrap_or_else(|| {
+        panic!(
+            "no Python with {module}: neither /usr/bin/python3 nor python3 imports it \
+             (Debian: apt-get install -y python3-{module}; `cargo xtask setup` does this)"
+        )
+    })
+}

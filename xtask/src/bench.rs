@@ -117,6 +117,8 @@ struct Args {
     threads: Vec<usize>,
     data_dir: PathBuf,
     write: bool,
+    /// `AE_MATMUL` for the build measured: auto (what this machine's build picks), openblas, rust.
+    backend: String,
 }
 
 fn parse(args: &[String]) -> anyhow::Result<Args> {
@@ -125,7 +127,7 @@ fn parse(args: &[String]) -> anyhow::Result<Args> {
         .map(|d| root().join(d))
         .find(|d| d.is_dir())
         .unwrap_or_else(|| root().join("data/fashion-mnist"));
-    let mut a = Args { epochs: 10, threads: vec![1, 2], data_dir: default_dir, write: true };
+    let mut a = Args { epochs: 10, threads: vec![1, 2], data_dir: default_dir, write: true, backend: "auto".into() };
     let mut it = args.iter();
     while let Some(flag) = it.next() {
         let mut value = || it.next().cloned().map_or_else(|| usage(format!("bench: {flag} needs a value")), Ok);
@@ -147,9 +149,15 @@ fn parse(args: &[String]) -> anyhow::Result<Args> {
             }
             "--data-dir" => a.data_dir = PathBuf::from(value()?),
             "--no-write" => a.write = false,
+            "--backend" => {
+                a.backend = value()?;
+                if !["auto", "openblas", "rust"].contains(&a.backend.as_str()) {
+                    return usage(format!("bench: --backend {:?}: expected auto, openblas or rust", a.backend));
+                }
+            }
             other => {
                 return usage(format!(
-                    "bench: unknown flag {other:?}; expected --epochs, --threads, --data-dir or --no-write"
+                    "bench: unknown flag {other:?}; expected --epochs, --threads, --data-dir, --backend or --no-write"
                 ));
             }
         }
@@ -171,7 +179,12 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
             a.data_dir.display()
         );
     }
-    sh(Command::new(env!("CARGO")).args(["build", "--release", "--quiet", "--bin", "ae"]))?;
+    sh(Command::new(env!("CARGO"))
+        .args(["build", "--release", "--quiet", "--bin", "ae"])
+        .env("AE_MATMUL", &a.backend))?;
+    let version = Command::new(crate::release_ae()).arg("--version").output()?;
+    let version = String::from_utf8_lossy(&version.stdout).trim().to_string();
+    let pure_rust = version.contains("pure Rust");
     let mut train_lines = Vec::new();
     let mut infer_lines = Vec::new();
     let mut torch_version = String::new();
@@ -219,16 +232,19 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
             infer_lines.push(line);
         }
     }
-    let table = render(&train_lines, &infer_lines, &a, &torch_version);
+    let table = render(&train_lines, &infer_lines, &a, &torch_version, &version);
     println!("\n{table}");
     if a.write {
-        write_section(&root().join("docs/benchmarks.md"), "xtask-bench", &table)?;
-        eprintln!("wrote docs/benchmarks.md");
+        // One section per backend, so the figures of the build a fresh machine gets (pure Rust)
+        // and those of the OpenBLAS build stand side by side.
+        let section = if pure_rust { "xtask-bench-pure-rust" } else { "xtask-bench" };
+        write_section(&root().join("docs/benchmarks.md"), section, &table)?;
+        eprintln!("wrote the {section} section of docs/benchmarks.md");
     }
     Ok(())
 }
 
-fn render(lines: &[String], infer: &[String], a: &Args, torch_version: &str) -> String {
+fn render(lines: &[String], infer: &[String], a: &Args, torch_version: &str, ae_version: &str) -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|c| {
@@ -248,18 +264,10 @@ fn render(lines: &[String], infer: &[String], a: &Args, torch_version: &str) -> 
         .output()
         .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
         .unwrap_or_default();
-    let openblas = Command::new("pkg-config")
-        .args(["--modversion", "openblas"])
-        .output()
-        .ok()
-        .filter(|o| o.status.success())
-        .map(|o| format!("OpenBLAS {}", String::from_utf8_lossy(&o.stdout).trim()))
-        .unwrap_or_else(|| "OpenBLAS (version unknown)".into());
     let threads: Vec<String> = a.threads.iter().map(usize::to_string).collect();
     format!(
-        "Measured {date} on {cpu} ({cores} cores), {rustc}, candle 0.11.1, ae's matrix products on {openblas} \
-         (the `ae` binary's default), PyTorch {torch_version}.\n\
-         Command: `cargo xtask bench --epochs {} --threads {}` (data: `{}`).\n\n\
+        "Measured {date} on {cpu} ({cores} cores), {rustc}, candle 0.11.1, `{ae_version}`, PyTorch {torch_version}.\n\
+         Command: `cargo xtask bench --epochs {} --threads {} --backend {}` (data: `{}`).\n\n\
          Fashion-MNIST, 60,000 training images (no validation split), batch 128, Adam 1e-3, {} epochs. \
          Seconds per epoch: median over epochs 2..{} (epoch 1 is warm-up), training loop only. \
          Peak RSS: the process's VmHWM. Test loss on the 10,000 test images after the last epoch: `recon_per_pixel` (BCE per pixel, the penalty left out) for the stacked and sparse rows, \
@@ -277,6 +285,7 @@ fn render(lines: &[String], infer: &[String], a: &Args, torch_version: &str) -> 
          | --- | --- | --- | --- | --- | --- | --- | --- |\n{}\n",
         a.epochs,
         threads.join(","),
+        a.backend,
         a.data_dir.display(),
         a.epochs,
         a.epochs,
@@ -353,7 +362,7 @@ fn run_ae(row: &Row, threads: usize, a: &Args, run_dir: &Path) -> anyhow::Result
     let epochs = a.epochs.to_string();
     eprintln!("ae: {} at {threads} thread(s)", row.name);
     let (_, rss) = run_measured(
-        Command::new(ae_binary())
+        Command::new(crate::release_ae())
             .args([
                 "train",
                 "--dataset",
@@ -386,13 +395,9 @@ fn run_ae(row: &Row, threads: usize, a: &Args, run_dir: &Path) -> anyhow::Result
     })
 }
 
-fn ae_binary() -> PathBuf {
-    root().join("target/release/ae")
-}
-
 /// `ae ARGS --json` on `threads` threads, its output parsed.
 fn ae_json(args: &[&str], threads: usize) -> anyhow::Result<serde_json::Value> {
-    let out = Command::new(ae_binary()).args(args).env("RAYON_NUM_THREADS", threads.to_string()).output()?;
+    let out = Command::new(crate::release_ae()).args(args).env("RAYON_NUM_THREADS", threads.to_string()).output()?;
     if !out.status.success() {
         bail!("`ae {}` failed with {}: {}", args.join(" "), out.status, String::from_utf8_lossy(&out.stderr));
     }

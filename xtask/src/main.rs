@@ -5,6 +5,7 @@ mod bench;
 mod bench_anomaly;
 mod ci;
 mod download;
+mod setup;
 mod train;
 
 use anyhow::bail;
@@ -21,8 +22,11 @@ tasks:
       ae against the PyTorch reference, side by side; writes docs/benchmarks.md
   bench anomaly [--epochs N] [--data-dir DIR] [--no-write]
       the one-class anomaly protocol on Fashion-MNIST (ROC AUC per class); writes docs/benchmarks.md
+  setup
+      install what the tests need (as root on Debian; otherwise print the command to run)
   ci
-      fmt check, clippy -D warnings, tests, docs with -D warnings
+      setup, fmt check, clippy -D warnings, tests on both matrix-product backends, docs with
+      -D warnings, and the release build a machine without OpenBLAS gets, training one epoch
 ";
 
 fn main() {
@@ -31,6 +35,7 @@ fn main() {
         Some("download") => download::run(&args[1..]),
         Some("train") => train::run(&args[1..]),
         Some("bench") => bench::run(&args[1..]),
+        Some("setup") => setup::run(&args[1..]),
         Some("ci") => ci::run(&args[1..]),
         Some("-h" | "--help" | "help") | None => {
             print!("{HELP}");
@@ -65,6 +70,11 @@ fn usage<T>(msg: impl Into<String>) -> anyhow::Result<T> {
 fn root() -> std::path::PathBuf {
     let here = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     here.parent().unwrap_or(here).to_path_buf()
+}
+
+/// The release `ae` binary that `cargo build --release --bin ae` writes.
+fn release_ae() -> std::path::PathBuf {
+    root().join("target").join("release").join("ae")
 }
 
 /// Runs a command in the workspace root, failing if it fails.

@@ -9,11 +9,18 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// Train and use autoencoders.
 #[derive(Debug, Parser)]
-#[command(name = "ae", version, about, propagate_version = true)]
+#[command(name = "ae", version = version(), about, propagate_version = true)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// `ae --version`: the version and the matrix-product backend this build chose, since the same
+/// source trains at different speeds with OpenBLAS and without it.
+fn version() -> &'static str {
+    static VERSION: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    VERSION.get_or_init(|| format!("{} ({})", env!("CARGO_PKG_VERSION"), ae_core::fused::gemm::describe()))
 }
 
 /// The subcommands.

@@ -39,7 +39,7 @@ pub fn run(a: &TrainArgs) -> anyhow::Result<()> {
         Box::new(interrupt.clone()),
     ];
     eprintln!(
-        "{} {} ({} parameters) on {}: {} train / {} validation / {} test examples, into {}",
+        "{} {} ({} parameters) on {}: {} train / {} validation / {} test examples, into {} ({})",
         if a.resume { "resuming" } else { "training" },
         cfg.model.kind(),
         params.count(),
@@ -47,7 +47,8 @@ pub fn run(a: &TrainArgs) -> anyhow::Result<()> {
         data.train.len(),
         data.val.as_ref().map_or(0, |v| v.len()),
         data.test.len(),
-        run.path().display()
+        run.path().display(),
+        ae_core::fused::gemm::describe()
     );
     let report = fit(
         &*model,

@@ -1,6 +1,6 @@
-//! A safe matrix product over row-major `f32` slices. By default it runs on the `gemm` crate that
-//! candle itself uses; with the `openblas` feature it calls OpenBLAS's `cblas_sgemm`, which
-//! measured 1.2x to 1.8x faster on this project's 2-core AVX-512 machine (see
+//! A safe matrix product over row-major `f32` slices. Where OpenBLAS was found at build time
+//! (`build.rs`) it calls OpenBLAS's `cblas_sgemm`; otherwise the `gemm` crate that candle itself
+//! uses. OpenBLAS measured 1.2x to 1.8x faster on this project's 2-core AVX-512 machine (see
 //! `docs/benchmarks.md`). With `dense_avx512.rs` this is one of the two places in ae with
 //! `unsafe`: every length is checked against the shapes before the call, so the pointers handed
 //! over always stay inside their slices.
@@ -27,7 +27,7 @@ impl Operand<'_> {
     }
 
     /// (column stride, row stride) of the logical matrix.
-    #[cfg_attr(feature = "openblas", allow(dead_code))]
+    #[cfg_attr(ae_openblas, allow(dead_code))]
     fn strides(&self) -> (isize, isize) {
         if self.transposed { (self.cols as isize, 1) } else { (1, self.cols as isize) }
     }
@@ -58,7 +58,7 @@ pub fn matmul(dst: &mut [f32], a: Operand<'_>, b: Operand<'_>, accumulate: bool,
 }
 
 /// The pure-Rust product: the `gemm` crate, split across `threads` on rayon's pool.
-#[cfg(not(feature = "openblas"))]
+#[cfg(not(ae_openblas))]
 fn product(dst: &mut [f32], a: Operand<'_>, b: Operand<'_>, accumulate: bool, threads: usize) {
     use gemm::Parallelism;
     let ((m, k), (_, n)) = (a.shape(), b.shape());
@@ -93,7 +93,7 @@ fn product(dst: &mut [f32], a: Operand<'_>, b: Operand<'_>, accumulate: bool, th
     }
 }
 
-#[cfg(feature = "openblas")]
+#[cfg(ae_openblas)]
 mod cblas {
     #[link(name = "openblas")]
     unsafe extern "C" {
@@ -123,7 +123,7 @@ mod cblas {
 /// The OpenBLAS product. OpenBLAS keeps one global thread count; it is set only when it changes.
 /// (Routing small single-thread products to the `gemm` crate, faster in isolation, made
 /// reconstruction slower in the benchmark, so every product goes to OpenBLAS.)
-#[cfg(feature = "openblas")]
+#[cfg(ae_openblas)]
 fn product(dst: &mut [f32], a: Operand<'_>, b: Operand<'_>, accumulate: bool, threads: usize) {
     use std::sync::atomic::{AtomicUsize, Ordering};
     static THREADS: AtomicUsize = AtomicUsize::new(0);
@@ -157,8 +157,16 @@ fn product(dst: &mut [f32], a: Operand<'_>, b: Operand<'_>, accumulate: bool, th
     }
 }
 
-/// Which matrix-product backend this build uses, for benchmark reports.
-pub const BACKEND: &str = if cfg!(feature = "openblas") { "OpenBLAS" } else { "gemm crate" };
+/// Which matrix-product backend this build uses (`OpenBLAS 0.3.21`, `pure Rust (gemm crate)`),
+/// chosen by `build.rs`: `ae --version`, `ae train` and the benchmark report it.
+pub const BACKEND: &str = env!("AE_MATMUL_BACKEND");
+
+/// The backend and, where the CPU has it, ae's own AVX-512 inference kernel, in one phrase for
+/// reports: `matrix products on OpenBLAS 0.3.21, inference on ae's AVX-512 kernel`.
+pub fn describe() -> String {
+    let inference = if super::dense_avx512::available() { "ae's AVX-512 kernel" } else { "the same products" };
+    format!("matrix products on {BACKEND}, inference on {inference}")
+}
 
 #[cfg(test)]
 mod tests {

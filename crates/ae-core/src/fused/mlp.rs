@@ -107,7 +107,7 @@ pub fn forward_rows_parallel(layers: &[Dense<'_>], x: &[f32], rows: usize, threa
         INFERENCE.with_borrow_mut(|ws| run_layers(layers, x, n, ws, threads, Some(out)));
     };
     let kernel = dense_avx512::available();
-    if threads <= 1 || (!kernel && cfg!(feature = "openblas")) {
+    if threads <= 1 || (!kernel && cfg!(ae_openblas)) {
         whole(&mut out, x, rows, threads);
         return out;
     }

@@ -1,0 +1,105 @@
+//! `cargo xtask setup` (and the first step of `cargo xtask ci`): installs what the tests need
+//! beyond the Rust toolchain, so the test command passes on a fresh machine by itself. As root on
+//! Debian it runs `apt-get update` once and `apt-get install -y` for what is missing; elsewhere it
+//! stops at once and prints the exact command to run.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use anyhow::bail;
+
+use crate::sh;
+
+/// Where Debian's `dataset-fashion-mnist` puts the files the real-data tests read.
+const FASHION_MNIST: &str = "/usr/share/datasets/fashion-mnist";
+
+/// The interpreters the Python tests try, in order (`tests/common` tries the same): Debian's
+/// first, since `apt-get install python3-numpy` serves it and the `python3` first on PATH may be
+/// another one.
+const PYTHONS: [&str; 2] = ["/usr/bin/python3", "python3"];
+
+/// One thing the tests need, how to tell it is there, and the Debian packages that bring it.
+struct Need {
+    what: &'static str,
+    present: fn() -> bool,
+    packages: &'static [&'static str],
+}
+
+const NEEDS: [Need; 3] = [
+    Need {
+        what: "Fashion-MNIST for the real-data tests",
+        present: || Path::new(FASHION_MNIST).join("t10k-images-idx3-ubyte.gz").is_file(),
+        packages: &["dataset-fashion-mnist"],
+    },
+    Need {
+        what: "numpy, for the test that loads checkpoints outside ae",
+        present: || python_with("numpy").is_some(),
+        packages: &["python3-numpy"],
+    },
+    Need {
+        what: "OpenBLAS and pkg-config, so the tests cover the OpenBLAS backend too",
+        present: || succeeds(Command::new("pkg-config").args(["--exists", "openblas"])),
+        packages: &["libopenblas-dev", "pkg-config"],
+    },
+];
+
+/// Runs the task.
+pub fn run(_args: &[String]) -> anyhow::Result<()> {
+    rust_components()?;
+    let missing: Vec<&Need> = NEEDS.iter().filter(|n| !(n.present)()).collect();
+    if missing.is_empty() {
+        eprintln!("xtask setup: everything the tests need is installed");
+        return Ok(());
+    }
+    let packages: Vec<&str> = missing.iter().flat_map(|n| n.packages.iter().copied()).collect();
+    for n in &missing {
+        eprintln!("xtask setup: missing {} (Debian: {})", n.what, n.packages.join(" "));
+    }
+    if !can_apt() {
+        bail!(
+            "the tests need packages this machine lacks and xtask can install them only as root on Debian; run:\n  \
+             sudo apt-get update && sudo apt-get install -y {}\nthen `cargo xtask ci` again",
+            packages.join(" ")
+        );
+    }
+    sh(Command::new("apt-get").args(["update", "-qq"]).env("DEBIAN_FRONTEND", "noninteractive"))?;
+    sh(Command::new("apt-get")
+        .args(["install", "-y", "-qq", "--no-install-recommends"])
+        .args(&packages)
+        .env("DEBIAN_FRONTEND", "noninteractive"))?;
+    let still: Vec<&str> = missing.iter().filter(|n| !(n.present)()).map(|n| n.what).collect();
+    if !still.is_empty() {
+        bail!("installed {} but still missing: {}", packages.join(" "), still.join("; "));
+    }
+    Ok(())
+}
+
+/// The first interpreter in [`PYTHONS`] that imports `module`.
+fn python_with(module: &str) -> Option<&'static str> {
+    PYTHONS.into_iter().find(|py| succeeds(Command::new(py).args(["-c", &format!("import {module}")])))
+}
+
+/// rustfmt and clippy, which `cargo xtask ci` runs; rustup adds them where it manages the toolchain.
+fn rust_components() -> anyhow::Result<()> {
+    let has = |tool: &str| succeeds(Command::new(env!("CARGO")).args([tool, "--version"]));
+    if has("fmt") && has("clippy") {
+        return Ok(());
+    }
+    if succeeds(Command::new("rustup").arg("--version")) {
+        sh(Command::new("rustup").args(["component", "add", "rustfmt", "clippy"]))?;
+    }
+    if !(has("fmt") && has("clippy")) {
+        bail!("`cargo xtask ci` needs rustfmt and clippy: run `rustup component add rustfmt clippy`");
+    }
+    Ok(())
+}
+
+/// Root on a machine with apt-get.
+fn can_apt() -> bool {
+    let root = Command::new("id").arg("-u").output().is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
+    root && succeeds(Command::new("apt-get").arg("--version"))
+}
+
+fn succeeds(cmd: &mut Command) -> bool {
+    cmd.stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok_and(|s| s.success())
+}
