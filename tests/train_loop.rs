@@ -57,6 +57,9 @@ impl Autoencoder for Poisoned {
     fn input_dim(&self) -> usize {
         self.inner.input_dim()
     }
+    fn code_dim(&self) -> usize {
+        self.inner.code_dim()
+    }
     fn encode(&self, xs: &Tensor) -> Result<Tensor> {
         self.inner.encode(xs)
     }

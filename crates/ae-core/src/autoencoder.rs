@@ -116,6 +116,9 @@ pub trait Autoencoder {
     /// Input features per example (784 for 28x28 images).
     fn input_dim(&self) -> usize;
 
+    /// Code units per example: the width `decode` takes.
+    fn code_dim(&self) -> usize;
+
     /// The code of each input.
     ///
     /// # Shapes
@@ -203,6 +206,9 @@ pub trait Autoencoder {
 impl<T: Autoencoder + ?Sized> Autoencoder for Box<T> {
     fn input_dim(&self) -> usize {
         (**self).input_dim()
+    }
+    fn code_dim(&self) -> usize {
+        (**self).code_dim()
     }
     fn encode(&self, xs: &Tensor) -> Result<Tensor> {
         (**self).encode(xs)

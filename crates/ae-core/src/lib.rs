@@ -9,6 +9,7 @@ pub mod error;
 pub mod fused;
 pub mod gaussian;
 pub mod init;
+pub mod input;
 pub mod loss;
 pub mod params;
 pub mod rng;

@@ -273,11 +273,17 @@ impl Autoencoder for SparseAe {
         self.cfg.input_dim
     }
 
+    fn code_dim(&self) -> usize {
+        self.cfg.code_dim
+    }
+
     fn encode(&self, xs: &Tensor) -> Result<Tensor> {
+        ae_core::input::expect_rows(xs, self.input_dim(), "encoder input")?;
         self.sparsify(&self.pre_code(xs)?)
     }
 
     fn decode(&self, zs: &Tensor) -> Result<Tensor> {
+        ae_core::input::expect_rows(zs, self.code_dim(), "decoder input (codes)")?;
         self.decoder.forward(zs)
     }
 
@@ -288,6 +294,7 @@ impl Autoencoder for SparseAe {
     /// Reconstruction plus the sparsity term: the L1 or KL penalty, or for TopK the auxiliary
     /// loss (weighted 1/32) when `aux_k` is set and some units are dead.
     fn loss(&self, batch: &Batch, ctx: &mut StepContext<'_>) -> Result<LossParts> {
+        ae_core::input::expect_batch(batch, self.input_dim())?;
         let pre = self.pre_code(&batch.input)?;
         let code = self.sparsify(&pre)?;
         let logits = self.decode(&code)?;
@@ -327,11 +334,13 @@ impl Autoencoder for SparseAe {
         ctx: &mut StepContext<'_>,
         scratch: &mut ae_core::fused::FusedScratch,
     ) -> Result<Option<ae_core::LossValues>> {
+        ae_core::input::expect_batch(batch, self.input_dim())?;
         crate::sparse_fused::step(self, batch, ctx, scratch)
     }
 
     /// The fused forward for L1 and KL codes (`sparse_fused.rs`); TopK through `encode`.
     fn embed(&self, xs: &Tensor) -> Result<Tensor> {
+        ae_core::input::expect_rows(xs, self.input_dim(), "encoder input")?;
         match crate::sparse_fused::inference(self, xs, false)? {
             Some(zs) => Ok(zs),
             None => Ok(self.encode(xs)?.detach()),
@@ -339,6 +348,7 @@ impl Autoencoder for SparseAe {
     }
 
     fn reconstruct(&self, xs: &Tensor) -> Result<Tensor> {
+        ae_core::input::expect_rows(xs, self.input_dim(), "encoder input")?;
         match crate::sparse_fused::inference(self, xs, true)? {
             Some(out) => Ok(out),
             None => self.cfg.loss.to_output(&self.forward(xs)?.detach()),

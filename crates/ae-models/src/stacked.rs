@@ -87,6 +87,7 @@ pub struct StackedAe {
     code_activation: Option<Activation>,
     input_dim: usize,
     loss: ReconLoss,
+    code_dim: usize,
 }
 
 impl StackedAe {
@@ -106,6 +107,7 @@ impl StackedAe {
             code_activation: cfg.code_activation,
             input_dim: cfg.input_dim,
             loss: cfg.loss,
+            code_dim: cfg.code_dim,
         })
     }
 }
@@ -115,7 +117,12 @@ impl Autoencoder for StackedAe {
         self.input_dim
     }
 
+    fn code_dim(&self) -> usize {
+        self.code_dim
+    }
+
     fn encode(&self, xs: &Tensor) -> Result<Tensor> {
+        ae_core::input::expect_rows(xs, self.input_dim(), "encoder input")?;
         let zs = self.encoder.forward(xs)?;
         match self.code_activation {
             Some(act) => act.apply(&zs),
@@ -124,6 +131,7 @@ impl Autoencoder for StackedAe {
     }
 
     fn decode(&self, zs: &Tensor) -> Result<Tensor> {
+        ae_core::input::expect_rows(zs, self.code_dim(), "decoder input (codes)")?;
         self.decoder.forward(zs)
     }
 
@@ -132,12 +140,14 @@ impl Autoencoder for StackedAe {
     }
 
     fn loss(&self, batch: &Batch, _ctx: &mut StepContext<'_>) -> Result<LossParts> {
+        ae_core::input::expect_batch(batch, self.input_dim())?;
         let logits = self.forward(&batch.input)?;
         let recon = self.loss.per_example(&logits, &batch.target)?.mean(0)?;
         Ok(LossParts::recon_only(recon))
     }
 
     fn embed(&self, xs: &Tensor) -> Result<Tensor> {
+        ae_core::input::expect_rows(xs, self.input_dim(), "encoder input")?;
         let n_enc = self.encoder.layers().len();
         match self.fused_forward(xs, 0..n_enc, None)? {
             Some(zs) => Ok(zs),
@@ -146,6 +156,7 @@ impl Autoencoder for StackedAe {
     }
 
     fn reconstruct(&self, xs: &Tensor) -> Result<Tensor> {
+        ae_core::input::expect_rows(xs, self.input_dim(), "encoder input")?;
         let all = 0..self.encoder.layers().len() + self.decoder.layers().len();
         // The output map (sigmoid for BCE) runs as the last layer's activation, in the same
         // parallel blocks as the layers.
@@ -165,6 +176,7 @@ impl Autoencoder for StackedAe {
         _ctx: &mut StepContext<'_>,
         scratch: &mut FusedScratch,
     ) -> Result<Option<LossValues>> {
+        ae_core::input::expect_batch(batch, self.input_dim())?;
         let layers = self.dense_layers();
         let (Some(x), Some(y)) = (HostView::of(&batch.input), HostView::of(&batch.target)) else { return Ok(None) };
         let Some(views) = host_views(&layers) else { return Ok(None) };

@@ -149,12 +149,18 @@ impl Autoencoder for Vae {
         self.input_dim
     }
 
+    fn code_dim(&self) -> usize {
+        self.code_dim
+    }
+
     /// The posterior mean.
     fn encode(&self, xs: &Tensor) -> Result<Tensor> {
+        ae_core::input::expect_rows(xs, self.input_dim(), "encoder input")?;
         Ok(self.posterior(xs)?.mean)
     }
 
     fn decode(&self, zs: &Tensor) -> Result<Tensor> {
+        ae_core::input::expect_rows(zs, self.code_dim(), "decoder input (codes)")?;
         self.decoder.forward(zs)
     }
 
@@ -167,6 +173,7 @@ impl Autoencoder for Vae {
     /// negative log-likelihood of the target under the decoded sample and `kl` reported
     /// unweighted.
     fn loss(&self, batch: &Batch, ctx: &mut StepContext<'_>) -> Result<LossParts> {
+        ae_core::input::expect_batch(batch, self.input_dim())?;
         let q = self.posterior(&batch.input)?;
         let zs = q.sample(ctx.rng)?;
         let logits = self.decode(&zs)?;
@@ -183,10 +190,12 @@ impl Autoencoder for Vae {
         ctx: &mut StepContext<'_>,
         scratch: &mut ae_core::fused::FusedScratch,
     ) -> Result<Option<ae_core::LossValues>> {
+        ae_core::input::expect_batch(batch, self.input_dim())?;
         crate::vae_fused::step(self, batch, ctx, scratch)
     }
 
     fn embed(&self, xs: &Tensor) -> Result<Tensor> {
+        ae_core::input::expect_rows(xs, self.input_dim(), "encoder input")?;
         match crate::vae_fused::inference(self, xs, Pass::Encode, true)? {
             Some(codes) => Ok(codes),
             None => Ok(self.encode(xs)?.detach()),
@@ -194,6 +203,7 @@ impl Autoencoder for Vae {
     }
 
     fn reconstruct(&self, xs: &Tensor) -> Result<Tensor> {
+        ae_core::input::expect_rows(xs, self.input_dim(), "encoder input")?;
         match crate::vae_fused::inference(self, xs, Pass::Reconstruct, true)? {
             Some(out) => Ok(out),
             None => self.recon_loss().to_output(&self.forward(xs)?.detach()),
@@ -208,6 +218,7 @@ impl Autoencoder for Vae {
     /// Draws `z = mean + σ ε` with `ε` of shape `(batch, k, code_dim)` from `rng` (for `k = 1`
     /// the same numbers [`Gaussian::sample`] draws), then `log p(x | z) + log p(z) - log q(z | x)`.
     fn log_importance_weights(&self, xs: &Tensor, k: usize, rng: &mut SeededRng) -> Result<Option<Tensor>> {
+        ae_core::input::expect_rows(xs, self.input_dim(), "encoder input")?;
         let q = self.posterior(xs)?;
         let (b, d) = q.mean.dims2()?;
         let eps = ae_core::rng::normal(rng, (b, k, d), 0.0, 1.0, xs.device())?;

@@ -39,6 +39,21 @@ pub enum TrainError {
         /// The norm seen.
         value: f64,
     },
+    /// The examples do not fit the model: checked before the first batch, since the fused CPU
+    /// paths read raw rows and would otherwise misread them.
+    #[error(
+        "the {split} examples are {dtype:?} of shape {shape:?}, but the model takes f32 rows of {expected} features"
+    )]
+    DataShape {
+        /// Which split: train, validation or test.
+        split: &'static str,
+        /// The model's input width.
+        expected: usize,
+        /// The split's shape.
+        shape: Vec<usize>,
+        /// The split's dtype.
+        dtype: ae_core::candle::DType,
+    },
     /// A checkpoint file is missing, unreadable or inconsistent.
     #[error("{path}: {reason}")]
     BadCheckpoint {

@@ -17,6 +17,20 @@ pub fn evaluate<M: Autoencoder + ?Sized>(
     evaluate_with_noise(model, split, batch_size, seed, None)
 }
 
+/// Refuses a split whose rows are not f32 of the model's input width, naming both.
+pub fn check_split<M: Autoencoder + ?Sized>(model: &M, split: &Split, name: &'static str) -> Result<(), TrainError> {
+    let xs = &split.images;
+    if xs.dims().len() == 2 && split.features() == model.input_dim() && xs.dtype() == ae_core::candle::DType::F32 {
+        return Ok(());
+    }
+    Err(TrainError::DataShape {
+        split: name,
+        expected: model.input_dim(),
+        shape: xs.dims().to_vec(),
+        dtype: xs.dtype(),
+    })
+}
+
 /// [`evaluate`] with each input corrupted by `noise` (fixed draws from the evaluation noise
 /// streams of `seed`) and scored against the clean target: a denoising model's objective.
 pub fn evaluate_with_noise<M: Autoencoder + ?Sized>(
@@ -26,6 +40,7 @@ pub fn evaluate_with_noise<M: Autoencoder + ?Sized>(
     seed: u64,
     noise: Option<Noise>,
 ) -> Result<LossValues, TrainError> {
+    check_split(model, split, "evaluation")?;
     let mut rng = rng::stream(seed, Purpose::Eval, 0);
     let mut sum = LossValues::default();
     for batch in Loader::sequential(split, batch_size).with_noise(noise, seed, EVAL_NOISE_STREAM).epoch(0) {

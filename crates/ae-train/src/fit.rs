@@ -17,7 +17,7 @@ use crate::checkpoint::RunDir;
 use crate::clip::{clip_fused_grad_norm, clip_grad_norm};
 use crate::config::TrainConfig;
 use crate::error::TrainError;
-use crate::eval::evaluate_with_noise;
+use crate::eval::{check_split, evaluate_with_noise};
 use crate::observer::{EpochEnd, Observer, StepEnd, TrainStart};
 use crate::optim::{Adam, Grads};
 use crate::state::TrainState;
@@ -70,6 +70,10 @@ pub fn fit<M: Autoencoder + ?Sized>(
     observer: &mut dyn Observer,
 ) -> Result<FitReport, TrainError> {
     cfg.validate()?;
+    check_split(model, data.train, "training")?;
+    if let Some(val) = data.val {
+        check_split(model, val, "validation")?;
+    }
     let vars = params.named();
     let mut optim = Adam::new(cfg.optimizer.clone());
     let (mut state, skipped_checkpoints) = if resume {
