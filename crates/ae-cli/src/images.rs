@@ -27,10 +27,19 @@ pub fn save_grid(path: &Path, rows: &[Vec<Vec<f32>>], (h, w): (usize, usize)) ->
             }
         }
     }
-    let tmp = path.with_extension("png.tmp");
-    img.save_with_format(&tmp, image::ImageFormat::Png)
-        .with_context(|| format!("{}: cannot write image", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("{}: cannot write image", path.display()))?;
+    write_png(path, img)
+}
+
+/// Writes `img` as a PNG through ae's one atomic writer: encoded in memory first, so a full disk
+/// fails the command (image's own `save` drops its buffered writer's last error and leaves a
+/// 0-byte file), then temp file, fsync, rename, fsync of the folder; the temp file is removed
+/// on every error.
+pub fn write_png(path: &Path, img: impl Into<image::DynamicImage>) -> anyhow::Result<()> {
+    let mut bytes = std::io::Cursor::new(Vec::new());
+    img.into()
+        .write_to(&mut bytes, image::ImageFormat::Png)
+        .with_context(|| format!("{}: cannot encode the image", path.display()))?;
+    ae_train::checkpoint::atomic_write(path, bytes.get_ref())?;
     Ok(())
 }
 
@@ -85,11 +94,9 @@ pub fn read_gray(path: &Path, (h, w): (usize, usize)) -> anyhow::Result<Vec<f32>
 /// Writes `pixels` (in [0, 1]) as an 8-bit grayscale PNG, atomically.
 pub fn write_gray(path: &Path, pixels: &[f32], (h, w): (usize, usize)) -> anyhow::Result<()> {
     let bytes: Vec<u8> = pixels.iter().map(|v| (v.clamp(0.0, 1.0) * 255.0).round() as u8).collect();
-    let img = GrayImage::from_raw(w as u32, h as u32, bytes).context("image buffer size")?;
-    let tmp = path.with_extension("png.tmp");
-    img.save_with_format(&tmp, image::ImageFormat::Png).with_context(|| format!("{}: cannot write", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("{}: cannot write", path.display()))?;
-    Ok(())
+    let img = GrayImage::from_raw(w as u32, h as u32, bytes)
+        .with_context(|| format!("{}: {} pixels do not make a {w}x{h} image", path.display(), pixels.len()))?;
+    write_png(path, img)
 }
 
 /// The `.png` files in folder `dir`, sorted; an error naming the folder when it has none.

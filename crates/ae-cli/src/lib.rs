@@ -11,6 +11,7 @@ pub mod config;
 pub mod exit;
 pub mod images;
 pub mod interrupt;
+pub mod lock;
 pub mod loss_plot;
 pub mod plot;
 pub mod progress;

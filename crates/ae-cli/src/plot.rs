@@ -4,7 +4,6 @@
 
 use std::path::Path;
 
-use anyhow::Context;
 use image::{Rgb, RgbImage};
 
 /// Matplotlib's tab10 palette, one colour per label 0-9.
@@ -129,11 +128,7 @@ pub fn save_scatter(path: &Path, points: &[(f32, f32)], labels: &[u8]) -> anyhow
         fill(&mut img, x0, y0 + FONT_SCALE, 4 * FONT_SCALE, 4 * FONT_SCALE, colour(label));
         text(&mut img, x0 + 6 * FONT_SCALE, y0, &label.to_string(), [0, 0, 0]);
     }
-    let tmp = path.with_extension("png.tmp");
-    img.save_with_format(&tmp, image::ImageFormat::Png)
-        .with_context(|| format!("{}: cannot write image", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("{}: cannot write image", path.display()))?;
-    Ok(())
+    crate::images::write_png(path, img)
 }
 
 fn fill(img: &mut RgbImage, x0: u32, y0: u32, w: u32, h: u32, c: [u8; 3]) {
@@ -275,11 +270,7 @@ pub fn save_lines(
         fill(&mut img, LEFT + PLOT_W - 150, y0 + 2, 14, 14, PALETTE[k % PALETTE.len()]);
         text(&mut img, LEFT + PLOT_W - 130, y0, name, [0, 0, 0]);
     }
-    let tmp = path.with_extension("png.tmp");
-    img.save_with_format(&tmp, image::ImageFormat::Png)
-        .with_context(|| format!("{}: cannot write image", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("{}: cannot write image", path.display()))?;
-    Ok(())
+    crate::images::write_png(path, img)
 }
 
 #[cfg(test)]

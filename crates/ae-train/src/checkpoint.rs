@@ -22,8 +22,17 @@ pub struct RunDir {
     root: PathBuf,
 }
 
-/// Every file ae writes into a run directory (removed by `--overwrite`).
-pub const RUN_FILES: [&str; 12] = [
+/// The file `ae train` holds an advisory lock on while it writes the run (never removed, so two
+/// processes always lock the same file).
+pub const LOCK_FILE: &str = ".lock";
+
+/// The prefix of the temporary files the atomic writer renames into place; one left behind by a
+/// kill is removed by the next writer that holds the run's lock.
+pub const TEMP_PREFIX: &str = ".tmp-";
+
+/// Every file ae writes into a run directory, by any command: the one list `--overwrite` removes.
+/// (A test checks that every `run.file("...")` in the sources names one of these.)
+pub const RUN_FILES: [&str; 20] = [
     "config.json",
     "model.safetensors",
     "optimizer.safetensors",
@@ -36,6 +45,14 @@ pub const RUN_FILES: [&str; 12] = [
     "metrics.csv",
     "reconstructions.png",
     "loss.png",
+    "samples.png",
+    "latent.png",
+    "manifold.png",
+    "denoised.png",
+    "features.png",
+    "sweep.csv",
+    "sweep.png",
+    "interp.png",
 ];
 
 impl RunDir {
@@ -75,10 +92,15 @@ impl RunDir {
         self.file("state.json")
     }
 
-    /// True when the directory does not exist or holds nothing.
+    /// True when the directory does not exist or holds nothing but the lock file and temporary
+    /// files a kill left.
     pub fn is_empty(&self) -> Result<bool, TrainError> {
+        let ours = |name: &std::ffi::OsStr| {
+            let name = name.to_string_lossy();
+            name == LOCK_FILE || name.starts_with(TEMP_PREFIX)
+        };
         match std::fs::read_dir(&self.root) {
-            Ok(mut entries) => Ok(entries.next().is_none()),
+            Ok(mut entries) => Ok(entries.all(|e| e.is_ok_and(|e| ours(&e.file_name())))),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(true),
             Err(source) => Err(TrainError::Io { path: self.root.clone(), source }),
         }
@@ -87,6 +109,24 @@ impl RunDir {
     /// Creates the directory.
     pub fn create(&self) -> Result<(), TrainError> {
         std::fs::create_dir_all(&self.root).map_err(TrainError::io(&self.root))
+    }
+
+    /// Removes the temporary files an earlier writer left when it was killed mid-write. Only for
+    /// the holder of the run's lock: another writer's temporaries would be in use.
+    pub fn remove_temporaries(&self) -> Result<usize, TrainError> {
+        let entries = match std::fs::read_dir(&self.root) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+            Err(source) => return Err(TrainError::Io { path: self.root.clone(), source }),
+        };
+        let mut removed = 0;
+        for entry in entries.flatten() {
+            if entry.file_name().to_string_lossy().starts_with(TEMP_PREFIX) && entry.path().is_file() {
+                std::fs::remove_file(entry.path()).map_err(TrainError::io(entry.path()))?;
+                removed += 1;
+            }
+        }
+        Ok(removed)
     }
 
     /// Removes the files a previous run left (for `--overwrite`); other files stay.
@@ -344,7 +384,13 @@ fn parent(path: &Path) -> &Path {
 /// `bytes` in a synced temporary file beside `path` (removed again if anything fails).
 fn write_temporary(path: &Path, bytes: &[u8]) -> Result<tempfile::NamedTempFile, TrainError> {
     let dir = parent(path);
-    let mut tmp = tempfile::Builder::new().prefix(".tmp-").tempfile_in(dir).map_err(TrainError::io(dir))?;
+    // 0666 less the process umask, as for any file a program creates (tempfile's default, 0600,
+    // would make checkpoints and outputs private while the PNGs beside them were not).
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(TEMP_PREFIX);
+    #[cfg(unix)]
+    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
+    let mut tmp = builder.tempfile_in(dir).map_err(TrainError::io(dir))?;
     write_all(tmp.as_file_mut(), bytes).map_err(TrainError::io(path))?;
     tmp.as_file().sync_all().map_err(TrainError::io(path))?;
     Ok(tmp)

@@ -34,9 +34,10 @@ pub fn run(a: &EncodeArgs) -> anyhow::Result<()> {
         tensors.insert("test.images".into(), data.test.images.clone());
         tensors.insert("test.reconstructions".into(), Tensor::cat(&parts, 0)?);
     }
-    let tmp = a.out.with_extension("safetensors.tmp");
-    candle_core::safetensors::save(&tensors, &tmp).with_context(|| format!("--out {}: cannot write", tmp.display()))?;
-    std::fs::rename(&tmp, &a.out).with_context(|| format!("--out {}: cannot write", a.out.display()))?;
+    // Sorted names, so the file's bytes do not depend on the map's order.
+    let sorted: std::collections::BTreeMap<&String, &Tensor> = tensors.iter().collect();
+    let bytes = safetensors::serialize(sorted, None).context("encoding the codes as safetensors")?;
+    ae_train::checkpoint::atomic_write(&a.out, &bytes).with_context(|| format!("--out {}", a.out.display()))?;
     println!(
         "wrote {}: {} train and {} test codes of width {} with labels ({} weights)",
         a.out.display(),

@@ -19,14 +19,19 @@ use crate::rundir::{claim_fresh, default_path};
 
 /// Runs `ae train`.
 pub fn run(a: &TrainArgs) -> anyhow::Result<()> {
-    let (cfg, run) = resolve(a)?;
+    let (cfg, run, start) = resolve(a)?;
     cfg.validate()?;
     let dev = a.device.open()?;
     let data = Dataset::load(&cfg.data, cfg.train.seed, &dev)?;
     let (model, params) = build_model(&cfg.model, cfg.train.seed, &dev)?;
     check_input_size(&*model, &data)?;
-    if !a.resume {
-        claim_fresh(&run, a.overwrite)?;
+    // Held until this function returns: no other `ae train` writes this directory meanwhile.
+    let _lock = crate::lock::hold(&run)?;
+    run.remove_temporaries()?;
+    let resume = start == Start::Resume;
+    if !resume {
+        // A run killed during its first checkpoint has nothing to resume: it starts over.
+        claim_fresh(&run, a.overwrite || start == Start::Restart)?;
     }
     atomic_write(&run.config(), cfg.to_json().as_bytes())?;
 
@@ -40,7 +45,7 @@ pub fn run(a: &TrainArgs) -> anyhow::Result<()> {
     ];
     eprintln!(
         "{} {} ({} parameters) on {}: {} train / {} validation / {} test examples, into {} ({})",
-        if a.resume { "resuming" } else { "training" },
+        if resume { "resuming" } else { "training" },
         cfg.model.kind(),
         params.count(),
         cfg.data.dataset,
@@ -56,14 +61,14 @@ pub fn run(a: &TrainArgs) -> anyhow::Result<()> {
         FitData { train: &data.train, val: data.val.as_ref() },
         &cfg.train,
         &run,
-        a.resume,
+        resume,
         &mut observers,
     )?;
     if report.stop == StopReason::Interrupted || interrupt.requested() {
         let msg = format!(
             "interrupted: stopped after step {} with its checkpoint saved; continue with --resume --run-dir {}",
             report.state.step,
-            run.path().display()
+            shell_quoted(&run.path().display().to_string())
         );
         return Err(Interrupted(msg).into());
     }
@@ -95,7 +100,7 @@ pub fn run(a: &TrainArgs) -> anyhow::Result<()> {
             get("dead_window")
         );
     }
-    let dir = run.path().display();
+    let dir = run.path().display().to_string();
     println!("run directory {dir}:");
     for (file, what) in [
         ("config.json", "the resolved config"),
@@ -113,14 +118,36 @@ pub fn run(a: &TrainArgs) -> anyhow::Result<()> {
     }
     // Name the binary as it was invoked: `ae` may not be on the PATH (cargo xtask train).
     let me = std::env::args().next().unwrap_or_else(|| "ae".into());
-    println!("evaluate with: {me} eval --run {dir} --json");
+    println!("evaluate with: {} eval --run {} --json", shell_quoted(&me), shell_quoted(&dir));
     Ok(())
+}
+
+/// `word` as one shell word, so a suggested command survives copy and paste: as it is when it is
+/// made only of characters no shell treats specially, else in single quotes.
+fn shell_quoted(word: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c);
+    if !word.is_empty() && word.chars().all(plain) {
+        return word.to_string();
+    }
+    format!("'{}'", word.replace('\'', r"'\''"))
+}
+
+/// How `ae train` begins.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Start {
+    /// A new run.
+    Fresh,
+    /// `--resume` of a run with a checkpoint.
+    Resume,
+    /// `--resume` of a run killed before its first checkpoint was whole: its recorded config,
+    /// from step 0.
+    Restart,
 }
 
 /// The config and run directory for these flags: a fresh run resolves defaults, then `--config`,
 /// then flags; a resumed one starts from the run's own `config.json` and may only raise
 /// `--epochs`.
-fn resolve(a: &TrainArgs) -> anyhow::Result<(RunConfig, RunDir)> {
+fn resolve(a: &TrainArgs) -> anyhow::Result<(RunConfig, RunDir, Start)> {
     if !a.resume {
         let base = match &a.config {
             Some(path) => RunConfig::load(path)?,
@@ -128,13 +155,14 @@ fn resolve(a: &TrainArgs) -> anyhow::Result<(RunConfig, RunDir)> {
         };
         let cfg = apply_flags(base, a)?;
         let dir = a.run_dir.clone().unwrap_or_else(|| default_path(cfg.model.kind(), cfg.data.dataset.name()));
-        return Ok((cfg, RunDir::new(dir)));
+        return Ok((cfg, RunDir::new(dir), Start::Fresh));
     }
     let dir = a.run_dir.clone().ok_or_else(|| usage("--resume needs --run-dir DIR naming the run to continue"))?;
     let run = RunDir::new(dir);
-    if !run.config().is_file() || !run.state().is_file() {
+    let state_saved = run.state().is_file() || run.file("state.prev.json").is_file();
+    if !run.config().is_file() {
         return Err(usage(format!(
-            "--run-dir {}: no checkpoint to resume (config.json and state.json are needed); start it without --resume",
+            "--run-dir {}: no run to resume (no config.json); start it without --resume",
             run.path().display()
         )));
     }
@@ -154,5 +182,26 @@ fn resolve(a: &TrainArgs) -> anyhow::Result<(RunConfig, RunDir)> {
             changed.join(", ")
         )));
     }
-    Ok((cfg, run))
+    if !state_saved {
+        eprintln!(
+            "--resume: {} has a config but no whole checkpoint (the run was stopped during its first save); \
+             starting it over from step 0 with its recorded config",
+            run.path().display()
+        );
+        return Ok((cfg, run, Start::Restart));
+    }
+    Ok((cfg, run, Start::Resume))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shell_quoted;
+
+    #[test]
+    fn suggested_paths_survive_a_shell() {
+        assert_eq!(shell_quoted("runs/digits-1"), "runs/digits-1");
+        assert_eq!(shell_quoted("my runs/a"), "'my runs/a'");
+        assert_eq!(shell_quoted("it's"), r"'it'\''s'");
+        assert_eq!(shell_quoted(""), "''");
+    }
 }
