@@ -64,6 +64,21 @@ fn bad_config_files_are_usage_errors_naming_the_file() {
 }
 
 #[test]
+fn config_files_are_read_with_a_bound() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = tmp.path().join("run");
+    let r = run.to_str().unwrap();
+    // /dev/zero used to be read until memory ran out.
+    let err = fails(&["train", "--config", "/dev/zero", "--run-dir", r], 2);
+    assert!(err.contains("/dev/zero: cannot read config: not a regular file"), "{err}");
+    let huge = tmp.path().join("huge.json");
+    std::fs::write(&huge, vec![b' '; 17 << 20]).unwrap();
+    let err = fails(&["train", "--config", huge.to_str().unwrap(), "--run-dir", r], 2);
+    assert!(err.contains("huge.json: cannot read config: larger than the 16777216-byte limit"), "{err}");
+    assert!(!run.exists());
+}
+
+#[test]
 fn missing_data_is_a_data_error_with_remedies() {
     let tmp = tempfile::tempdir().unwrap();
     let err = fails(

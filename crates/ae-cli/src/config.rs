@@ -9,7 +9,6 @@ use ae_models::ModelConfig;
 use ae_train::config::OptimizerConfig;
 use ae_train::schedule::Decay;
 use ae_train::{EarlyStopping, TrainConfig};
-use anyhow::Context;
 use serde::{Deserialize, Serialize};
 
 use crate::args::TrainArgs;
@@ -46,7 +45,8 @@ impl Default for RunConfig {
 impl RunConfig {
     /// Reads and checks a config file.
     pub fn load(path: &Path) -> anyhow::Result<RunConfig> {
-        let text = std::fs::read_to_string(path).with_context(|| format!("{}: cannot read config", path.display()))?;
+        let text = ae_core::bounded::read_text_bounded(path, ae_core::bounded::TEXT_LIMIT)
+            .map_err(|e| usage(format!("{}: cannot read config: {e}", path.display())))?;
         Self::parse(&text, path)
     }
 

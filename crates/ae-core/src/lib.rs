@@ -4,6 +4,7 @@
 
 pub mod activation;
 pub mod autoencoder;
+pub mod bounded;
 pub mod device;
 pub mod error;
 pub mod fused;

@@ -109,7 +109,8 @@ pub fn read_safetensors(
     expected: &BTreeMap<String, Vec<usize>>,
     dev: Option<&Device>,
 ) -> Result<(HashMap<String, Tensor>, HashMap<String, String>)> {
-    let bytes = std::fs::read(path).map_err(|source| CoreError::Io { path: path.to_path_buf(), source })?;
+    let bytes = crate::bounded::read_bounded(path, crate::bounded::DATA_LIMIT)
+        .map_err(|source| CoreError::Io { path: path.to_path_buf(), source })?;
     parse_safetensors(&bytes, path, expected, dev)
 }
 

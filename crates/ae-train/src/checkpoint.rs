@@ -336,7 +336,7 @@ impl Role {
 
 /// Reads and checks a `state.json`.
 fn read_state(path: &Path) -> Result<TrainState, TrainError> {
-    let bytes = std::fs::read(path).map_err(TrainError::io(path))?;
+    let bytes = ae_core::bounded::read_bounded(path, ae_core::bounded::TEXT_LIMIT).map_err(TrainError::io(path))?;
     let state: TrainState = serde_json::from_slice(&bytes).map_err(|e| TrainError::BadCheckpoint {
         path: path.to_path_buf(),
         reason: format!("not a valid state file: {e}"),

@@ -42,7 +42,7 @@ impl MetricsFiles {
     /// Keeps the rows of epochs up to `keep_epochs` and drops the rest.
     fn keep(&self, keep_epochs: usize) -> Result<(), TrainError> {
         let kept = |path: &PathBuf, header: bool| -> Result<String, TrainError> {
-            let text = match std::fs::read_to_string(path) {
+            let text = match ae_core::bounded::read_text_bounded(path, ae_core::bounded::LOG_LIMIT) {
                 Ok(t) => t,
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
                 Err(source) => {

@@ -221,7 +221,7 @@ impl Adam {
 
 /// The step recorded in a safetensors file's metadata (read from its header).
 pub(crate) fn saved_step(path: &Path) -> Result<u64, String> {
-    let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
+    let bytes = ae_core::bounded::read_bounded(path, ae_core::bounded::DATA_LIMIT).map_err(|e| e.to_string())?;
     let (_, header) =
         safetensors::SafeTensors::read_metadata(&bytes).map_err(|e| format!("not a valid safetensors file ({e})"))?;
     header

@@ -69,7 +69,8 @@ pub fn compress(a: &CompressArgs) -> anyhow::Result<()> {
 /// Runs `ae decompress`.
 pub fn decompress(a: &DecompressArgs) -> anyhow::Result<()> {
     let name = a.input.display().to_string();
-    let bytes = std::fs::read(&a.input).with_context(|| format!("--input {name}: cannot read"))?;
+    let bytes = ae_core::bounded::read_bounded(&a.input, ae_core::bounded::DATA_LIMIT)
+        .with_context(|| format!("--input {name}: cannot read"))?;
     let (header, payload) = aec::decode(&bytes, &name)?;
     let dev = a.on.device.open()?;
     let run = load_run(&a.on.run, a.on.checkpoint, &dev)?;
