@@ -1,15 +1,20 @@
 //! The `.aec` file: images stored as their autoencoder codes, quantised.
 //!
-//! Layout: the magic `AEC1`; a little-endian u32 header length; the header, JSON ([`Header`]:
+//! Layout: the magic `AEC2`; a little-endian u32 header length; the header, JSON ([`Header`]:
 //! which model made the codes, their width and quantisation, the image names, and for 8-bit codes
 //! each dimension's offset and step); then the codes, image after image, as little-endian f32, f16,
-//! or u8 (`value = offset + q * step` per dimension).
+//! or u8 (`value = offset + q * step` per dimension); then the CRC-32 (IEEE, little-endian u32) of
+//! every byte before it, so a flipped byte is refused rather than decoded into another image.
+//! Files of the first version (`AEC1`: the same without the checksum) are still read.
 
 use anyhow::{Context, bail};
 use serde::{Deserialize, Serialize};
 
-/// The file's first bytes.
-pub const MAGIC: &[u8; 4] = b"AEC1";
+/// The first bytes of the files `ae compress` writes.
+pub const MAGIC: &[u8; 4] = b"AEC2";
+
+/// The first bytes of the first version's files, which had no checksum.
+pub const MAGIC_V1: &[u8; 4] = b"AEC1";
 
 /// How code values are stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
@@ -134,18 +139,42 @@ pub fn dequantise(bytes: &[u8], quant: Quant, code_dim: usize, offset: &[f32], s
 pub fn encode(header: &Header, payload: &[u8]) -> anyhow::Result<Vec<u8>> {
     let json = serde_json::to_vec(header)?;
     let len = u32::try_from(json.len()).context("header too large")?;
-    let mut out = Vec::with_capacity(8 + json.len() + payload.len());
+    let mut out = Vec::with_capacity(12 + json.len() + payload.len());
     out.extend_from_slice(MAGIC);
     out.extend_from_slice(&len.to_le_bytes());
     out.extend_from_slice(&json);
     out.extend_from_slice(payload);
+    let crc = crc32fast::hash(&out);
+    out.extend_from_slice(&crc.to_le_bytes());
     Ok(out)
 }
 
-/// Parses a file (`name` for errors), checking the payload is exactly as long as the header says.
+/// Parses a file (`name` for errors): the checksum first (version 2), then the header, whose
+/// names must be distinct, and the payload, which must be exactly as long as the header says.
 pub fn decode<'a>(bytes: &'a [u8], name: &str) -> anyhow::Result<(Header, &'a [u8])> {
-    if bytes.len() < 8 || &bytes[..4] != MAGIC {
-        bail!("{name}: not an .aec file (expected it to start with \"AEC1\", as `ae compress` writes)");
+    let bytes = match bytes.get(..4) {
+        Some(m) if m == MAGIC => {
+            let Some(body_len) = bytes.len().checked_sub(4).filter(|&n| n >= 8) else {
+                bail!("{name}: truncated: {} bytes is too short for an .aec file", bytes.len())
+            };
+            let (body, crc) = bytes.split_at(body_len);
+            let stored = u32::from_le_bytes([crc[0], crc[1], crc[2], crc[3]]);
+            let actual = crc32fast::hash(body);
+            if stored != actual {
+                bail!(
+                    "{name}: checksum mismatch (stored {stored:08x}, computed {actual:08x}): the file is damaged or \
+                     truncated; nothing was decoded"
+                );
+            }
+            body
+        }
+        Some(m) if m == MAGIC_V1 => bytes,
+        _ => bail!(
+            "{name}: not an .aec file (expected it to start with \"AEC2\", as `ae compress` writes, or the older \"AEC1\")"
+        ),
+    };
+    if bytes.len() < 8 {
+        bail!("{name}: truncated: {} bytes is too short for an .aec file", bytes.len());
     }
     let len = u32::from_le_bytes([bytes[4], bytes[5], bytes[6], bytes[7]]) as usize;
     let Some(json) = bytes.get(8..8 + len) else {
@@ -164,6 +193,16 @@ pub fn decode<'a>(bytes: &'a [u8], name: &str) -> anyhow::Result<(Header, &'a [u
             header.code_dim,
             header.quant.width()
         );
+    }
+    // Each name becomes a file in decompress's output folder: it must be a plain file name, and
+    // no two alike, or one image would overwrite another or land elsewhere.
+    let plain = |n: &str| !n.is_empty() && n != "." && n != ".." && !n.contains(['/', '\\', '\0']);
+    if let Some(bad) = header.names.iter().find(|n| !plain(n)) {
+        bail!("{name}: the image name {bad:?} is not a plain file name; expected names such as \"digit-0.png\"");
+    }
+    let mut seen = std::collections::HashSet::new();
+    if let Some(dup) = header.names.iter().find(|n| !seen.insert(n.as_str())) {
+        bail!("{name}: the image name {dup:?} appears more than once; each decoded image needs its own name");
     }
     if header.quant == Quant::U8 && (header.offset.len() != header.code_dim || header.step.len() != header.code_dim) {
         bail!("{name}: 8-bit codes need an offset and a step per dimension ({} each)", header.code_dim);
@@ -208,10 +247,26 @@ mod tests {
     fn damaged_files_are_refused_naming_the_fault() {
         let (bytes, ..) = quantise(&[vec![1.0, 2.0, 3.0], vec![4.0, 5.0, 6.0]], Quant::F16);
         let file = encode(&header(Quant::F16, vec![], vec![]), &bytes).unwrap();
+        let mut flipped = file.clone();
+        let last_code = file.len() - 5;
+        flipped[last_code] ^= 0x10;
+        // The first version's layout: the same bytes under `AEC1`, without the checksum.
+        let mut v1 = file[..file.len() - 4].to_vec();
+        v1[..4].copy_from_slice(MAGIC_V1);
+        assert_eq!(decode(&v1, "x.aec").unwrap().1, &bytes[..], "version 1 files are still read");
+        let mut dup = header(Quant::F16, vec![], vec![]);
+        dup.names = vec!["a.png".into(), "a.png".into()];
+        let mut escape = header(Quant::F16, vec![], vec![]);
+        escape.names = vec!["../a.png".into(), "b.png".into()];
         for (bad, want) in [
             (b"PNG!xxxxxxxx".to_vec(), "not an .aec file"),
-            (file[..20].to_vec(), "truncated: the header declares"),
-            (file[..file.len() - 1].to_vec(), "11 bytes of codes, expected 12 (2 images x 3 values x 2 bytes)"),
+            (file[..20].to_vec(), "checksum mismatch"),
+            (file[..file.len() - 1].to_vec(), "checksum mismatch"),
+            (flipped, "checksum mismatch"),
+            (v1[..20].to_vec(), "truncated: the header declares"),
+            (v1[..v1.len() - 1].to_vec(), "11 bytes of codes, expected 12 (2 images x 3 values x 2 bytes)"),
+            (encode(&dup, &bytes).unwrap(), "the image name \"a.png\" appears more than once"),
+            (encode(&escape, &bytes).unwrap(), "the image name \"../a.png\" is not a plain file name"),
         ] {
             let err = decode(&bad, "x.aec").unwrap_err().to_string();
             assert!(err.starts_with("x.aec: ") && err.contains(want), "{err}");

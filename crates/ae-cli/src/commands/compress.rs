@@ -93,11 +93,9 @@ pub fn decompress(a: &DecompressArgs) -> anyhow::Result<()> {
     let pixels = decode_to_pixels(&*run.model, &zs)?;
     std::fs::create_dir_all(&a.out).with_context(|| format!("--out {}: cannot create", a.out.display()))?;
     let [h, w] = header.image_shape;
+    // `aec::decode` admits only distinct plain file names, so none can point elsewhere.
     for (file, image) in header.names.iter().zip(&pixels) {
-        // Names come from the file: keep only the last component, so none can point elsewhere.
-        let safe =
-            std::path::Path::new(file).file_name().map(PathBuf::from).unwrap_or_else(|| PathBuf::from("image.png"));
-        write_gray(&a.out.join(safe), image, (h, w))?;
+        write_gray(&a.out.join(file), image, (h, w))?;
     }
     println!("decompressed {n} image(s) into {}", a.out.display());
     Ok(())
