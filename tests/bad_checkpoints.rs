@@ -115,3 +115,23 @@ fn resume_passes_over_a_damaged_newest_checkpoint_and_says_why() {
     let err = common::fails(&["train", "--resume", "--epochs", "4", "--run-dir", run.to_str().unwrap()], 1);
     assert!(err.contains("no checkpoint to resume from loads"), "{err}");
 }
+
+#[test]
+fn resume_refuses_what_does_not_fit_the_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = tiny_run(tmp.path(), &[]);
+    let r = run.to_str().unwrap();
+    let config = std::fs::read(run.join("config.json")).unwrap();
+    // Lowering --epochs used to rewrite config.json to 1 epoch.
+    let err = common::fails(&["train", "--resume", "--run-dir", r, "--epochs", "1"], 2);
+    assert!(err.contains("--epochs 1: the run at") && err.contains("records 2 epochs"), "{err}");
+    assert_eq!(std::fs::read(run.join("config.json")).unwrap(), config, "config.json left as it was");
+    // A hand-edited state claiming epoch 100 of 2 used to be trusted.
+    let state_path = run.join("state.json");
+    let mut state: serde_json::Value = serde_json::from_slice(&std::fs::read(&state_path).unwrap()).unwrap();
+    state["epoch"] = 100.into();
+    std::fs::write(&state_path, serde_json::to_vec(&state).unwrap()).unwrap();
+    std::fs::remove_file(run.join("state.prev.json")).ok();
+    let err = common::fails(&["train", "--resume", "--run-dir", r, "--epochs", "3"], 1);
+    assert!(err.contains("state.json: epoch 100 at step") && err.contains("does not fit this run (3 epochs"), "{err}");
+}

@@ -10,7 +10,7 @@ use common::fails;
 
 #[test]
 fn bad_flags_are_usage_errors() {
-    let cases: [(&[&str], &str); 10] = [
+    let cases: [(&[&str], &str); 15] = [
         (&["train", "--lr", "nan"], "'--lr <X>': \"nan\" is not a finite number"),
         (
             &["train", "--model", "gan"],
@@ -23,6 +23,12 @@ fn bad_flags_are_usage_errors() {
         (&["train", "--code-dim", "0"], "model.code_dim: 0 is invalid; expected a width from 1 to 65536"),
         (&["train", "--resume"], "--resume needs --run-dir DIR"),
         (&["train", "--lr=-1"], "train.optimizer.lr: -1 is invalid; expected a finite number in (0, 10)"),
+        (&["train", "--lr", "-1"], "train.optimizer.lr: -1 is invalid; expected a finite number in (0, 10)"),
+        (&["eval", "--run", "r", "--iw-samples", "100000000"], "\"100000000\" is not a whole number from 1 to 100000"),
+        (&["throughput", "--run", "r", "--repeats", "0"], "\"0\" is not a whole number from 1 to 1000"),
+        (&["probe", "--run", "r", "--epochs", "20000"], "\"20000\" is not a whole number from 1 to 10000"),
+        // Refused before anything is allocated (this used to be OOM-killed after 70 s).
+        (&["train", "--hidden", "65536,65536,65536"], "of memory is available; choose smaller --hidden"),
         (&["train", "--val-fraction", "0.7"], "data.val_fraction: 0.7 is invalid; expected a number in [0, 0.5)"),
     ];
     for (args, want) in cases {
@@ -36,10 +42,14 @@ fn bad_config_files_are_usage_errors_naming_the_file() {
     let tmp = tempfile::tempdir().unwrap();
     let cases = [
         ("malformed.json", "{\"train\": ", "malformed.json: invalid config: EOF while parsing"),
-        ("unknown.json", "{\"train\": {\"epoch\": 3}}", "unknown.json: invalid config: unknown field `epoch`"),
+        (
+            "unknown.json",
+            "{\"format\": 1, \"train\": {\"epoch\": 3}}",
+            "unknown.json: invalid config: unknown field `epoch`",
+        ),
         (
             "type.json",
-            "{\"train\": {\"epochs\": \"ten\"}}",
+            "{\"format\": 1, \"train\": {\"epochs\": \"ten\"}}",
             "type.json: invalid config: invalid type: string \"ten\", expected usize",
         ),
         (
@@ -48,8 +58,14 @@ fn bad_config_files_are_usage_errors_naming_the_file() {
             "format.json: config format 7 is not one this build reads; expected \"format\": 1",
         ),
         (
+            "array.json",
+            "[1, 2]",
+            "array.json: invalid config: expected a JSON object with \"format\": 1, found an array",
+        ),
+        ("empty.json", "{}", "empty.json: invalid config: missing \"format\": 1"),
+        (
             "range.json",
-            "{\"data\": {\"val_fraction\": 2.0}}",
+            "{\"format\": 1, \"data\": {\"val_fraction\": 2.0}}",
             "data.val_fraction: 2 is invalid; expected a number in [0, 0.5)",
         ),
     ];
@@ -61,6 +77,26 @@ fn bad_config_files_are_usage_errors_naming_the_file() {
         assert!(err.contains(want), "{name}: {err}");
         assert!(!run.exists(), "{name}: no run directory is made for a refused config");
     }
+}
+
+#[test]
+fn a_partial_model_section_takes_the_default_kind() {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("partial.json");
+    std::fs::write(&path, r#"{"format": 1, "model": {"hidden": [16], "code_dim": 4}, "data": {"train_limit": 200, "test_limit": 20}, "train": {"epochs": 1}}"#).unwrap();
+    let run = tmp.path().join("run");
+    common::ok(&[
+        "train",
+        "--config",
+        path.to_str().unwrap(),
+        "--run-dir",
+        run.to_str().unwrap(),
+        "--progress",
+        "none",
+    ]);
+    let cfg: serde_json::Value = serde_json::from_slice(&std::fs::read(run.join("config.json")).unwrap()).unwrap();
+    assert_eq!(cfg["model"]["kind"], "stacked");
+    assert_eq!(cfg["model"]["code_dim"], 4);
 }
 
 #[test]

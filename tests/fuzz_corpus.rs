@@ -83,3 +83,63 @@ fn the_config_corpus_parses_or_is_refused() {
     eprintln!("config corpus: {ok} parsed, {refused} refused");
     assert!(ok > 0 && refused > 0);
 }
+
+#[test]
+fn the_aec_corpus_decodes_or_is_refused() {
+    let (mut ok, mut refused) = (0, 0);
+    for (path, bytes) in corpus("aec") {
+        let name = path.to_string_lossy();
+        match ae_cli::aec::decode(&bytes, &name) {
+            Ok((header, payload)) => {
+                let rows =
+                    ae_cli::aec::dequantise(payload, header.quant, header.code_dim, &header.offset, &header.step);
+                assert!(header.code_dim == 0 || rows.len() == header.names.len(), "{name}");
+                ok += 1;
+            }
+            Err(e) => {
+                assert!(e.to_string().starts_with(&*name), "{e}");
+                refused += 1;
+            }
+        }
+    }
+    eprintln!("aec corpus: {ok} decoded, {refused} refused");
+    assert!(ok > 0 && refused > 0);
+}
+
+#[test]
+fn the_state_corpus_parses_or_is_refused() {
+    let (mut ok, mut refused) = (0, 0);
+    for (path, bytes) in corpus("state") {
+        match ae::train::checkpoint::parse_state(&bytes, &path) {
+            Ok(_) => ok += 1,
+            Err(e) => {
+                assert!(e.to_string().contains(&*path.to_string_lossy()), "{e}");
+                refused += 1;
+            }
+        }
+    }
+    eprintln!("state corpus: {ok} parsed, {refused} refused");
+    assert!(ok > 0 && refused > 0);
+}
+
+#[test]
+fn the_metrics_corpus_is_kept_or_refused() {
+    let (mut ok, mut refused) = (0, 0);
+    for (path, bytes) in corpus("metrics") {
+        let Ok(text) = std::str::from_utf8(&bytes) else { continue };
+        for csv in [false, true] {
+            match ae::train::metrics::kept_rows(text, &path, csv, 3) {
+                Ok(kept) => {
+                    assert!(kept.lines().count() <= text.lines().count() + usize::from(csv), "{}", path.display());
+                    ok += 1;
+                }
+                Err(e) => {
+                    assert!(e.to_string().contains(&*path.to_string_lossy()), "{e}");
+                    refused += 1;
+                }
+            }
+        }
+    }
+    eprintln!("metrics corpus: {ok} kept, {refused} refused");
+    assert!(ok > 0 && refused > 0);
+}

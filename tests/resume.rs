@@ -62,7 +62,7 @@ fn a_used_run_directory_needs_resume_or_overwrite() {
     );
     assert_eq!(std::fs::read(run.join("model.safetensors")).unwrap(), before, "nothing overwritten");
     let err = common::fails(&["train", "--resume", "--run-dir", d, "--batch-size", "64"], 2);
-    assert!(err.contains("these flags change train.batch_size (128 -> 64)"), "{err}");
+    assert!(err.contains("the flags given would change train.batch_size (128 -> 64)"), "{err}");
     common::ok(&[
         "train",
         "--train-limit",

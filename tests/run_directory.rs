@@ -59,11 +59,11 @@ fn a_second_writer_is_refused_while_the_first_trains_and_a_killed_writer_leaves_
         std::thread::sleep(Duration::from_millis(50));
     }
     let pid = first.id().to_string();
-    for extra in [&["--overwrite"][..], &["--resume"][..]] {
-        let err = common::fails(&strs(&with(tiny(&run, "1"), extra)), 1);
+    for (epochs, extra) in [("1", "--overwrite"), ("1000", "--resume")] {
+        let err = common::fails(&strs(&with(tiny(&run, epochs), &[extra])), 1);
         assert!(
             err.contains(&format!("--run-dir {}: process {pid} is training into this run directory", run.display())),
-            "{extra:?}: {err}"
+            "{extra}: {err}"
         );
     }
     // Readers run beside the writer.

@@ -118,7 +118,7 @@ pub struct TrainArgs {
     #[arg(long, value_name = "SPEC", value_parser = parse_likelihood)]
     pub likelihood: Option<ae_models::Likelihood>,
     /// VAE: weight on the KL term (beta-VAE; 1 is the true ELBO).
-    #[arg(long, value_name = "X", value_parser = finite_f64)]
+    #[arg(long, value_name = "X", value_parser = finite_f64, allow_negative_numbers = true)]
     pub beta: Option<f64>,
     /// Ramp the KL weight linearly from 0 to beta over this many steps.
     #[arg(long, value_name = "STEPS")]
@@ -130,13 +130,13 @@ pub struct TrainArgs {
     #[arg(long, value_name = "N")]
     pub batch_size: Option<usize>,
     /// Base learning rate.
-    #[arg(long, value_name = "X", value_parser = finite_f64)]
+    #[arg(long, value_name = "X", value_parser = finite_f64, allow_negative_numbers = true)]
     pub lr: Option<f64>,
     /// Optimizer: adam or adamw.
     #[arg(long, value_name = "adam|adamw")]
     pub optimizer: Option<String>,
     /// L2 penalty (adam) or decoupled decay (adamw).
-    #[arg(long, value_name = "X", value_parser = finite_f64)]
+    #[arg(long, value_name = "X", value_parser = finite_f64, allow_negative_numbers = true)]
     pub weight_decay: Option<f64>,
     /// LR decay: constant, step:STEPS:GAMMA, exponential:GAMMA or cosine[:MIN_LR].
     #[arg(long, value_name = "SPEC")]
@@ -145,13 +145,13 @@ pub struct TrainArgs {
     #[arg(long, value_name = "N")]
     pub warmup_steps: Option<u64>,
     /// Clip the global gradient norm to this value.
-    #[arg(long, value_name = "X", value_parser = finite_f64)]
+    #[arg(long, value_name = "X", value_parser = finite_f64, allow_negative_numbers = true)]
     pub clip_grad_norm: Option<f64>,
     /// Stop after this many epochs without a better validation loss.
     #[arg(long, value_name = "EPOCHS")]
     pub early_stopping: Option<usize>,
     /// Fraction of the training split held out for validation.
-    #[arg(long, value_name = "X", value_parser = finite_f64)]
+    #[arg(long, value_name = "X", value_parser = finite_f64, allow_negative_numbers = true)]
     pub val_fraction: Option<f64>,
     /// Train on the first N training examples only.
     #[arg(long, value_name = "N")]
@@ -199,8 +199,9 @@ pub struct EvalArgs {
     #[arg(long, value_name = "N")]
     pub test_limit: Option<usize>,
     /// Also report `nll_iw`, the importance-weighted negative log-likelihood with K posterior
-    /// draws per example (VAE only; 5000, as in Burda et al. 2015, when K is left out).
-    #[arg(long, value_name = "K", num_args = 0..=1, default_missing_value = "5000")]
+    /// draws per example (VAE only; 5000, as in Burda et al. 2015, when K is left out; at most
+    /// 100000, since the time grows with K for every test image).
+    #[arg(long, value_name = "K", num_args = 0..=1, default_missing_value = "5000", value_parser = count_up_to::<100_000>)]
     pub iw_samples: Option<usize>,
     /// Score denoising on test images corrupted with this noise instead of the run's
     /// (any model: a plain stacked one can be fed noisy images too).
@@ -257,8 +258,8 @@ pub struct ProbeArgs {
     /// The trained run, its weights and the device.
     #[command(flatten)]
     pub on: RunSelect,
-    /// Passes of the classifier over the training codes.
-    #[arg(long, value_name = "N", default_value_t = 20)]
+    /// Passes of the classifier over the training codes (at most 10000).
+    #[arg(long, value_name = "N", default_value_t = 20, value_parser = count_up_to::<10_000>)]
     pub epochs: usize,
     /// Print one JSON object.
     #[arg(long)]
@@ -274,8 +275,8 @@ pub struct ThroughputArgs {
     /// Images per batch.
     #[arg(long, value_name = "N", default_value_t = 1000)]
     pub batch_size: usize,
-    /// Timed passes over the test split.
-    #[arg(long, value_name = "N", default_value_t = 3)]
+    /// Timed passes over the test split (at most 1000).
+    #[arg(long, value_name = "N", default_value_t = 3, value_parser = count_up_to::<1000>)]
     pub repeats: usize,
     /// Print one JSON object.
     #[arg(long)]
@@ -453,6 +454,15 @@ fn parse_widths(s: &str) -> Result<Widths, String> {
         })
         .collect::<Result<Vec<_>, _>>()
         .map(Widths)
+}
+
+/// Parses a count from 1 to `MAX`: the ceiling of a flag whose work grows with it, so a typo
+/// such as `1e8` is refused instead of running for days.
+fn count_up_to<const MAX: usize>(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(n) if (1..=MAX).contains(&n) => Ok(n),
+        _ => Err(format!("{s:?} is not a whole number from 1 to {MAX}")),
+    }
 }
 
 /// Parses a float, refusing NaN and infinities.

@@ -53,8 +53,25 @@ impl RunConfig {
     /// Parses a config file's text (`path` names it in errors): JSON with only known keys, in
     /// the format version this build reads. (The fuzz target `config` feeds it arbitrary text.)
     pub fn parse(text: &str, path: &Path) -> anyhow::Result<RunConfig> {
-        let cfg: RunConfig =
-            serde_json::from_str(text).map_err(|e| usage(format!("{}: invalid config: {e}", path.display())))?;
+        let invalid = |e: String| usage(format!("{}: invalid config: {e}", path.display()));
+        let mut value: serde_json::Value = serde_json::from_str(text).map_err(|e| invalid(e.to_string()))?;
+        let Some(object) = value.as_object_mut() else {
+            return Err(invalid(format!(
+                "expected a JSON object with \"format\": {CONFIG_FORMAT}, found {}",
+                kind_of(&value)
+            )));
+        };
+        if !object.contains_key("format") {
+            return Err(invalid(format!(
+                "missing \"format\": {CONFIG_FORMAT} (the config format this build reads), which says the file is an ae config"
+            )));
+        }
+        // A partial model section names the default kind's fields: the kind is needed only to
+        // choose another one.
+        if let Some(model) = object.get_mut("model").and_then(serde_json::Value::as_object_mut) {
+            model.entry("kind").or_insert_with(|| ModelConfig::default().kind().into());
+        }
+        let cfg: RunConfig = serde_json::from_value(value).map_err(|e| invalid(e.to_string()))?;
         if cfg.format != CONFIG_FORMAT {
             return Err(usage(format!(
                 "{}: config format {} is not one this build reads; expected \"format\": {CONFIG_FORMAT}",
@@ -309,6 +326,18 @@ pub fn differences(a: &RunConfig, b: &RunConfig) -> Vec<String> {
     let mut out = Vec::new();
     walk("", &x, &y, &mut out);
     out
+}
+
+/// What a JSON value is, for messages.
+fn kind_of(value: &serde_json::Value) -> &'static str {
+    match value {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "a boolean",
+        serde_json::Value::Number(_) => "a number",
+        serde_json::Value::String(_) => "a string",
+        serde_json::Value::Array(_) => "an array",
+        serde_json::Value::Object(_) => "an object",
+    }
 }
 
 #[cfg(test)]

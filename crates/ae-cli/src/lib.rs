@@ -13,6 +13,7 @@ pub mod images;
 pub mod interrupt;
 pub mod lock;
 pub mod loss_plot;
+pub mod memory;
 pub mod plot;
 pub mod progress;
 pub mod rundir;

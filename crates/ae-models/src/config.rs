@@ -61,12 +61,48 @@ impl ModelConfig {
         }
     }
 
+    /// `(inputs, outputs)` of every dense layer the model will have, for estimating its memory
+    /// before building it.
+    pub fn layers(&self) -> Vec<(usize, usize)> {
+        match self {
+            ModelConfig::Stacked(c) | ModelConfig::Denoising(c) => c.layers(),
+            ModelConfig::Vae(c) => c.layers(),
+            ModelConfig::Sparse(c) => c.layers(),
+        }
+    }
+
     /// Features per example the model expects.
     pub fn input_dim(&self) -> usize {
         match self {
             ModelConfig::Stacked(c) | ModelConfig::Denoising(c) => c.input_dim,
             ModelConfig::Vae(c) => c.input_dim,
             ModelConfig::Sparse(c) => c.input_dim,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ae_core::Params;
+    use ae_core::rng::{Purpose, stream};
+    use candle_core::Device;
+
+    #[test]
+    fn layers_count_every_parameter_the_model_builds() {
+        let stacked = StackedConfig { decoder_hidden: Some(vec![7, 9]), ..Default::default() };
+        let sparse = SparseConfig { hidden: vec![32], ..Default::default() };
+        for cfg in [
+            ModelConfig::Stacked(stacked),
+            ModelConfig::Vae(VaeConfig::default()),
+            ModelConfig::Vae(VaeConfig { hidden: vec![300, 100], ..Default::default() }),
+            ModelConfig::Sparse(sparse),
+            ModelConfig::Sparse(SparseConfig::default()),
+        ] {
+            let params = Params::new();
+            crate::build(&cfg, params.var_builder(stream(0, Purpose::Init, 0), &Device::Cpu)).unwrap();
+            let from_layers: usize = cfg.layers().iter().map(|(i, o)| i * o + o).sum();
+            assert_eq!(from_layers, params.count(), "{cfg:?}");
         }
     }
 }

@@ -63,6 +63,17 @@ impl Default for SparseConfig {
 }
 
 impl SparseConfig {
+    /// `(inputs, outputs)` of every dense layer, encoder then decoder.
+    pub fn layers(&self) -> Vec<(usize, usize)> {
+        let widths: Vec<usize> = std::iter::once(self.input_dim)
+            .chain(self.hidden.iter().copied())
+            .chain([self.code_dim])
+            .chain(self.hidden.iter().rev().copied())
+            .chain([self.input_dim])
+            .collect();
+        widths.windows(2).map(|w| (w[0], w[1])).collect()
+    }
+
     /// Refuses bad sizes and combinations, naming the field.
     pub fn validate(&self) -> std::result::Result<(), ModelError> {
         let invalid = |field: &str, value: String, expected: &str| {
@@ -79,8 +90,8 @@ impl SparseConfig {
             return invalid("sparsity", self.sparsity.to_string(), &format!("K at most code_dim = {}", self.code_dim));
         }
         match (self.aux_k, self.sparsity) {
-            (Some(_), s) if !matches!(s, Sparsity::TopK { .. }) => {
-                invalid("aux_k", format!("{:?}", self.aux_k), "no auxiliary K unless sparsity is topk:K")
+            (Some(a), s) if !matches!(s, Sparsity::TopK { .. }) => {
+                invalid("aux_k", a.to_string(), "no auxiliary K unless sparsity is topk:K")
             }
             (Some(a), _) if a == 0 || a > self.code_dim => {
                 invalid("aux_k", a.to_string(), &format!("from 1 to code_dim = {}", self.code_dim))
@@ -477,7 +488,10 @@ mod tests {
                 SparseConfig { code_dim: 8, sparsity: Sparsity::TopK { k: 9 }, ..Default::default() },
                 "model.sparsity: topk:9 is invalid; expected K at most code_dim = 8",
             ),
-            (SparseConfig { aux_k: Some(4), ..Default::default() }, "model.aux_k"),
+            (
+                SparseConfig { aux_k: Some(4), ..Default::default() },
+                "model.aux_k: 4 is invalid; expected no auxiliary K unless sparsity is topk:K",
+            ),
             (
                 SparseConfig { sparsity: Sparsity::TopK { k: 2 }, aux_k: Some(0), ..Default::default() },
                 "model.aux_k: 0 is invalid",

@@ -50,6 +50,18 @@ impl Default for StackedConfig {
 }
 
 impl StackedConfig {
+    /// `(inputs, outputs)` of every dense layer, encoder then decoder: what the parameters and
+    /// activations will take before any is allocated.
+    pub fn layers(&self) -> Vec<(usize, usize)> {
+        let widths: Vec<usize> = std::iter::once(self.input_dim)
+            .chain(self.hidden.iter().copied())
+            .chain([self.code_dim])
+            .chain(self.decoder_widths())
+            .chain([self.input_dim])
+            .collect();
+        widths.windows(2).map(|w| (w[0], w[1])).collect()
+    }
+
     /// Decoder hidden widths, code side first.
     pub fn decoder_widths(&self) -> Vec<usize> {
         self.decoder_hidden.clone().unwrap_or_else(|| self.hidden.iter().rev().copied().collect())

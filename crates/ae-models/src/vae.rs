@@ -49,6 +49,17 @@ impl Default for VaeConfig {
 }
 
 impl VaeConfig {
+    /// `(inputs, outputs)` of every dense layer: the encoder, its mean and log-variance heads, the
+    /// decoder.
+    pub fn layers(&self) -> Vec<(usize, usize)> {
+        let enc: Vec<usize> = std::iter::once(self.input_dim).chain(self.hidden.iter().copied()).collect();
+        let last = *enc.last().unwrap_or(&self.input_dim);
+        let dec: Vec<usize> =
+            std::iter::once(self.code_dim).chain(self.hidden.iter().rev().copied()).chain([self.input_dim]).collect();
+        let pairs = |w: &[usize]| w.windows(2).map(|w| (w[0], w[1])).collect::<Vec<_>>();
+        [pairs(&enc), vec![(last, self.code_dim); 2], pairs(&dec)].concat()
+    }
+
     /// Refuses sizes of zero or beyond reason and non-finite or negative β, naming the field.
     pub fn validate(&self) -> std::result::Result<(), ModelError> {
         check_width("input_dim".into(), self.input_dim)?;

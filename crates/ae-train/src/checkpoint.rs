@@ -229,24 +229,42 @@ impl RunDir {
             };
             match attempt() {
                 Ok(state) => {
-                    // Newer files of a save that a crash cut short.
-                    for role in ROLES {
-                        if let Some(newer) = on_disk.step(role, false)
-                            && newer > step
-                            && !skipped.iter().any(|s: &String| s.starts_with(&format!("step {newer}:")))
-                        {
-                            skipped.push(format!(
-                                "{} holds step {newer}, whose save was cut short before all three files were written",
-                                role.current()
-                            ));
+                    // Newer files of a save that a crash cut short: say which files the save
+                    // reached and which it did not.
+                    let mut newer: Vec<u64> =
+                        ROLES.iter().filter_map(|&r| on_disk.step(r, false)).filter(|&s| s > step).collect();
+                    newer.sort_unstable();
+                    newer.dedup();
+                    for n in newer {
+                        if skipped.iter().any(|s: &String| s.starts_with(&format!("step {n}:"))) {
+                            continue;
                         }
+                        let (has, lacks): (Vec<Role>, Vec<Role>) =
+                            ROLES.iter().partition(|&&r| on_disk.step(r, false) == Some(n));
+                        let names =
+                            |roles: &[Role]| roles.iter().map(|r| r.current()).collect::<Vec<_>>().join(" and ");
+                        skipped.push(format!(
+                            "the save of step {n} was cut short: {} {} it, {} not",
+                            names(&has),
+                            if has.len() == 1 { "holds" } else { "hold" },
+                            names(&lacks),
+                        ));
                     }
                     return Ok(Resumed { state, skipped });
                 }
                 Err(e) => skipped.push(format!("step {step}: {e}")),
             }
         }
-        let why = if skipped.is_empty() { "no checkpoint files".to_string() } else { skipped.join("; ") };
+        let recorded: Vec<String> = ROLES
+            .iter()
+            .flat_map(|&r| [(r.current(), on_disk.step(r, false)), (r.prev(), on_disk.step(r, true))])
+            .filter_map(|(name, step)| step.map(|s| format!("{name} step {s}")))
+            .collect();
+        let why = match (skipped.is_empty(), recorded.is_empty()) {
+            (false, _) => skipped.join("; "),
+            (true, true) => "no checkpoint files".to_string(),
+            (true, false) => format!("no step is held by all three files: {}", recorded.join(", ")),
+        };
         Err(TrainError::BadCheckpoint {
             path: self.root.clone(),
             reason: format!("no checkpoint to resume from loads ({why})"),
@@ -337,7 +355,13 @@ impl Role {
 /// Reads and checks a `state.json`.
 fn read_state(path: &Path) -> Result<TrainState, TrainError> {
     let bytes = ae_core::bounded::read_bounded(path, ae_core::bounded::TEXT_LIMIT).map_err(TrainError::io(path))?;
-    let state: TrainState = serde_json::from_slice(&bytes).map_err(|e| TrainError::BadCheckpoint {
+    parse_state(&bytes, path)
+}
+
+/// Parses and checks the bytes of a `state.json` (`path` names it in errors). (The fuzz target
+/// `state` feeds it arbitrary bytes.)
+pub fn parse_state(bytes: &[u8], path: &Path) -> Result<TrainState, TrainError> {
+    let state: TrainState = serde_json::from_slice(bytes).map_err(|e| TrainError::BadCheckpoint {
         path: path.to_path_buf(),
         reason: format!("not a valid state file: {e}"),
     })?;
@@ -482,6 +506,10 @@ mod tests {
                 assert_eq!(got, step - 1, "cut after {cut} files of step {step}");
                 assert_eq!(w, saved[(step - 1) as usize], "the weights of step {}", step - 1);
                 assert!(skipped.iter().any(|s| s.contains(&format!("step {step}"))), "{skipped:?}");
+                // The files a cut save reached (the model first, then the optimizer) are named as
+                // holding the step, state.json, written last, as not.
+                let want = format!("the save of step {step} was cut short: model.safetensors");
+                assert!(skipped.iter().any(|s| s.starts_with(&want) && s.ends_with("state.json not")), "{skipped:?}");
             }
             run.save_checkpoint(&params, &optim, &state).unwrap();
             saved.push(weights(&params));
@@ -491,6 +519,26 @@ mod tests {
         for name in ["model.prev.safetensors", "optimizer.prev.safetensors", "state.prev.json"] {
             assert!(run.file(name).is_file(), "{name} kept");
         }
+    }
+
+    #[test]
+    fn files_that_load_but_share_no_step_are_listed_with_their_steps() {
+        let dir = tempfile::tempdir().unwrap();
+        let run = RunDir::new(dir.path());
+        let (params, optim) = setup();
+        let mut state = TrainState::default();
+        run.save_checkpoint(&params, &optim, &state).unwrap();
+        state.step = 7;
+        std::fs::write(run.state(), serde_json::to_vec(&state).unwrap()).unwrap();
+        let (params, mut optim) = setup();
+        let err = run.load_checkpoint(&params, &mut optim).unwrap_err().to_string();
+        assert!(
+            err.ends_with(
+                "no checkpoint to resume from loads (no step is held by all three files: model.safetensors step 0, \
+                 optimizer.safetensors step 0, state.json step 7)"
+            ),
+            "{err}"
+        );
     }
 
     #[test]

@@ -171,7 +171,18 @@ impl TrainConfig {
             }
             check_range("early_stopping.min_delta", es.min_delta, 0.0, f64::MAX, false, "a finite number >= 0")?;
         }
-        self.schedule.validate()
+        self.schedule.validate()?;
+        // A cosine "minimum" above the base rate would make the rate climb instead of decay.
+        if let crate::schedule::Decay::Cosine { min_lr } = self.schedule.decay
+            && min_lr > a.lr
+        {
+            return Err(invalid(
+                "schedule.decay.min_lr",
+                min_lr,
+                &format!("at most train.optimizer.lr = {} (the cosine decays from the rate to min_lr)", a.lr),
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -187,6 +198,18 @@ mod tests {
             c.optimizer,
             OptimizerConfig::Adam(AdamConfig { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0.0 })
         );
+        c.validate().unwrap();
+    }
+
+    #[test]
+    fn a_cosine_minimum_above_the_rate_is_refused() {
+        let mut c = TrainConfig::default();
+        c.schedule.decay = crate::schedule::Decay::Cosine { min_lr: 5.0 };
+        assert_eq!(
+            c.validate().unwrap_err().to_string(),
+            "train.schedule.decay.min_lr: 5 is invalid; expected at most train.optimizer.lr = 0.001 (the cosine decays from the rate to min_lr)"
+        );
+        c.schedule.decay = crate::schedule::Decay::Cosine { min_lr: 1e-3 };
         c.validate().unwrap();
     }
 

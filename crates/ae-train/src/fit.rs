@@ -94,6 +94,20 @@ pub fn fit<M: Autoencoder + ?Sized>(
             expected: "at least one training example".into(),
         });
     }
+    // A state that claims more progress than the run can have made (edited by hand, or from
+    // another run) is refused rather than trusted: its epoch must be within the run's epochs and
+    // its step within the steps those epochs hold.
+    let step_ceiling = steps_per_epoch * (state.epoch as u64 + 1);
+    if state.epoch > cfg.epochs || state.step > step_ceiling || state.step < steps_per_epoch * state.epoch as u64 {
+        return Err(TrainError::BadCheckpoint {
+            path: run.state(),
+            reason: format!(
+                "epoch {} at step {} does not fit this run ({} epochs of {steps_per_epoch} steps); the state file was \
+                 edited or comes from another run",
+                state.epoch, state.step, cfg.epochs
+            ),
+        });
+    }
     let total_steps = steps_per_epoch * cfg.epochs as u64;
     let base_lr = cfg.optimizer.adam().lr;
     observer.on_train_start(&TrainStart {

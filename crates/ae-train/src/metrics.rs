@@ -3,7 +3,7 @@
 //! each epoch appears once.
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::checkpoint::{RunDir, atomic_write};
 use crate::error::TrainError;
@@ -41,40 +41,16 @@ impl MetricsFiles {
 
     /// Keeps the rows of epochs up to `keep_epochs` and drops the rest.
     fn keep(&self, keep_epochs: usize) -> Result<(), TrainError> {
-        let kept = |path: &PathBuf, header: bool| -> Result<String, TrainError> {
-            let text = match ae_core::bounded::read_text_bounded(path, ae_core::bounded::LOG_LIMIT) {
-                Ok(t) => t,
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
-                Err(source) => {
-                    return Err(TrainError::Io { path: path.clone(), source });
-                }
-            };
-            let mut out = String::new();
-            if header {
-                out.push_str(&CSV_COLUMNS.join(","));
-                out.push('\n');
-            }
-            for (i, line) in text.lines().enumerate() {
-                if header && i == 0 {
-                    continue;
-                }
-                let epoch = if header {
-                    line.split(',').next().and_then(|e| e.parse::<usize>().ok())
-                } else {
-                    serde_json::from_str::<serde_json::Value>(line)
-                        .ok()
-                        .and_then(|v| v["epoch"].as_u64())
-                        .map(|e| e as usize)
-                };
-                if epoch.is_some_and(|e| e <= keep_epochs) {
-                    out.push_str(line);
-                    out.push('\n');
-                }
-            }
-            Ok(out)
+        let read = |path: &PathBuf| match ae_core::bounded::read_text_bounded(path, ae_core::bounded::LOG_LIMIT) {
+            Ok(t) => Ok(t),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(String::new()),
+            Err(source) => Err(TrainError::Io { path: path.clone(), source }),
         };
-        atomic_write(&self.jsonl, kept(&self.jsonl, false)?.as_bytes())?;
-        atomic_write(&self.csv, kept(&self.csv, true)?.as_bytes())
+        // Both read and checked before either is rewritten.
+        let jsonl = kept_rows(&read(&self.jsonl)?, &self.jsonl, false, keep_epochs)?;
+        let csv = kept_rows(&read(&self.csv)?, &self.csv, true, keep_epochs)?;
+        atomic_write(&self.jsonl, jsonl.as_bytes())?;
+        atomic_write(&self.csv, csv.as_bytes())
     }
 
     fn append(path: &PathBuf, line: &str) -> Result<(), TrainError> {
@@ -82,6 +58,45 @@ impl MetricsFiles {
         writeln!(f, "{line}").map_err(TrainError::io(path))?;
         f.sync_data().map_err(TrainError::io(path))
     }
+}
+
+/// The rows of a metrics file's `text` (`path` names it in errors; `csv` for metrics.csv, whose
+/// header is rewritten) for epochs up to `keep_epochs`, as resume rewrites them. A last line
+/// without its newline is an append a kill cut short and is dropped; any other line that is not a
+/// row is refused, so history is never lost without a word. (The fuzz target `metrics` feeds it
+/// arbitrary text.)
+pub fn kept_rows(text: &str, path: &Path, csv: bool, keep_epochs: usize) -> Result<String, TrainError> {
+    let mut out = String::new();
+    if csv {
+        out.push_str(&CSV_COLUMNS.join(","));
+        out.push('\n');
+    }
+    let whole = if text.ends_with('\n') { text } else { &text[..text.rfind('\n').map_or(0, |i| i + 1)] };
+    for (i, line) in whole.lines().enumerate() {
+        if (csv && i == 0) || line.trim().is_empty() {
+            continue;
+        }
+        let epoch = if csv {
+            line.split(',').next().and_then(|e| e.parse::<usize>().ok())
+        } else {
+            serde_json::from_str::<serde_json::Value>(line).ok().and_then(|v| v["epoch"].as_u64()).map(|e| e as usize)
+        };
+        let Some(epoch) = epoch else {
+            return Err(TrainError::BadCheckpoint {
+                path: path.to_path_buf(),
+                reason: format!(
+                    "line {} is not a metrics row ({:?}); fix or remove it and resume again (nothing was changed)",
+                    i + 1,
+                    line.chars().take(40).collect::<String>()
+                ),
+            });
+        };
+        if epoch <= keep_epochs {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    Ok(out)
 }
 
 fn cell(v: Option<f64>) -> String {
@@ -164,5 +179,18 @@ mod tests {
         let csv = std::fs::read_to_string(run.file("metrics.csv")).unwrap();
         let jsonl = std::fs::read_to_string(run.file("metrics.jsonl")).unwrap();
         assert_eq!((csv.lines().count(), jsonl.lines().count()), (3, 2));
+
+        // An append a kill cut short (no newline) is dropped; a garbage row is refused, naming
+        // its line, and nothing is rewritten.
+        let mut cut = jsonl.clone();
+        cut.push_str("{\"epoch\": 3, \"tr");
+        std::fs::write(run.file("metrics.jsonl"), &cut).unwrap();
+        MetricsFiles::new(&run).on_train_start(&start(2)).unwrap();
+        assert_eq!(std::fs::read_to_string(run.file("metrics.jsonl")).unwrap(), jsonl);
+        let garbage = format!("{}\n%%%garbage%%%\n{}\n", jsonl.lines().next().unwrap(), jsonl.lines().nth(1).unwrap());
+        std::fs::write(run.file("metrics.jsonl"), &garbage).unwrap();
+        let err = MetricsFiles::new(&run).on_train_start(&start(2)).unwrap_err().to_string();
+        assert!(err.ends_with("metrics.jsonl: line 2 is not a metrics row (\"%%%garbage%%%\"); fix or remove it and resume again (nothing was changed)"), "{err}");
+        assert_eq!(std::fs::read_to_string(run.file("metrics.jsonl")).unwrap(), garbage);
     }
 }

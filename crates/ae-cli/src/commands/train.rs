@@ -21,6 +21,7 @@ use crate::rundir::{claim_fresh, default_path};
 pub fn run(a: &TrainArgs) -> anyhow::Result<()> {
     let (cfg, run, start) = resolve(a)?;
     cfg.validate()?;
+    crate::memory::check_fits(&cfg.model, cfg.train.batch_size)?;
     let dev = a.device.open()?;
     let data = Dataset::load(&cfg.data, cfg.train.seed, &dev)?;
     let (model, params) = build_model(&cfg.model, cfg.train.seed, &dev)?;
@@ -173,12 +174,28 @@ fn resolve(a: &TrainArgs) -> anyhow::Result<(RunConfig, RunDir, Start)> {
     }
     let recorded = RunConfig::load(&run.config())?;
     let cfg = apply_flags(recorded.clone(), a)?;
+    if cfg.train.epochs < recorded.train.epochs {
+        return Err(usage(format!(
+            "--epochs {}: the run at {} records {} epochs, and --resume may only raise --epochs (its config is \
+             left as it is)",
+            cfg.train.epochs,
+            run.path().display(),
+            recorded.train.epochs
+        )));
+    }
+    if cfg.train.epochs > recorded.train.epochs && matches!(cfg.train.schedule.decay, ae_train::Decay::Cosine { .. }) {
+        eprintln!(
+            "note: --epochs {} stretches the cosine schedule, which spans every epoch, from {} to {} epochs: the \
+             rate continues on the longer curve, so it rises above where the run stopped",
+            cfg.train.epochs, recorded.train.epochs, cfg.train.epochs
+        );
+    }
     let mut same_length = cfg.clone();
     same_length.train.epochs = recorded.train.epochs;
     let changed = differences(&recorded, &same_length);
     if !changed.is_empty() {
         return Err(usage(format!(
-            "--resume: a resumed run keeps its recorded config except --epochs, but these flags change {}",
+            "--resume: a resumed run keeps its recorded config except --epochs, but the flags given would change {} (the fields they set, and the defaults they bring)",
             changed.join(", ")
         )));
     }
