@@ -308,7 +308,9 @@ pub(crate) fn write_section(path: &Path, name: &str, table: &str) -> anyhow::Res
 
 /// The first Python that imports torch, or an error saying how to get one.
 fn python_with_torch() -> anyhow::Result<String> {
-    for py in ["python3", "python"] {
+    // `AE_BENCH_PYTHON` names an interpreter (a venv's, say) before the ones on PATH.
+    let named = std::env::var("AE_BENCH_PYTHON").ok();
+    for py in named.iter().map(String::as_str).chain(["python3", "python"]) {
         let ok = Command::new(py)
             .args(["-c", "import torch"])
             .stderr(Stdio::null())
@@ -319,7 +321,10 @@ fn python_with_torch() -> anyhow::Result<String> {
             return Ok(py.to_string());
         }
     }
-    bail!("the benchmark compares with PyTorch, which is not installed: `pip install torch` (the tests never need it)")
+    bail!(
+        "the benchmark compares with PyTorch, which is not installed: `pip install torch`, or point AE_BENCH_PYTHON \
+         at an interpreter that has it (the tests never need it)"
+    )
 }
 
 /// Runs `cmd`, polling its peak RSS; returns stdout and the peak in MiB.

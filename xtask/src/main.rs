@@ -18,8 +18,10 @@ tasks:
       fetch and verify a dataset into data/<name>/ (SHA-256 of the decompressed files)
   train [ae train flags]
       build the release `ae` binary and train (default: stacked autoencoder on digits)
-  bench [--epochs N] [--threads 1,2] [--data-dir DIR] [--no-write]
-      ae against the PyTorch reference, side by side; writes docs/benchmarks.md
+  bench [--epochs N] [--threads 1,2] [--backend auto|openblas|rust] [--data-dir DIR] [--no-write]
+      ae against the PyTorch reference, side by side, on the build the backend names (auto: what
+      this machine's build chooses); writes that backend's section of docs/benchmarks.md
+      (AE_BENCH_PYTHON names a Python with torch)
   bench anomaly [--epochs N] [--data-dir DIR] [--no-write]
       the one-class anomaly protocol on Fashion-MNIST (ROC AUC per class); writes docs/benchmarks.md
   setup
