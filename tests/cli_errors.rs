@@ -100,6 +100,21 @@ fn a_partial_model_section_takes_the_default_kind() {
 }
 
 #[test]
+fn help_describes_the_whole_tool() {
+    // It used to say "The ae command line: train, eval" above a list of 14 commands.
+    let help = common::ok(&["--help"]);
+    assert!(help.starts_with("Train, evaluate and use autoencoders"), "{help}");
+    for command in ["train", "eval", "sample", "denoise", "encode", "compress", "decompress", "anomaly"] {
+        assert!(help.contains(&format!("  {command} ")), "{command} missing from:\n{help}");
+    }
+    let version = common::ok(&["--version"]);
+    assert!(
+        version.starts_with("ae 0.1.0 (matrix products on ") && version.contains(ae::core::fused::gemm::BACKEND),
+        "{version}"
+    );
+}
+
+#[test]
 fn config_files_are_read_with_a_bound() {
     let tmp = tempfile::tempdir().unwrap();
     let run = tmp.path().join("run");

@@ -145,3 +145,32 @@ fn every_file_a_command_writes_into_a_run_is_on_the_one_list() {
         assert!(ae::train::checkpoint::RUN_FILES.contains(&name.as_str()), "{file} writes {name}, not in RUN_FILES");
     }
 }
+
+#[test]
+fn files_ae_writes_follow_the_umask_like_any_other_program() {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let run = tmp.path().join("run");
+    let out = std::process::Command::new("sh")
+        .args(["-c", "umask 022; exec \"$0\" \"$@\"", env!("CARGO_BIN_EXE_ae")])
+        .args(strs(&tiny(&run, "1")))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // Checkpoints used to be 0600 (the temporary file's mode) while the PNGs were 0644.
+    for name in ["model.safetensors", "optimizer.safetensors", "state.json", "config.json", "loss.png", "metrics.csv"] {
+        let mode = std::fs::metadata(run.join(name)).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o644, "{name}: {mode:o}");
+    }
+}
+
+#[test]
+fn resuming_a_cosine_run_with_more_epochs_says_the_rate_will_rise() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = tmp.path().join("run");
+    common::ok(&strs(&with(tiny(&run, "1"), &["--schedule", "cosine"])));
+    let out = common::run(&strs(&with(tiny(&run, "2"), &["--resume"])));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("note: --epochs 2 stretches the cosine schedule"), "{stderr}");
+}

@@ -87,14 +87,12 @@ impl RunConfig {
         self.data.validate()?;
         self.train.validate()?;
         self.model.validate()?;
+        // Corruption is a property of the training data, open to every model (a VAE with noise is
+        // a denoising VAE); the "denoising" preset is the stacked model that always has one.
         match (&self.model, self.train.noise) {
             (ModelConfig::Denoising(_), None) => {
                 Err(usage("train.noise: missing; model.kind \"denoising\" needs a noise such as \"gaussian:0.5\""))
             }
-            (m, Some(n)) if !matches!(m, ModelConfig::Denoising(_)) => Err(usage(format!(
-                "train.noise: \"{n}\" is set but model.kind is {:?}; noise applies to \"denoising\" only",
-                m.kind()
-            ))),
             _ => Ok(()),
         }
     }
@@ -225,17 +223,10 @@ pub fn apply_flags(mut cfg: RunConfig, a: &TrainArgs) -> anyhow::Result<RunConfi
             }
         }
     }
-    let denoising = matches!(cfg.model, ModelConfig::Denoising(_));
-    if a.noise.is_some() && !denoising {
-        return Err(usage(format!(
-            "--noise applies to --model denoising only (this run's model is {})",
-            cfg.model.kind()
-        )));
+    if let Some(n) = a.noise {
+        cfg.train.noise = Some(n);
     }
-    if denoising {
-        if let Some(n) = a.noise {
-            cfg.train.noise = Some(n);
-        }
+    if matches!(cfg.model, ModelConfig::Denoising(_)) {
         cfg.train.noise.get_or_insert(Noise::Gaussian { sigma: DEFAULT_NOISE_SIGMA });
     }
     let t = &mut cfg.train;

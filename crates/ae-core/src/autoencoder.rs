@@ -252,3 +252,24 @@ impl<T: Autoencoder + ?Sized> Autoencoder for Box<T> {
         (**self).embed(xs)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    /// The method names between `start` and the end of its block in this file.
+    fn methods(source: &str, start: &str) -> std::collections::BTreeSet<String> {
+        let body = &source[source.find(start).expect("the block exists")..];
+        let body = &body[..body.find("\n}\n").expect("the block ends")];
+        body.split("fn ").skip(1).map(|rest| rest.split(['(', '<']).next().unwrap_or("").to_string()).collect()
+    }
+
+    #[test]
+    fn box_forwards_every_method_of_the_trait() {
+        // A defaulted method left out of the Box impl would silently take the default on every
+        // boxed model (the binary's models are all boxed).
+        let source = include_str!("autoencoder.rs");
+        let trait_methods = methods(source, "pub trait Autoencoder {");
+        let forwarded = methods(source, "impl<T: Autoencoder + ?Sized> Autoencoder for Box<T> {");
+        assert!(trait_methods.len() >= 14, "{trait_methods:?}");
+        assert_eq!(trait_methods, forwarded, "Box<T> must forward every method of Autoencoder");
+    }
+}

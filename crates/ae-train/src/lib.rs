@@ -18,6 +18,7 @@ pub mod probe;
 pub mod schedule;
 pub mod state;
 
+pub use anomaly::{ScoreKind, anomaly_scores, roc_auc};
 pub use checkpoint::RunDir;
 pub use config::{EarlyStopping, OptimizerConfig, TrainConfig};
 pub use error::TrainError;
@@ -26,7 +27,8 @@ pub use eval::{
     importance_weighted_nll, psnr,
 };
 pub use fit::{FitData, FitReport, StopReason, fit};
-pub use observer::{EpochEnd, Observer, StepEnd, TrainStart};
+pub use observer::{EpochEnd, Observer, Silent, StepEnd, TrainStart};
 pub use optim::Adam;
+pub use probe::linear_probe;
 pub use schedule::{Decay, LrSchedule};
 pub use state::TrainState;

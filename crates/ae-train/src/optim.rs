@@ -219,15 +219,37 @@ impl Adam {
     }
 }
 
-/// The step recorded in a safetensors file's metadata (read from its header).
+/// The step recorded in a safetensors file's metadata, read from its header alone: every save
+/// and resume asks this of six files, and reading whole weight files for it cost a pass over every
+/// checkpoint each epoch. The file's length is still checked against what its header declares,
+/// as safetensors does when it loads, so a truncated file is caught here too.
 pub(crate) fn saved_step(path: &Path) -> Result<u64, String> {
-    let bytes = ae_core::bounded::read_bounded(path, ae_core::bounded::DATA_LIMIT).map_err(|e| e.to_string())?;
-    let (_, header) =
-        safetensors::SafeTensors::read_metadata(&bytes).map_err(|e| format!("not a valid safetensors file ({e})"))?;
-    header
-        .metadata()
-        .as_ref()
-        .and_then(|m| m.get("step"))
+    use std::io::Read;
+    let invalid = |why: &str| format!("not a valid safetensors file ({why})");
+    let mut file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    let len = file.metadata().map_err(|e| e.to_string())?.len();
+    let mut n = [0u8; 8];
+    file.read_exact(&mut n).map_err(|_| invalid("shorter than the 8-byte header length"))?;
+    let n = u64::from_le_bytes(n);
+    // safetensors' own cap on a header (100 MB).
+    if n > 100_000_000 || n.saturating_add(8) > len {
+        return Err(invalid("the header length runs past the file"));
+    }
+    let mut header = vec![0u8; n as usize];
+    file.read_exact(&mut header).map_err(|e| invalid(&e.to_string()))?;
+    let header: serde_json::Value = serde_json::from_slice(&header).map_err(|e| invalid(&e.to_string()))?;
+    let entries = header.as_object().ok_or_else(|| invalid("the header is not a JSON object"))?;
+    let mut end = 0u64;
+    for (name, entry) in entries.iter().filter(|(k, _)| k.as_str() != "__metadata__") {
+        let stop =
+            entry["data_offsets"][1].as_u64().ok_or_else(|| invalid(&format!("tensor {name} has no data offsets")))?;
+        end = end.max(stop);
+    }
+    if 8 + n + end != len {
+        return Err(invalid(&format!("{len} bytes where the header declares {}", 8 + n + end)));
+    }
+    header["__metadata__"]["step"]
+        .as_str()
         .and_then(|s| s.parse::<u64>().ok())
         .ok_or_else(|| "records no step".to_string())
 }
@@ -418,6 +440,15 @@ mod tests {
         let other = vec![("x".to_string(), p)];
         let err = Adam::new(OptimizerConfig::default()).load(&path, &other).unwrap_err().to_string();
         assert!(err.contains("missing [m.x, v.x], unexpected [m.w, v.w]"), "{err}");
+
+        // The step comes from the header alone; a file cut short or grown is still refused.
+        assert_eq!(saved_step(&path), Ok(1));
+        let bytes = std::fs::read(&path).unwrap();
+        for bad in [&bytes[..bytes.len() - 1], &[&bytes[..], b"x"].concat()[..], &bytes[..5], &bytes[..20]] {
+            std::fs::write(&path, bad).unwrap();
+            let err = saved_step(&path).unwrap_err();
+            assert!(err.starts_with("not a valid safetensors file ("), "{err}");
+        }
     }
 
     #[test]
