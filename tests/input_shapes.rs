@@ -97,3 +97,16 @@ fn fit_and_evaluate_refuse_data_of_another_width_before_training() {
         assert!(matches!(err, TrainError::DataShape { split: "evaluation", .. }), "{name}: {err}");
     }
 }
+
+#[test]
+fn decode_output_maps_codes_to_input_space() {
+    for (name, model, _) in models() {
+        let zs = rows(3, model.code_dim(), DType::F32);
+        let out = model.decode_output(&zs).unwrap();
+        assert_eq!(out.dims(), &[3, WIDTH], "{name}");
+        let want = model.recon_loss().to_output(&model.decode(&zs).unwrap()).unwrap();
+        let diff = (out - want).unwrap().abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap();
+        assert!(diff < 1e-6, "{name}: decode_output is the output map of decode ({diff})");
+        assert!(model.decode_output(&rows(3, model.code_dim() + 1, DType::F32)).is_err(), "{name}");
+    }
+}

@@ -107,3 +107,24 @@ fn generative_tools_refuse_what_they_cannot_do() {
     let err = common::fails(&["train", "--likelihood", "bernoulli"], 2);
     assert!(err.contains("--likelihood applies to --model vae only"), "{err}");
 }
+
+#[test]
+fn the_vae_decoder_takes_its_own_shape() {
+    // --decoder-hidden used to be refused for the VAE ("its decoder mirrors --hidden").
+    let tmp = tempfile::tempdir().unwrap();
+    let run = tmp.path().join("run");
+    common::train_tiny(&run, &["--model", "vae", "--epochs", "1", "--decoder-hidden", "8,32"]);
+    let cfg: serde_json::Value = serde_json::from_slice(&std::fs::read(run.join("config.json")).unwrap()).unwrap();
+    assert_eq!(cfg["model"]["decoder_hidden"], serde_json::json!([8, 32]));
+    let names = safetensors::SafeTensors::deserialize(&std::fs::read(run.join("model.safetensors")).unwrap())
+        .unwrap()
+        .names()
+        .into_iter()
+        .map(String::from)
+        .collect::<Vec<_>>();
+    for (name, present) in [("decoder.layers.2.weight", true), ("decoder.layers.3.weight", false)] {
+        assert_eq!(names.contains(&name.to_string()), present, "{name} in {names:?}");
+    }
+    let e = common::eval_json(&run, &[]);
+    assert!(e["neg_elbo"].as_f64().unwrap().is_finite(), "{e}");
+}

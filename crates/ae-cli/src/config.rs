@@ -174,8 +174,8 @@ pub fn apply_flags(mut cfg: RunConfig, a: &TrainArgs) -> anyhow::Result<RunConfi
             if let Some(l) = a.likelihood {
                 m.likelihood = l;
             }
-            if a.decoder_hidden.is_some() {
-                return Err(usage("--decoder-hidden does not apply to --model vae: its decoder mirrors --hidden"));
+            if let Some(h) = &a.decoder_hidden {
+                m.decoder_hidden = Some(h.0.clone());
             }
             if a.loss.is_some_and(|l| l != ae_core::ReconLoss::Bce) {
                 return Err(usage("--loss does not apply to --model vae; choose its decoder with --likelihood"));

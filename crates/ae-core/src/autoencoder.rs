@@ -193,6 +193,16 @@ pub trait Autoencoder {
         self.recon_loss().to_output(&self.forward(xs)?.detach())
     }
 
+    /// Outputs in input space (pixel values for images) decoded from codes `zs`, for generation
+    /// and decompression: [`Autoencoder::decode`]'s logits through the model's output map
+    /// (sigmoid for BCE, identity for MSE), without gradients.
+    ///
+    /// # Shapes
+    /// `(batch, code_dim)` to `(batch, input_dim)`.
+    fn decode_output(&self, zs: &Tensor) -> Result<Tensor> {
+        self.recon_loss().to_output(&self.decode(zs)?.detach())
+    }
+
     /// The codes of `xs` for inference (export, retrieval, probes): [`Autoencoder::encode`]
     /// without gradients, which models may compute by a faster path.
     ///
@@ -250,6 +260,9 @@ impl<T: Autoencoder + ?Sized> Autoencoder for Box<T> {
     }
     fn embed(&self, xs: &Tensor) -> Result<Tensor> {
         (**self).embed(xs)
+    }
+    fn decode_output(&self, zs: &Tensor) -> Result<Tensor> {
+        (**self).decode_output(zs)
     }
 }
 

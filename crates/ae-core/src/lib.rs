@@ -1,6 +1,18 @@
 //! The bottom layer of ae: the [`Autoencoder`] trait, batches and loss parts, numerically stable
 //! reconstruction losses, activations, seeded random streams, seeded parameter initialisation and
 //! device selection. Every other crate builds on these; this crate knows nothing of data or training.
+//!
+//! ```
+//! use ae_core::ReconLoss;
+//! use ae_core::candle::{Device, Tensor};
+//!
+//! // Binary cross-entropy from logits, summed over features: one value per example, in nats.
+//! let logits = Tensor::new(&[[0.0f32, 0.0], [20.0, -20.0]], &Device::Cpu)?;
+//! let targets = Tensor::new(&[[1.0f32, 0.0], [1.0, 0.0]], &Device::Cpu)?;
+//! let nats = ReconLoss::Bce.per_example(&logits, &targets)?.to_vec1::<f32>()?;
+//! assert!((nats[0] - 2.0 * std::f32::consts::LN_2).abs() < 1e-6 && nats[1] < 1e-8);
+//! # Ok::<(), ae_core::candle::Error>(())
+//! ```
 
 pub mod activation;
 pub mod autoencoder;

@@ -3,6 +3,18 @@
 //! held on the device as one tensor. This crate does no network I/O: `cargo xtask download` fetches
 //! files.
 
+//!
+//! ```
+//! use ae_data::{DataConfig, Dataset};
+//!
+//! // The bundled digits, no files needed: 100 training images (10% of them carved out for
+//! // validation) and 10 test images, 784 pixels each.
+//! let cfg = DataConfig { train_limit: Some(100), test_limit: Some(10), ..Default::default() };
+//! let data = Dataset::load(&cfg, 0, &ae_core::candle::Device::Cpu)?;
+//! assert_eq!((data.train.len(), data.test.len(), data.train.features()), (90, 10, 784));
+//! # Ok::<(), ae_data::error::DataError>(())
+//! ```
+
 pub mod dataset;
 pub mod error;
 pub mod idx;

@@ -96,6 +96,7 @@ mod tests {
             ModelConfig::Stacked(stacked),
             ModelConfig::Vae(VaeConfig::default()),
             ModelConfig::Vae(VaeConfig { hidden: vec![300, 100], ..Default::default() }),
+            ModelConfig::Vae(VaeConfig { decoder_hidden: Some(vec![64, 32, 16]), ..Default::default() }),
             ModelConfig::Sparse(sparse),
             ModelConfig::Sparse(SparseConfig::default()),
         ] {

@@ -1,6 +1,23 @@
 //! The kinds of autoencoder. Each lives in its own module, is built from a checked config and a
 //! `VarBuilder`, and implements [`ae_core::Autoencoder`]; models know nothing of data or training.
 
+//!
+//! ```
+//! use ae_core::candle::{DType, Device, Tensor};
+//! use ae_core::rng::{Purpose, stream};
+//! use ae_core::{Autoencoder, Params};
+//! use ae_models::{StackedAe, StackedConfig};
+//!
+//! // A 20-16-4 stacked autoencoder with seeded weights: codes and reconstructions of 3 rows.
+//! let params = Params::new();
+//! let cfg = StackedConfig { input_dim: 20, hidden: vec![16], code_dim: 4, ..Default::default() };
+//! let model = StackedAe::new(&cfg, params.var_builder(stream(0, Purpose::Init, 0), &Device::Cpu))?;
+//! let xs = Tensor::zeros((3, 20), DType::F32, &Device::Cpu)?;
+//! assert_eq!(model.embed(&xs)?.dims(), &[3, 4]);
+//! assert_eq!(model.reconstruct(&xs)?.dims(), &[3, 20]);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
 pub mod config;
 pub mod error;
 mod host;

@@ -23,10 +23,12 @@ use crate::vae_fused::Pass;
 pub struct VaeConfig {
     /// Features per example.
     pub input_dim: usize,
-    /// Encoder hidden widths, input side first (the decoder mirrors them).
+    /// Encoder hidden widths, input side first.
     pub hidden: Vec<usize>,
     /// Width of the code (the latent space).
     pub code_dim: usize,
+    /// Decoder hidden widths, code side first; `None` mirrors the encoder.
+    pub decoder_hidden: Option<Vec<usize>>,
     /// Activation after every hidden layer.
     pub activation: Activation,
     /// Weight on the KL term (β-VAE; 1 is the true ELBO).
@@ -41,6 +43,7 @@ impl Default for VaeConfig {
             input_dim: 784,
             hidden: vec![400],
             code_dim: 20,
+            decoder_hidden: None,
             activation: Activation::Relu,
             beta: 1.0,
             likelihood: Likelihood::Bernoulli,
@@ -49,13 +52,18 @@ impl Default for VaeConfig {
 }
 
 impl VaeConfig {
+    /// Decoder hidden widths, code side first: `decoder_hidden`, or the encoder's mirrored.
+    pub fn decoder_widths(&self) -> Vec<usize> {
+        self.decoder_hidden.clone().unwrap_or_else(|| self.hidden.iter().rev().copied().collect())
+    }
+
     /// `(inputs, outputs)` of every dense layer: the encoder, its mean and log-variance heads, the
     /// decoder.
     pub fn layers(&self) -> Vec<(usize, usize)> {
         let enc: Vec<usize> = std::iter::once(self.input_dim).chain(self.hidden.iter().copied()).collect();
         let last = *enc.last().unwrap_or(&self.input_dim);
         let dec: Vec<usize> =
-            std::iter::once(self.code_dim).chain(self.hidden.iter().rev().copied()).chain([self.input_dim]).collect();
+            std::iter::once(self.code_dim).chain(self.decoder_widths()).chain([self.input_dim]).collect();
         let pairs = |w: &[usize]| w.windows(2).map(|w| (w[0], w[1])).collect::<Vec<_>>();
         [pairs(&enc), vec![(last, self.code_dim); 2], pairs(&dec)].concat()
     }
@@ -73,6 +81,9 @@ impl VaeConfig {
         }
         for (i, &w) in self.hidden.iter().enumerate() {
             check_width(format!("hidden[{i}]"), w)?;
+        }
+        for (i, &w) in self.decoder_hidden.iter().flatten().enumerate() {
+            check_width(format!("decoder_hidden[{i}]"), w)?;
         }
         if !(self.beta.is_finite() && self.beta >= 0.0) {
             return Err(ModelError::InvalidConfig {
@@ -108,10 +119,8 @@ impl Vae {
         cfg.validate()?;
         let enc: Vec<usize> = std::iter::once(cfg.input_dim).chain(cfg.hidden.iter().copied()).collect();
         let last = *cfg.hidden.last().unwrap_or(&cfg.input_dim);
-        let dec: Vec<usize> = std::iter::once(cfg.code_dim)
-            .chain(cfg.hidden.iter().rev().copied())
-            .chain(std::iter::once(cfg.input_dim))
-            .collect();
+        let dec: Vec<usize> =
+            std::iter::once(cfg.code_dim).chain(cfg.decoder_widths()).chain(std::iter::once(cfg.input_dim)).collect();
         let vbe = vb.pp("encoder");
         Ok(Self {
             encoder: Mlp::new(&enc, cfg.activation, true, vbe.clone())?,
@@ -219,6 +228,12 @@ impl Autoencoder for Vae {
             Some(out) => Ok(out),
             None => self.recon_loss().to_output(&self.forward(xs)?.detach()),
         }
+    }
+
+    /// Through the fused decoder where it applies.
+    fn decode_output(&self, zs: &Tensor) -> Result<Tensor> {
+        ae_core::input::expect_rows(zs, self.code_dim, "decoder input (codes)")?;
+        self.recon_loss().to_output(&self.decode_logits_fast(zs)?)
     }
 
     fn sample_prior(&self, n: usize, rng: &mut SeededRng) -> Result<Option<Tensor>> {

@@ -221,12 +221,16 @@ mod tests {
 
     #[test]
     fn fused_step_matches_autograd_loss_and_every_gradient() {
-        for activation in [Activation::Relu, Activation::Tanh] {
+        // The decoder mirrors the encoder, or has its own shape.
+        for (activation, decoder_hidden) in
+            [(Activation::Relu, None), (Activation::Tanh, None), (Activation::Relu, Some(vec![5, 8, 4]))]
+        {
             let params = Params::new();
             let cfg = VaeConfig {
                 input_dim: 12,
                 hidden: vec![9, 7],
                 code_dim: 3,
+                decoder_hidden,
                 beta: 2.0,
                 activation,
                 ..Default::default()

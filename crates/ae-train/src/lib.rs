@@ -3,6 +3,16 @@
 //! resumes), learning-rate schedules as pure functions of the step, global-norm clipping, early
 //! stopping, atomic checkpoints and observers for progress and metrics files. This crate prints
 //! nothing: the binary picks the observers.
+//!
+//! ```
+//! use ae_train::{Decay, LrSchedule, roc_auc};
+//!
+//! // Schedules are pure functions of the step: a cosine from 1e-3 down to 1e-4 over 100 steps.
+//! let cosine = LrSchedule { warmup_steps: 0, decay: Decay::Cosine { min_lr: 1e-4 } };
+//! assert_eq!((cosine.lr_at(1e-3, 0, 100), cosine.lr_at(1e-3, 100, 100)), (1e-3, 1e-4));
+//! // Anomaly scores against which examples are anomalies: ROC AUC.
+//! assert_eq!(roc_auc(&[0.1, 0.4, 0.35, 0.8], &[false, false, true, true]), Some(0.75));
+//! ```
 
 pub mod anomaly;
 pub mod checkpoint;

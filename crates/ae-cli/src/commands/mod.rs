@@ -81,7 +81,7 @@ pub(crate) fn load_run(dir: &Path, choice: CheckpointChoice, dev: &Device) -> an
 
 /// Decoded codes as pixel values in input space.
 pub(crate) fn decode_to_pixels(model: &dyn Autoencoder, zs: &candle_core::Tensor) -> anyhow::Result<Vec<Vec<f32>>> {
-    Ok(model.recon_loss().to_output(&model.decode(zs)?)?.to_vec2::<f32>()?)
+    Ok(model.decode_output(zs)?.to_vec2::<f32>()?)
 }
 
 /// Builds the model `cfg` describes with parameters seeded from `seed` on `dev`.
