@@ -29,7 +29,7 @@ fn vae_on_digits_reaches_the_target_elbo() {
     assert_eq!(
         cfg["model"],
         serde_json::json!({
-            "kind": "vae", "input_dim": 784, "hidden": [400], "code_dim": 20, "activation": "relu", "beta": 1.0,
+            "kind": "vae", "input_dim": 784, "hidden": [400], "code_dim": 20, "decoder_hidden": null, "activation": "relu", "beta": 1.0,
             "likelihood": "bernoulli"
         })
     );
