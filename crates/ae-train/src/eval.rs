@@ -17,13 +17,11 @@ pub fn evaluate<M: Autoencoder + ?Sized>(
     evaluate_with_noise(model, split, batch_size, seed, None)
 }
 
-/// Refuses a split whose rows are not f32 of the model's input width, naming both.
+/// Refuses a split whose rows are not f32 of the model's input width (the check every model entry
+/// point makes, [`ae_core::input::expect_rows`]), as a typed error naming the split.
 pub fn check_split<M: Autoencoder + ?Sized>(model: &M, split: &Split, name: &'static str) -> Result<(), TrainError> {
     let xs = &split.images;
-    if xs.dims().len() == 2 && split.features() == model.input_dim() && xs.dtype() == ae_core::candle::DType::F32 {
-        return Ok(());
-    }
-    Err(TrainError::DataShape {
+    ae_core::input::expect_rows(xs, model.input_dim(), "examples").map_err(|_| TrainError::DataShape {
         split: name,
         expected: model.input_dim(),
         shape: xs.dims().to_vec(),
