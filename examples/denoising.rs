@@ -8,8 +8,7 @@ use ae::core::Params;
 use ae::core::rng::{Purpose, stream};
 use ae::data::{DataConfig, Dataset, Noise};
 use ae::models::{StackedAe, StackedConfig};
-use ae::train::metrics::MetricsFiles;
-use ae::train::{FitData, RunDir, TrainConfig, denoising_scores, fit};
+use ae::train::{Fit, TrainConfig, denoising_scores};
 use candle_core::Device;
 
 fn main() -> anyhow::Result<()> {
@@ -23,12 +22,8 @@ fn main() -> anyhow::Result<()> {
     let vb = params.var_builder(stream(train_cfg.seed, Purpose::Init, 0), &dev);
     let model = StackedAe::new(&StackedConfig::default(), vb)?;
 
-    let dir = std::env::temp_dir().join(format!("ae-example-denoising-{}", std::process::id()));
-    let run = RunDir::new(&dir);
-    run.create()?;
-    let mut metrics = MetricsFiles::new(&run);
-    let train = FitData { train: &data.train, val: data.val.as_ref() };
-    fit(&model, &params, train, &train_cfg, &run, false, &mut metrics)?;
+    // No run directory: the best epoch's weights (lowest validation loss) stay in the model.
+    Fit::new(&model, &params, &data.train).validation(data.val.as_ref()).config(&train_cfg).restore_best(true).run()?;
 
     let s = denoising_scores(&model, &data.test, 500, train_cfg.seed, noise)?;
     println!("test digits under {noise}: noisy {:.2} dB, denoised {:.2} dB PSNR", s.psnr_noisy, s.psnr_denoised);

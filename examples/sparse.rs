@@ -10,9 +10,8 @@ use ae::core::Params;
 use ae::core::rng::{Purpose, stream};
 use ae::data::{DataConfig, Dataset};
 use ae::models::{SparseAe, SparseConfig};
-use ae::train::metrics::MetricsFiles;
 use ae::train::probe::linear_probe;
-use ae::train::{FitData, RunDir, TrainConfig, code_activity, fit};
+use ae::train::{Fit, TrainConfig, code_activity};
 use candle_core::Device;
 
 fn main() -> anyhow::Result<()> {
@@ -24,12 +23,8 @@ fn main() -> anyhow::Result<()> {
     let vb = params.var_builder(stream(train_cfg.seed, Purpose::Init, 0), &dev);
     let model = SparseAe::new(&SparseConfig::default(), vb)?;
 
-    let dir = std::env::temp_dir().join(format!("ae-example-sparse-{}", std::process::id()));
-    let run = RunDir::new(&dir);
-    run.create()?;
-    let mut metrics = MetricsFiles::new(&run);
-    let train = FitData { train: &data.train, val: data.val.as_ref() };
-    fit(&model, &params, train, &train_cfg, &run, false, &mut metrics)?;
+    // No run directory: the best epoch's weights (lowest validation loss) stay in the model.
+    Fit::new(&model, &params, &data.train).validation(data.val.as_ref()).config(&train_cfg).restore_best(true).run()?;
 
     let threshold = model.active_threshold().unwrap_or(0.0);
     let activity = code_activity(&model, &data.test, 500, threshold)?;
@@ -41,7 +36,8 @@ fn main() -> anyhow::Result<()> {
         activity.fvu
     );
     let (train_codes, test_codes) = (model.embed(&data.train.images)?, model.embed(&data.test.images)?);
-    let accuracy = linear_probe((&train_codes, &data.train.labels), (&test_codes, &data.test.labels), 10, 10, 0)?;
+    let (train_labels, test_labels) = (data.train.require_labels("probe")?, data.test.require_labels("probe")?);
+    let accuracy = linear_probe((&train_codes, train_labels), (&test_codes, test_labels), data.classes.len(), 10, 0)?;
     println!("linear probe on the codes: test accuracy {accuracy:.4}");
     Ok(())
 }

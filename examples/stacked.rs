@@ -8,7 +8,7 @@ use ae::core::{Autoencoder, Params};
 use ae::data::{DataConfig, Dataset};
 use ae::models::{StackedAe, StackedConfig};
 use ae::train::metrics::MetricsFiles;
-use ae::train::{FitData, RunDir, TrainConfig, evaluate, fit};
+use ae::train::{Fit, RunDir, TrainConfig, evaluate};
 use candle_core::Device;
 
 fn main() -> anyhow::Result<()> {
@@ -24,22 +24,23 @@ fn main() -> anyhow::Result<()> {
     let run = RunDir::new(&dir);
     run.create()?;
     let mut metrics = MetricsFiles::new(&run);
-    let report = fit(
-        &model,
-        &params,
-        FitData { train: &data.train, val: data.val.as_ref() },
-        &train_cfg,
-        &run,
-        false,
-        &mut metrics,
-    )?;
+    // Checkpoints and metrics files in the run directory; the best epoch's weights back in the
+    // model at the end.
+    let report = Fit::new(&model, &params, &data.train)
+        .validation(data.val.as_ref())
+        .config(&train_cfg)
+        .run_dir(&run)
+        .observer(&mut metrics)
+        .restore_best(true)
+        .run()?;
 
     let test = evaluate(&model, &data.test, train_cfg.batch_size, train_cfg.seed)?;
     println!(
-        "{} parameters, {} steps: test recon per pixel {:.4} (run files in {})",
+        "{} parameters, {} steps: test recon per pixel {:.4} with epoch {}'s weights (run files in {})",
         params.count(),
         report.state.step,
         test.recon / model.input_dim() as f64,
+        report.weights_epoch,
         dir.display()
     );
     Ok(())

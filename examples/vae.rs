@@ -8,8 +8,7 @@ use ae::core::rng::{Purpose, stream};
 use ae::core::{Autoencoder, Params};
 use ae::data::{DataConfig, Dataset};
 use ae::models::{Vae, VaeConfig};
-use ae::train::metrics::MetricsFiles;
-use ae::train::{FitData, RunDir, TrainConfig, evaluate, fit, importance_weighted_nll};
+use ae::train::{Fit, TrainConfig, evaluate, importance_weighted_nll};
 use candle_core::Device;
 
 fn main() -> anyhow::Result<()> {
@@ -21,12 +20,8 @@ fn main() -> anyhow::Result<()> {
     let vb = params.var_builder(stream(train_cfg.seed, Purpose::Init, 0), &dev);
     let model = Vae::new(&VaeConfig::default(), vb)?;
 
-    let dir = std::env::temp_dir().join(format!("ae-example-vae-{}", std::process::id()));
-    let run = RunDir::new(&dir);
-    run.create()?;
-    let mut metrics = MetricsFiles::new(&run);
-    let train = FitData { train: &data.train, val: data.val.as_ref() };
-    fit(&model, &params, train, &train_cfg, &run, false, &mut metrics)?;
+    // No run directory: the best epoch's weights (lowest validation loss) stay in the model.
+    Fit::new(&model, &params, &data.train).validation(data.val.as_ref()).config(&train_cfg).restore_best(true).run()?;
 
     let test = evaluate(&model, &data.test, train_cfg.batch_size, train_cfg.seed)?;
     let kl = test.kl.unwrap_or_default();

@@ -5,4 +5,5 @@
 pub use ae_core as core;
 pub use ae_data as data;
 pub use ae_models as models;
+pub use ae_run as run;
 pub use ae_train as train;

@@ -77,10 +77,10 @@ fn the_checkpoint_corpus_loads_or_is_refused() {
 fn the_config_corpus_parses_or_is_refused() {
     let (ok, refused) = replay("config", |path, bytes| {
         let Ok(text) = std::str::from_utf8(bytes) else { return vec![] };
-        vec![match ae_cli::config::RunConfig::parse(text, path) {
+        vec![match ae_run::RunConfig::parse(text, path) {
             Ok(cfg) => {
                 let _ = cfg.validate();
-                assert!(ae_cli::config::RunConfig::parse(&cfg.to_json(), path).is_ok(), "round trip");
+                assert!(ae_run::RunConfig::parse(&cfg.to_json(), path).is_ok(), "round trip");
                 Ok(())
             }
             Err(e) => Err(e.to_string()),
@@ -93,10 +93,10 @@ fn the_config_corpus_parses_or_is_refused() {
 fn the_aec_corpus_decodes_or_is_refused() {
     let (ok, refused) = replay("aec", |path, bytes| {
         let name = path.to_string_lossy();
-        vec![match ae_cli::aec::decode(bytes, &name) {
+        vec![match ae_run::aec::decode(bytes, &name) {
             Ok((header, payload)) => {
                 let rows =
-                    ae_cli::aec::dequantise(payload, header.quant, header.code_dim, &header.offset, &header.step);
+                    ae_run::aec::dequantise(payload, header.quant, header.code_dim, &header.offset, &header.step);
                 assert!(header.code_dim == 0 || rows.len() == header.names.len(), "{name}");
                 Ok(())
             }

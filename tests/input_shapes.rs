@@ -8,8 +8,7 @@ use ae::core::rng::{Purpose, stream};
 use ae::core::{Autoencoder, Batch, Params, StepContext, fused::FusedScratch};
 use ae::data::Split;
 use ae::models::{SparseAe, SparseConfig, StackedAe, StackedConfig, Vae, VaeConfig};
-use ae::train::observer::Silent;
-use ae::train::{FitData, RunDir, TrainConfig, TrainError, evaluate, fit};
+use ae::train::{Fit, RunDir, TrainConfig, TrainError, evaluate};
 use candle_core::{DType, Device, Tensor};
 
 const WIDTH: usize = 20;
@@ -82,17 +81,16 @@ fn fit_and_evaluate_refuse_data_of_another_width_before_training() {
     for (name, model, params) in models() {
         let tmp = tempfile::tempdir().unwrap();
         let run = RunDir::new(tmp.path());
-        let split = Split { images: rows(30, WIDTH + 1, DType::F32), labels: vec![0; 30] };
+        let split = Split::new(rows(30, WIDTH + 1, DType::F32), None).unwrap();
         let cfg = TrainConfig { epochs: 1, batch_size: 8, ..Default::default() };
-        let err =
-            fit(&*model, &params, FitData { train: &split, val: None }, &cfg, &run, false, &mut Silent).unwrap_err();
+        let err = Fit::new(&*model, &params, &split).config(&cfg).run_dir(&run).run().unwrap_err();
         assert!(matches!(err, TrainError::DataShape { split: "training", expected: WIDTH, .. }), "{name}: {err}");
         assert_eq!(
             err.to_string(),
             "the training examples are F32 of shape [30, 21], but the model takes f32 rows of 20 features"
         );
         assert!(std::fs::read_dir(tmp.path()).unwrap().next().is_none(), "{name}: nothing written for refused data");
-        let f64s = Split { images: rows(30, WIDTH, DType::F64), labels: vec![0; 30] };
+        let f64s = Split::new(rows(30, WIDTH, DType::F64), None).unwrap();
         let err = evaluate(&*model, &f64s, 8, 0).unwrap_err();
         assert!(matches!(err, TrainError::DataShape { split: "evaluation", .. }), "{name}: {err}");
     }

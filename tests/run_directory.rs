@@ -122,9 +122,9 @@ fn a_run_killed_during_its_first_checkpoint_resumes_and_old_temporaries_go() {
 
 #[test]
 fn every_file_a_command_writes_into_a_run_is_on_the_one_list() {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("crates/ae-cli/src");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut named = Vec::new();
-    let mut stack = vec![src];
+    let mut stack = vec![root.join("crates/ae-cli/src"), root.join("crates/ae-run/src")];
     while let Some(dir) = stack.pop() {
         for entry in std::fs::read_dir(dir).unwrap() {
             let path = entry.unwrap().path();

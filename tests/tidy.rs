@@ -40,7 +40,8 @@ fn crates_depend_only_downwards() {
     assert_eq!(deps["ae-models"], set(&["ae-core"]), "models know nothing of data or training");
     assert_eq!(deps["ae-data"], set(&["ae-core"]));
     assert_eq!(deps["ae-train"], set(&["ae-core", "ae-data"]), "the trainer never names a model");
-    assert_eq!(deps["ae-cli"], set(&["ae-core", "ae-data", "ae-models", "ae-train"]));
+    assert_eq!(deps["ae-run"], set(&["ae-core", "ae-data", "ae-models", "ae-train"]), "run directories sit on top");
+    assert_eq!(deps["ae-cli"], set(&["ae-core", "ae-data", "ae-models", "ae-run", "ae-train"]));
     assert_eq!(deps["xtask"], set(&["ureq"]), "xtask shells out to cargo instead of linking ae");
 }
 
@@ -60,7 +61,7 @@ fn rust_files(dir: &Path) -> Vec<std::path::PathBuf> {
 
 #[test]
 fn libraries_print_nothing() {
-    for krate in ["ae-core", "ae-models", "ae-data", "ae-train"] {
+    for krate in ["ae-core", "ae-models", "ae-data", "ae-train", "ae-run"] {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("crates").join(krate).join("src");
         let files = rust_files(&dir);
         assert!(files.len() > 2, "{}: found {} files", dir.display(), files.len());
@@ -99,7 +100,7 @@ fn example_configs_load_and_validate() {
     let mut n = 0;
     for entry in std::fs::read_dir(&dir).unwrap() {
         let path = entry.unwrap().path();
-        let cfg = ae_cli::config::RunConfig::load(&path).unwrap_or_else(|e| panic!("{}: {e:#}", path.display()));
+        let cfg = ae_run::RunConfig::load(&path).unwrap_or_else(|e| panic!("{}: {e:#}", path.display()));
         cfg.validate().unwrap_or_else(|e| panic!("{}: {e:#}", path.display()));
         n += 1;
     }

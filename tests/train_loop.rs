@@ -7,8 +7,7 @@ use ae::core::rng::{Purpose, stream};
 use ae::core::{Autoencoder, Batch, LossParts, Params, ReconLoss, StepContext};
 use ae::data::{DataConfig, Dataset};
 use ae::models::{StackedAe, StackedConfig};
-use ae::train::observer::Silent;
-use ae::train::{EarlyStopping, FitData, RunDir, StopReason, TrainConfig, TrainError, fit};
+use ae::train::{EarlyStopping, Fit, RunDir, StopReason, TrainConfig, TrainError};
 use candle_core::{Device, Result, Tensor};
 
 fn data() -> Dataset {
@@ -29,7 +28,13 @@ fn losses(seed: u64, epochs: usize) -> Vec<f64> {
     let cfg = TrainConfig { epochs, batch_size: 64, seed, ..Default::default() };
     let mut metrics = ae::train::metrics::MetricsFiles::new(&RunDir::new(tmp.path()));
     let run = RunDir::new(tmp.path());
-    fit(&model, &params, FitData { train: &d.train, val: d.val.as_ref() }, &cfg, &run, false, &mut metrics).unwrap();
+    Fit::new(&model, &params, &d.train)
+        .validation(d.val.as_ref())
+        .config(&cfg)
+        .run_dir(&run)
+        .observer(&mut metrics)
+        .run()
+        .unwrap();
     std::fs::read_to_string(tmp.path().join("metrics.jsonl"))
         .unwrap()
         .lines()
@@ -92,8 +97,8 @@ fn a_non_finite_loss_stops_training_and_keeps_the_good_checkpoint() {
     let tmp = tempfile::tempdir().unwrap();
     let run = RunDir::new(tmp.path());
     let cfg = TrainConfig { epochs: 3, batch_size: 64, ..Default::default() };
-    let train = FitData { train: &d.train, val: d.val.as_ref() };
-    let err = fit(&model, &params, train, &cfg, &run, false, &mut Silent).unwrap_err();
+    let err =
+        Fit::new(&model, &params, &d.train).validation(d.val.as_ref()).config(&cfg).run_dir(&run).run().unwrap_err();
     assert!(matches!(err, TrainError::NonFiniteLoss { step: 10, epoch: 2, .. }), "{err:?}");
     let msg = err.to_string();
     assert!(msg.contains("at step 10 (epoch 2)") && msg.contains("--lr") && msg.contains("--clip-grad-norm"), "{msg}");
@@ -108,14 +113,9 @@ fn a_non_finite_loss_stops_training_and_keeps_the_good_checkpoint() {
     assert_eq!(std::fs::read(run.model()).unwrap(), saved);
 }
 
-#[test]
-fn early_stopping_ends_a_run_that_stops_improving() {
-    let d = data();
-    let params = Params::new();
-    let model = StackedAe::new(&small(), params.var_builder(stream(0, Purpose::Init, 0), &Device::Cpu)).unwrap();
-    let tmp = tempfile::tempdir().unwrap();
-    let run = RunDir::new(tmp.path());
-    // A learning rate this high makes validation loss bounce, so patience 1 must trigger.
+/// A learning rate so high that validation loss bounces, so early stopping with patience 1 must
+/// trigger and the best epoch is not the last.
+fn bouncing() -> TrainConfig {
     let mut cfg = TrainConfig {
         epochs: 30,
         batch_size: 64,
@@ -123,15 +123,31 @@ fn early_stopping_ends_a_run_that_stops_improving() {
         ..Default::default()
     };
     cfg.optimizer.adam_mut().lr = 0.05;
+    cfg
+}
+
+#[test]
+fn early_stopping_ends_a_run_that_stops_improving() {
+    let d = data();
+    let params = Params::new();
+    let model = StackedAe::new(&small(), params.var_builder(stream(0, Purpose::Init, 0), &Device::Cpu)).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let run = RunDir::new(tmp.path());
+    let cfg = bouncing();
     let report =
-        fit(&model, &params, FitData { train: &d.train, val: d.val.as_ref() }, &cfg, &run, false, &mut Silent).unwrap();
+        Fit::new(&model, &params, &d.train).validation(d.val.as_ref()).config(&cfg).run_dir(&run).run().unwrap();
     assert_eq!(report.stop, StopReason::EarlyStopped);
     assert!(report.state.epoch < 30);
     assert_eq!(report.state.epochs_since_improvement, 1);
     assert!(report.state.best_epoch.unwrap() < report.state.epoch);
     // Resuming an early-stopped run trains no further.
-    let again =
-        fit(&model, &params, FitData { train: &d.train, val: d.val.as_ref() }, &cfg, &run, true, &mut Silent).unwrap();
+    let again = Fit::new(&model, &params, &d.train)
+        .validation(d.val.as_ref())
+        .config(&cfg)
+        .run_dir(&run)
+        .resume(true)
+        .run()
+        .unwrap();
     assert_eq!((again.stop, again.state.step), (StopReason::EarlyStopped, report.state.step));
 }
 
@@ -146,7 +162,13 @@ fn train_both_ways(fused: bool, cfg: StackedConfig) -> (Vec<f64>, Vec<f32>) {
     let mut metrics = ae::train::metrics::MetricsFiles::new(&run);
     let train =
         TrainConfig { epochs: 3, batch_size: 50, seed: 5, fused, clip_grad_norm: Some(50.0), ..Default::default() };
-    fit(&model, &params, FitData { train: &d.train, val: d.val.as_ref() }, &train, &run, false, &mut metrics).unwrap();
+    Fit::new(&model, &params, &d.train)
+        .validation(d.val.as_ref())
+        .config(&train)
+        .run_dir(&run)
+        .observer(&mut metrics)
+        .run()
+        .unwrap();
     let losses = std::fs::read_to_string(tmp.path().join("metrics.jsonl"))
         .unwrap()
         .lines()
@@ -160,7 +182,13 @@ fn train_both_ways(fused: bool, cfg: StackedConfig) -> (Vec<f64>, Vec<f32>) {
 fn the_fused_step_trains_like_autograd() {
     for act in [ae::core::Activation::Relu, ae::core::Activation::Tanh] {
         for loss in [ReconLoss::Bce, ReconLoss::Mse] {
-            let cfg = StackedConfig { hidden: vec![48, 24], code_dim: 6, activation: act, loss, ..Default::default() };
+            let cfg = StackedConfig {
+                hidden: vec![48, 24],
+                code_dim: 6,
+                activation: act,
+                loss: loss.into(),
+                ..Default::default()
+            };
             let (fused_losses, fused_w) = train_both_ways(true, cfg.clone());
             let (plain_losses, plain_w) = train_both_ways(false, cfg);
             for (a, b) in fused_losses.iter().zip(&plain_losses) {
@@ -170,4 +198,37 @@ fn the_fused_step_trains_like_autograd() {
             assert!(max_diff < 1e-3, "{act} {loss:?}: weights differ by up to {max_diff}");
         }
     }
+}
+
+#[test]
+fn without_a_run_directory_nothing_is_written_and_the_best_weights_can_be_restored() {
+    let d = data();
+    let params = Params::new();
+    let model = StackedAe::new(&small(), params.var_builder(stream(0, Purpose::Init, 0), &Device::Cpu)).unwrap();
+    // Validation loss bounces, so the best epoch is not the last.
+    let cfg = bouncing();
+    let cwd_before: Vec<_> = std::fs::read_dir(".").unwrap().map(|e| e.unwrap().file_name()).collect();
+    let val = d.val.as_ref().unwrap();
+    let last = Fit::new(&model, &params, &d.train).validation(Some(val)).config(&cfg).run().unwrap();
+    let last_loss = ae::train::evaluate(&model, val, 64, 0).unwrap().total;
+    assert_eq!(last.weights_epoch, last.state.epoch, "without restore_best the last weights stay");
+
+    let params = Params::new();
+    let model = StackedAe::new(&small(), params.var_builder(stream(0, Purpose::Init, 0), &Device::Cpu)).unwrap();
+    let best = Fit::new(&model, &params, &d.train).validation(Some(val)).config(&cfg).restore_best(true).run().unwrap();
+    let best_epoch = best.state.best_epoch.unwrap();
+    assert!(best_epoch < best.state.epoch, "the bouncing run's best epoch is {best_epoch}, not the last");
+    assert_eq!(best.weights_epoch, best_epoch);
+    let restored = ae::train::evaluate(&model, val, 64, 0).unwrap().total;
+    assert!(
+        (restored - best.state.best_val_loss.unwrap()).abs() < 1e-4,
+        "{restored} vs {:?}",
+        best.state.best_val_loss
+    );
+    assert!(restored < last_loss, "best {restored} should beat last {last_loss}");
+    let cwd_after: Vec<_> = std::fs::read_dir(".").unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(cwd_before, cwd_after, "no files appear without a run directory");
+
+    let err = Fit::new(&model, &params, &d.train).config(&cfg).resume(true).run().unwrap_err();
+    assert!(err.to_string().contains("a run directory to resume from"), "{err}");
 }

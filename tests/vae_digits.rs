@@ -102,5 +102,5 @@ fn kl_warmup_and_beta_are_recorded_and_checked() {
     );
     assert!(err.contains("model.beta: -1 is invalid; expected a finite number >= 0"), "{err}");
     let err = common::fails(&["train", "--model", "stacked", "--beta", "2"], 2);
-    assert!(err.contains("--beta applies to --model vae only"), "{err}");
+    assert!(err.contains("--beta does not apply to --model stacked; it applies to --model vae"), "{err}");
 }

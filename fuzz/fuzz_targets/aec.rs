@@ -5,8 +5,8 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    if let Ok((header, payload)) = ae_cli::aec::decode(data, "fuzz-input") {
-        let rows = ae_cli::aec::dequantise(payload, header.quant, header.code_dim, &header.offset, &header.step);
+    if let Ok((header, payload)) = ae_run::aec::decode(data, "fuzz-input") {
+        let rows = ae_run::aec::dequantise(payload, header.quant, header.code_dim, &header.offset, &header.step);
         assert!(header.code_dim == 0 || rows.len() == header.names.len());
     }
 });

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use ae_core::{Activation, DeviceSpec, ReconLoss};
+use ae_core::{Activation, DeviceSpec};
 use ae_data::DatasetName;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
@@ -94,9 +94,6 @@ pub struct TrainArgs {
     /// Hidden-layer activation: relu, leaky_relu, tanh, sigmoid or gelu.
     #[arg(long, value_name = "NAME", value_parser = parse_activation)]
     pub activation: Option<Activation>,
-    /// Reconstruction loss: bce (inputs in [0, 1]) or mse.
-    #[arg(long, value_name = "bce|mse", value_parser = parse_loss)]
-    pub loss: Option<ReconLoss>,
     /// Sparse: l1[:WEIGHT], kl:RHO:WEIGHT or topk:K [default: l1 at its default weight].
     #[arg(long, value_name = "SPEC", value_parser = parse_sparsity)]
     pub sparsity: Option<ae_models::Sparsity>,
@@ -113,9 +110,9 @@ pub struct TrainArgs {
     /// salt-pepper:P [default: gaussian:0.5].
     #[arg(long, value_name = "SPEC", value_parser = parse_noise)]
     pub noise: Option<ae_data::Noise>,
-    /// VAE: decoder likelihood, bernoulli (data in [0, 1]), gaussian:SIGMA or gaussian-learned
-    /// [default: bernoulli].
-    #[arg(long, value_name = "SPEC", value_parser = parse_likelihood)]
+    /// The likelihood (any model; --loss is the same flag): bce or bernoulli (inputs in [0, 1]),
+    /// mse, gaussian:SIGMA or gaussian-learned [default: bce].
+    #[arg(long, visible_alias = "loss", value_name = "SPEC", value_parser = parse_likelihood)]
     pub likelihood: Option<ae_models::Likelihood>,
     /// VAE: weight on the KL term (beta-VAE; 1 is the true ELBO).
     #[arg(long, value_name = "X", value_parser = finite_f64, allow_negative_numbers = true)]
@@ -161,7 +158,7 @@ pub struct TrainArgs {
     pub test_limit: Option<usize>,
     /// Train (and validate) on this class only, 0-9: the normal class of anomaly detection.
     #[arg(long, value_name = "CLASS")]
-    pub train_class: Option<u8>,
+    pub train_class: Option<u32>,
     /// Differentiate with candle's autograd instead of the model's fused CPU step (the slower
     /// reference path; same numbers).
     #[arg(long)]
@@ -295,10 +292,11 @@ pub struct AnomalyArgs {
     /// Another dataset than the run's, or another directory for it.
     #[command(flatten)]
     pub data: DataSelect,
-    /// The class counted as normal, 0-9 (default: the class the run trained on, --train-class);
-    /// every other test image is an anomaly.
+    /// The class counted as normal: its index (0-9 for the bundled datasets) or its name, such
+    /// as trouser (default: the class the run trained on, --train-class); every other test image
+    /// is an anomaly.
     #[arg(long, value_name = "CLASS")]
-    pub normal: Option<u8>,
+    pub normal: Option<String>,
     /// Score only the first N test examples.
     #[arg(long, value_name = "N")]
     pub test_limit: Option<usize>,
@@ -320,8 +318,8 @@ pub struct CompressArgs {
     #[arg(long, value_name = "FILE.aec")]
     pub out: PathBuf,
     /// How each code value is stored: f32 (exact), f16 or u8 (256 steps per dimension).
-    #[arg(long, value_enum, default_value_t = crate::aec::Quant::U8)]
-    pub quant: crate::aec::Quant,
+    #[arg(long, value_enum, default_value_t = ae_run::aec::Quant::U8)]
+    pub quant: ae_run::aec::Quant,
 }
 
 /// `ae decompress`.
@@ -396,8 +394,8 @@ pub struct RunSelect {
     #[arg(long, value_name = "DIR")]
     pub run: PathBuf,
     /// Which weights: best (lowest validation loss) or last.
-    #[arg(long, value_enum, default_value_t = CheckpointChoice::Best)]
-    pub checkpoint: CheckpointChoice,
+    #[arg(long, value_enum, default_value_t = Weights::Best)]
+    pub checkpoint: Weights,
     /// cpu, cuda or cuda:N.
     #[arg(long, value_name = "DEVICE", default_value = "cpu", value_parser = parse_device)]
     pub device: DeviceSpec,
@@ -430,14 +428,8 @@ impl DataSelect {
     }
 }
 
-/// Which weights a command loads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum CheckpointChoice {
-    /// `best.safetensors`.
-    Best,
-    /// `model.safetensors`.
-    Last,
-}
+/// Which weights a command loads (`--checkpoint`).
+pub use ae_run::Weights;
 
 /// A list of layer widths (a newtype so clap parses it as one value).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -478,10 +470,6 @@ fn parse_dataset(s: &str) -> Result<DatasetName, String> {
 }
 
 fn parse_activation(s: &str) -> Result<Activation, String> {
-    s.parse()
-}
-
-fn parse_loss(s: &str) -> Result<ReconLoss, String> {
     s.parse()
 }
 

@@ -4,6 +4,7 @@
 use ae_core::CoreError;
 use ae_data::DataError;
 use ae_models::ModelError;
+use ae_run::RunError;
 use ae_train::TrainError;
 
 /// Success.
@@ -38,6 +39,9 @@ pub fn code_for(err: &anyhow::Error) -> i32 {
         }
         if cause.is::<UsageError>() {
             return USAGE;
+        }
+        if let Some(e) = cause.downcast_ref::<RunError>() {
+            return if e.is_usage() { USAGE } else { RUNTIME };
         }
         if let Some(e) = cause.downcast_ref::<ModelError>() {
             return if matches!(e, ModelError::InvalidConfig { .. }) { USAGE } else { RUNTIME };

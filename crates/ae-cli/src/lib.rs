@@ -1,20 +1,18 @@
 //! The `ae` command line, as a library so the thin binary and the tests share it: argument
-//! parsing, config resolution (defaults, then a config file, then flags), run directories,
-//! progress output and pictures. All maths lives in the library crates.
+//! parsing, flags on top of a run config, run-directory locks, progress output and exit codes.
+//! What a run directory holds (its config, pictures, the `.aec` codec) lives in `ae-run`, and all
+//! maths in the crates below it.
 
-pub mod aec;
 // The argument structs' doc comments are clap's `--help` text, written for a terminal, not rustdoc.
 #[allow(rustdoc::invalid_html_tags, rustdoc::broken_intra_doc_links)]
 pub mod args;
 pub mod commands;
 pub mod config;
 pub mod exit;
-pub mod images;
 pub mod interrupt;
 pub mod lock;
-pub mod loss_plot;
 pub mod memory;
-pub mod plot;
+pub mod model_flags;
 pub mod progress;
 pub mod rundir;
 

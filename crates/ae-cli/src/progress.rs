@@ -99,3 +99,24 @@ impl Observer for Progress {
         }
     }
 }
+
+/// `loss.png`, redrawn after every epoch by [`ae_run::LossPlot`]; a picture that cannot be drawn
+/// is a warning on stderr, not a reason to stop training.
+pub struct LossPicture(ae_run::LossPlot);
+
+impl LossPicture {
+    /// The picture of `run`.
+    pub fn new(run: &ae_train::RunDir) -> Self {
+        Self(ae_run::LossPlot::new(run))
+    }
+}
+
+impl Observer for LossPicture {
+    fn on_epoch_end(&mut self, epoch: &EpochEnd) -> Result<(), ae_train::TrainError> {
+        self.0.on_epoch_end(epoch)?;
+        if let Some(why) = self.0.failure() {
+            eprintln!("warning: {why}");
+        }
+        Ok(())
+    }
+}

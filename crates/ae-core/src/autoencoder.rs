@@ -138,7 +138,8 @@ pub trait Autoencoder {
     fn loss(&self, batch: &Batch, ctx: &mut StepContext<'_>) -> Result<LossParts>;
 
     /// A fused training step on the CPU, where the model has one: the loss of `batch` and the
-    /// gradient of its total with respect to every parameter, written into `scratch.grads`
+    /// gradient of its total with respect to every parameter, written into `scratch.grads` (the
+    /// [`crate::Gradients`] autograd's are recorded into too, keyed by the parameter tensors)
     /// without candle's autograd. `Ok(None)` where this model, config or device has none; the
     /// trainer then differentiates [`Autoencoder::loss`]. Both must compute the same numbers.
     fn fused_step(

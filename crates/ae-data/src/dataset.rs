@@ -1,15 +1,17 @@
-//! Named datasets: the bundled `digits` and MNIST and Fashion-MNIST from a data directory, split
-//! into train, optional validation (carved from train with the seed) and test, each held on the
-//! device as one `(n, 784)` f32 tensor with pixels in [0, 1].
+//! Named datasets and the data part of a run's config: the bundled `digits`, and MNIST and
+//! Fashion-MNIST from a data directory, each read by its [`DataSource`] and split into train,
+//! optional validation (carved from train with the seed) and test.
 
 use std::path::{Path, PathBuf};
 
-use ae_core::rng::{self, Purpose};
-use candle_core::{Device, Tensor};
+use candle_core::Device;
 use serde::{Deserialize, Serialize};
 
 use crate::error::DataError;
-use crate::idx::{self, IMAGES_MAGIC, IdxArray, LABELS_MAGIC};
+use crate::idx_source::{BundledDigits, IdxFolder};
+use crate::shape::SampleShape;
+use crate::source::{DataSource, Examples};
+use crate::split::Split;
 
 /// The datasets ae knows by name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -95,7 +97,7 @@ pub struct DataConfig {
     /// Train and validate on this class alone (the one-class protocol of anomaly detection: the
     /// model learns what "normal" looks like); the test split keeps every class.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub train_class: Option<u8>,
+    pub train_class: Option<u32>,
 }
 
 impl Default for DataConfig {
@@ -121,15 +123,6 @@ impl DataConfig {
                 expected: "a number in [0, 0.5)".into(),
             });
         }
-        if let Some(c) = self.train_class
-            && c > 9
-        {
-            return Err(DataError::InvalidConfig {
-                field: "train_class",
-                value: c.to_string(),
-                expected: "a class from 0 to 9".into(),
-            });
-        }
         for (field, v) in [("train_limit", self.train_limit), ("test_limit", self.test_limit)] {
             if v == Some(0) {
                 return Err(DataError::InvalidConfig { field, value: "0".into(), expected: "at least 1".into() });
@@ -142,58 +135,15 @@ impl DataConfig {
     pub fn dir(&self) -> PathBuf {
         self.data_dir.clone().unwrap_or_else(|| self.dataset.default_dir())
     }
-}
 
-/// Examples of one split.
-#[derive(Debug, Clone)]
-pub struct Split {
-    /// `(n, features)` f32 in [0, 1], on the run's device.
-    pub images: Tensor,
-    /// One class per example.
-    pub labels: Vec<u8>,
-}
-
-impl Split {
-    /// Number of examples.
-    pub fn len(&self) -> usize {
-        self.labels.len()
-    }
-
-    /// True when the split holds no example.
-    pub fn is_empty(&self) -> bool {
-        self.labels.is_empty()
-    }
-
-    /// Features per example.
-    pub fn features(&self) -> usize {
-        self.images.dims().get(1).copied().unwrap_or(0)
-    }
-
-    /// The first `n` examples (all if fewer).
-    pub fn head(&self, n: usize) -> Result<Split, DataError> {
-        let n = n.min(self.len());
-        Ok(Split { images: self.images.narrow(0, 0, n)?, labels: self.labels[..n].to_vec() })
-    }
-
-    /// The last `n` examples (all of them if there are fewer).
-    pub fn tail(&self, n: usize) -> Result<Split, DataError> {
-        let n = n.min(self.len());
-        let start = self.len() - n;
-        Ok(Split { images: self.images.narrow(0, start, n)?, labels: self.labels[start..].to_vec() })
-    }
-
-    /// The examples of class `c`, in their order.
-    pub fn only_class(&self, c: u8) -> Result<Split, DataError> {
-        let idx: Vec<u32> = (0..self.len() as u32).filter(|&i| self.labels[i as usize] == c).collect();
-        self.select(&idx)
-    }
-
-    fn select(&self, idx: &[u32]) -> Result<Split, DataError> {
-        let t = Tensor::from_slice(idx, idx.len(), self.images.device())?;
-        Ok(Split {
-            images: self.images.index_select(&t, 0)?,
-            labels: idx.iter().map(|&i| self.labels[i as usize]).collect(),
-        })
+    /// Where the examples come from: the one place a data source is chosen.
+    pub fn source(&self) -> Box<dyn DataSource> {
+        match self.dataset {
+            DatasetName::Digits => Box::new(BundledDigits),
+            DatasetName::Mnist | DatasetName::FashionMnist => {
+                Box::new(IdxFolder { dataset: self.dataset, dir: self.dir() })
+            }
+        }
     }
 }
 
@@ -202,8 +152,10 @@ impl Split {
 pub struct Dataset {
     /// Which one.
     pub name: DatasetName,
-    /// Image height and width.
-    pub image_shape: (usize, usize),
+    /// What one example is.
+    pub shape: SampleShape,
+    /// Class names, indexed by label; empty when the examples have no labels.
+    pub classes: Vec<String>,
     /// Training examples (validation removed).
     pub train: Split,
     /// Validation examples, when `val_fraction > 0`.
@@ -212,62 +164,22 @@ pub struct Dataset {
     pub test: Split,
 }
 
-const TRAIN_IMAGES: &str = "train-images-idx3-ubyte";
-const TRAIN_LABELS: &str = "train-labels-idx1-ubyte";
-const TEST_IMAGES: &str = "t10k-images-idx3-ubyte";
-const TEST_LABELS: &str = "t10k-labels-idx1-ubyte";
-
-const DIGITS_IMAGES: &[u8] = include_bytes!("../data/digits/t10k-images-idx3-ubyte.gz");
-const DIGITS_LABELS: &[u8] = include_bytes!("../data/digits/t10k-labels-idx1-ubyte.gz");
-/// How many of the bundled digits train; the rest test.
-pub const DIGITS_TRAIN: usize = 9000;
-
 impl Dataset {
     /// Loads the dataset `cfg` names onto `dev`, carving validation out of training with `seed`.
     pub fn load(cfg: &DataConfig, seed: u64, dev: &Device) -> Result<Dataset, DataError> {
         cfg.validate()?;
-        let (train, test) = match cfg.dataset {
-            DatasetName::Digits => {
-                let src = Path::new("digits (bundled MNIST t10k)");
-                let all = split_from(
-                    idx::read(DIGITS_IMAGES, src, IMAGES_MAGIC)?,
-                    src,
-                    idx::read(DIGITS_LABELS, src, LABELS_MAGIC)?,
-                    src,
-                    dev,
-                )?;
-                let test = Split {
-                    images: all.images.narrow(0, DIGITS_TRAIN, all.len() - DIGITS_TRAIN)?,
-                    labels: all.labels[DIGITS_TRAIN..].to_vec(),
-                };
-                (all.head(DIGITS_TRAIN)?, test)
-            }
-            DatasetName::Mnist | DatasetName::FashionMnist => {
-                let dir = cfg.dir();
-                let files = [TRAIN_IMAGES, TRAIN_LABELS, TEST_IMAGES, TEST_LABELS]
-                    .map(|name| idx::find(&dir, name).ok_or(name));
-                if let Some(Err(missing)) = files.iter().find(|f| f.is_err()) {
-                    return Err(missing_files(cfg.dataset, &dir, missing));
-                }
-                let [Ok(tri), Ok(trl), Ok(tei), Ok(tel)] = files else { unreachable!("every file was found above") };
-                let train = split_from(
-                    idx::read_file(&tri, IMAGES_MAGIC)?,
-                    &tri,
-                    idx::read_file(&trl, LABELS_MAGIC)?,
-                    &trl,
-                    dev,
-                )?;
-                let test = split_from(
-                    idx::read_file(&tei, IMAGES_MAGIC)?,
-                    &tei,
-                    idx::read_file(&tel, LABELS_MAGIC)?,
-                    &tel,
-                    dev,
-                )?;
-                (train, test)
-            }
-        };
+        let Examples { shape, classes, train, test } = cfg.source().load(dev)?;
         let train = match cfg.train_class {
+            Some(c) if c as usize >= classes.len() => {
+                return Err(DataError::InvalidConfig {
+                    field: "train_class",
+                    value: c.to_string(),
+                    expected: match classes.len() {
+                        0 => "no class: these examples have no labels".into(),
+                        n => format!("a class from 0 to {}", n - 1),
+                    },
+                });
+            }
             Some(c) => train.only_class(c)?,
             None => train,
         };
@@ -279,76 +191,20 @@ impl Dataset {
             Some(n) => test.head(n)?,
             None => test,
         };
-        let (train, val) = carve_validation(train, cfg.val_fraction, seed)?;
-        Ok(Dataset { name: cfg.dataset, image_shape: (28, 28), train, val, test })
+        let (train, val) = train.carve(cfg.val_fraction, seed)?;
+        Ok(Dataset { name: cfg.dataset, shape, classes, train, val, test })
     }
-}
 
-fn missing_files(dataset: DatasetName, dir: &Path, missing: &str) -> DataError {
-    DataError::MissingFiles {
-        dataset: dataset.name(),
-        dir: dir.to_path_buf(),
-        missing: format!("{missing}[.gz]"),
-        expected: format!("{TRAIN_IMAGES}, {TRAIN_LABELS}, {TEST_IMAGES}, {TEST_LABELS} (each raw or .gz)"),
-        extra: match dataset {
-            DatasetName::FashionMnist => {
-                " (or, on Debian, `apt-get install dataset-fashion-mnist` and --data-dir /usr/share/datasets/fashion-mnist)"
-            }
-            _ => "",
-        },
+    /// The name of class `label`, or the label itself where the data names no classes.
+    pub fn class_name(&self, label: u32) -> String {
+        self.classes.get(label as usize).cloned().unwrap_or_else(|| label.to_string())
     }
-}
-
-/// Checks an image file against its label file and scales pixels to [0, 1] on `dev`.
-fn split_from(
-    images: IdxArray,
-    ipath: &Path,
-    labels: IdxArray,
-    lpath: &Path,
-    dev: &Device,
-) -> Result<Split, DataError> {
-    let (n, rows, cols) = (images.dims[0], images.dims[1], images.dims[2]);
-    if (rows, cols) != (28, 28) {
-        return Err(DataError::ImageSize {
-            path: ipath.to_path_buf(),
-            rows,
-            cols,
-            expected_rows: 28,
-            expected_cols: 28,
-        });
-    }
-    if labels.dims[0] != n {
-        return Err(DataError::CountMismatch {
-            images: ipath.to_path_buf(),
-            n_images: n,
-            labels: lpath.to_path_buf(),
-            n_labels: labels.dims[0],
-        });
-    }
-    if let Some((index, &label)) = labels.data.iter().enumerate().find(|(_, l)| **l > 9) {
-        return Err(DataError::LabelOutOfRange { path: lpath.to_path_buf(), label, index, max: 9 });
-    }
-    let pixels: Vec<f32> = images.data.iter().map(|&p| f32::from(p) / 255.0).collect();
-    Ok(Split { images: Tensor::from_vec(pixels, (n, rows * cols), dev)?, labels: labels.data })
-}
-
-/// Moves a seeded random `fraction` of `train` into a validation split (both keep file order).
-fn carve_validation(train: Split, fraction: f64, seed: u64) -> Result<(Split, Option<Split>), DataError> {
-    let n_val = (train.len() as f64 * fraction).round() as usize;
-    if n_val == 0 {
-        return Ok((train, None));
-    }
-    let order = rng::permutation(&mut rng::stream(seed, Purpose::Split, 0), train.len());
-    let mut val_idx = order[..n_val].to_vec();
-    let mut train_idx = order[n_val..].to_vec();
-    val_idx.sort_unstable();
-    train_idx.sort_unstable();
-    Ok((train.select(&train_idx)?, Some(train.select(&val_idx)?)))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use candle_core::Tensor;
 
     #[test]
     fn digits_are_bundled_and_split_9000_1000() {
@@ -358,7 +214,10 @@ mod tests {
         assert!(d.val.is_none());
         assert_eq!(d.train.images.dims(), [9000, 784]);
         // The first MNIST test digit is a 7, the last a 6.
-        assert_eq!((d.train.labels[0], d.test.labels[999]), (7, 6));
+        let (train, test) = (d.train.labels.as_ref().unwrap(), d.test.labels.as_ref().unwrap());
+        assert_eq!((train[0], test[999]), (7, 6));
+        assert_eq!(d.shape, SampleShape::grey(28, 28));
+        assert_eq!(d.classes.len(), 10);
         let px = d.test.images.flatten_all().unwrap().to_vec1::<f32>().unwrap();
         let (lo, hi) = px.iter().fold((f32::MAX, f32::MIN), |(lo, hi), &p| (lo.min(p), hi.max(p)));
         assert_eq!((lo, hi), (0.0, 1.0));
@@ -404,11 +263,29 @@ mod tests {
         let cfg = DataConfig { train_class: Some(3), ..Default::default() };
         let d = Dataset::load(&cfg, 0, &Device::Cpu).unwrap();
         let val = d.val.as_ref().unwrap();
-        assert!(d.train.labels.iter().chain(&val.labels).all(|&l| l == 3));
+        let (train, val_labels) = (d.train.labels.as_ref().unwrap(), val.labels.as_ref().unwrap());
+        assert!(train.iter().chain(val_labels).all(|&l| l == 3));
         // The bundled digits hold 9,000 training digits, about a tenth of them threes.
         assert!((800..1000).contains(&(d.train.len() + val.len())), "{}", d.train.len() + val.len());
         assert_eq!(d.test.len(), 1000);
-        assert!((0..10).all(|c| d.test.labels.contains(&c)));
+        assert!((0..10).all(|c| d.test.labels.as_ref().unwrap().contains(&c)));
+    }
+
+    #[test]
+    fn in_memory_examples_split_with_or_without_labels() {
+        let rows = Tensor::from_vec((0..40).map(|i| i as f32).collect::<Vec<_>>(), (20, 2), &Device::Cpu).unwrap();
+        let unlabelled = Split::new(rows.clone(), None).unwrap();
+        let (train, val) = unlabelled.carve(0.25, 3).unwrap();
+        let val = val.unwrap();
+        assert_eq!((train.len(), val.len(), train.labels.is_none()), (15, 5, true));
+        let err = train.only_class(0).unwrap_err().to_string();
+        assert_eq!(err, "choosing one class needs labels, and these examples have none");
+        let err = Split::new(rows.narrow(0, 0, 4).unwrap(), Some(vec![0])).unwrap_err().to_string();
+        assert_eq!(err, "Split::new: 1 labels for 4 rows; expected one label per row");
+        let labelled = Split::new(rows, Some((0..20).map(|i| i % 4).collect())).unwrap();
+        let threes = labelled.only_class(3).unwrap();
+        assert_eq!(threes.labels.as_deref(), Some(&[3u32; 5][..]));
+        assert_eq!(threes.images.to_vec2::<f32>().unwrap()[0], [6.0, 7.0]);
     }
 
     #[test]

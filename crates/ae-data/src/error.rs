@@ -140,6 +140,23 @@ pub enum DataError {
         /// What is allowed.
         expected: String,
     },
+    /// Examples built in memory whose parts disagree (rows and labels of different counts, a
+    /// tensor that is not one row per example).
+    #[error("{what}: {found}; expected {expected}")]
+    Shape {
+        /// What was being built.
+        what: &'static str,
+        /// What was found.
+        found: String,
+        /// What was expected.
+        expected: String,
+    },
+    /// An operation that needs labels, on examples that have none.
+    #[error("{what} needs labels, and these examples have none")]
+    NoLabels {
+        /// The operation.
+        what: &'static str,
+    },
     /// A tensor operation failed.
     #[error(transparent)]
     Candle(#[from] candle_core::Error),

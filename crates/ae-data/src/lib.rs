@@ -1,7 +1,9 @@
-//! Datasets for ae: the IDX reader, the bundled `digits` set, MNIST and Fashion-MNIST from a data
-//! directory, validation splits, seeded batching and the noise models of denoising autoencoders. Pixels are scaled to [0, 1] and each split is
-//! held on the device as one tensor. This crate does no network I/O: `cargo xtask download` fetches
-//! files.
+//! Datasets for ae: the [`DataSource`] seam and its IDX sources (the bundled `digits` set, MNIST
+//! and Fashion-MNIST from a data directory), examples that know their [`SampleShape`] and may have
+//! labels of any number of classes, in-memory splits ([`Split::new`], [`Split::carve`]), seeded
+//! batching and the noise models of denoising autoencoders. Pixels are scaled to [0, 1] and each
+//! split is held on the device as one tensor. This crate does no network I/O: `cargo xtask
+//! download` fetches files.
 
 //!
 //! ```
@@ -18,10 +20,18 @@
 pub mod dataset;
 pub mod error;
 pub mod idx;
+pub mod idx_source;
 pub mod loader;
 pub mod noise;
+pub mod shape;
+pub mod source;
+pub mod split;
 
-pub use dataset::{DataConfig, Dataset, DatasetName, Split};
+pub use dataset::{DataConfig, Dataset, DatasetName};
 pub use error::DataError;
+pub use idx_source::{BundledDigits, DIGITS_TRAIN, IdxFolder};
 pub use loader::{EVAL_NOISE_STREAM, Loader};
 pub use noise::Noise;
+pub use shape::SampleShape;
+pub use source::{DataSource, Examples};
+pub use split::Split;

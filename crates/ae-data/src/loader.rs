@@ -9,9 +9,9 @@ use ae_core::Batch;
 use ae_core::rng::{self, Purpose};
 use candle_core::Tensor;
 
-use crate::dataset::Split;
 use crate::error::DataError;
 use crate::noise::Noise;
+use crate::split::Split;
 
 /// Batches of one split.
 #[derive(Debug, Clone)]
@@ -91,7 +91,7 @@ mod tests {
 
     fn split(n: usize) -> Split {
         let data: Vec<f32> = (0..n).map(|i| i as f32).collect();
-        Split { images: Tensor::from_vec(data, (n, 1), &Device::Cpu).unwrap(), labels: vec![0; n] }
+        Split { images: Tensor::from_vec(data, (n, 1), &Device::Cpu).unwrap(), labels: None }
     }
 
     fn rows(b: &Batch) -> Vec<f32> {
@@ -125,7 +125,7 @@ mod tests {
     #[test]
     fn noisy_batches_corrupt_the_input_and_keep_the_target_clean() {
         let data: Vec<f32> = (0..40).map(|i| (i % 10) as f32 / 10.0).collect();
-        let s = Split { images: Tensor::from_vec(data, (10, 4), &Device::Cpu).unwrap(), labels: vec![0; 10] };
+        let s = Split { images: Tensor::from_vec(data, (10, 4), &Device::Cpu).unwrap(), labels: None };
         let noise = Some(Noise::Masking { p: 0.5 });
         let loader = Loader::shuffled(&s, 4, 3).with_noise(noise, 3, 0);
         let first: Vec<Batch> = loader.epoch(1).map(Result::unwrap).collect();

@@ -2,6 +2,11 @@
 
 use serde::{Deserialize, Serialize};
 
+use ae_core::Autoencoder;
+use candle_nn::VarBuilder;
+
+use crate::ModelError;
+use crate::likelihood::Likelihood;
 use crate::sparse::SparseConfig;
 use crate::stacked::StackedConfig;
 use crate::vae::VaeConfig;
@@ -27,8 +32,37 @@ impl Default for ModelConfig {
     }
 }
 
+/// What every kind's config provides. [`ModelConfig`] goes through it, so a new kind is its own
+/// file (its config implementing this, its model implementing [`Autoencoder`]) plus a variant
+/// above, a row of [`PRESETS`] and an arm in each of [`ModelConfig::kind`] and
+/// [`ModelConfig::as_kind`].
+pub trait KindConfig {
+    /// Refuses out-of-range fields, naming them.
+    fn validate(&self) -> Result<(), ModelError>;
+    /// `(inputs, outputs)` of every dense layer the model will have, for estimating its memory
+    /// before building it.
+    fn layers(&self) -> Vec<(usize, usize)>;
+    /// Features per example the model expects.
+    fn input_dim(&self) -> usize;
+    /// The likelihood part.
+    fn likelihood(&self) -> Likelihood;
+    /// The model, its parameters created (or loaded) through `vb`.
+    fn build(&self, vb: VarBuilder) -> Result<Box<dyn Autoencoder>, ModelError>;
+}
+
+/// A kind's name and its default config.
+pub type Preset = (&'static str, fn() -> ModelConfig);
+
+/// Every kind `--model` names, with its default config.
+pub const PRESETS: [Preset; 4] = [
+    ("stacked", || ModelConfig::Stacked(StackedConfig::default())),
+    ("vae", || ModelConfig::Vae(VaeConfig::default())),
+    ("denoising", || ModelConfig::Denoising(StackedConfig::default())),
+    ("sparse", || ModelConfig::Sparse(SparseConfig::default())),
+];
+
 impl ModelConfig {
-    /// The kind's name, as in `--model`.
+    /// The kind's name, as in `--model` and the config's `kind` field.
     pub fn kind(&self) -> &'static str {
         match self {
             ModelConfig::Stacked(_) => "stacked",
@@ -38,48 +72,74 @@ impl ModelConfig {
         }
     }
 
-    /// The default config of a kind named on the command line.
-    pub fn default_for(kind: &str) -> Option<ModelConfig> {
-        match kind {
-            "stacked" => Some(ModelConfig::Stacked(StackedConfig::default())),
-            "vae" => Some(ModelConfig::Vae(VaeConfig::default())),
-            "denoising" => Some(ModelConfig::Denoising(StackedConfig::default())),
-            "sparse" => Some(ModelConfig::Sparse(SparseConfig::default())),
-            _ => None,
+    /// The kind's own config.
+    pub fn as_kind(&self) -> &dyn KindConfig {
+        match self {
+            ModelConfig::Stacked(c) | ModelConfig::Denoising(c) => c,
+            ModelConfig::Vae(c) => c,
+            ModelConfig::Sparse(c) => c,
         }
     }
 
+    /// The default config of a kind named on the command line.
+    pub fn default_for(kind: &str) -> Option<ModelConfig> {
+        PRESETS.iter().find(|(name, _)| *name == kind).map(|(_, make)| make())
+    }
+
     /// Every kind `--model` accepts.
-    pub const KINDS: [&'static str; 4] = ["stacked", "vae", "denoising", "sparse"];
+    pub fn kinds() -> Vec<&'static str> {
+        PRESETS.iter().map(|(name, _)| *name).collect()
+    }
 
     /// Refuses out-of-range fields, naming them.
-    pub fn validate(&self) -> Result<(), crate::ModelError> {
-        match self {
-            ModelConfig::Stacked(c) | ModelConfig::Denoising(c) => c.validate(),
-            ModelConfig::Vae(c) => c.validate(),
-            ModelConfig::Sparse(c) => c.validate(),
-        }
+    pub fn validate(&self) -> Result<(), ModelError> {
+        self.as_kind().validate()
     }
 
     /// `(inputs, outputs)` of every dense layer the model will have, for estimating its memory
     /// before building it.
     pub fn layers(&self) -> Vec<(usize, usize)> {
-        match self {
-            ModelConfig::Stacked(c) | ModelConfig::Denoising(c) => c.layers(),
-            ModelConfig::Vae(c) => c.layers(),
-            ModelConfig::Sparse(c) => c.layers(),
-        }
+        self.as_kind().layers()
     }
 
     /// Features per example the model expects.
     pub fn input_dim(&self) -> usize {
-        match self {
-            ModelConfig::Stacked(c) | ModelConfig::Denoising(c) => c.input_dim,
-            ModelConfig::Vae(c) => c.input_dim,
-            ModelConfig::Sparse(c) => c.input_dim,
-        }
+        self.as_kind().input_dim()
+    }
+
+    /// The likelihood part.
+    pub fn likelihood(&self) -> Likelihood {
+        self.as_kind().likelihood()
     }
 }
+
+/// Implements [`KindConfig`] for a kind's config from its inherent `validate` and `layers`, its
+/// `input_dim` field, its likelihood field and its model's `new`.
+macro_rules! kind_config {
+    ($config:ty => $model:ty, likelihood: $field:ident) => {
+        impl KindConfig for $config {
+            fn validate(&self) -> Result<(), ModelError> {
+                <$config>::validate(self)
+            }
+            fn layers(&self) -> Vec<(usize, usize)> {
+                <$config>::layers(self)
+            }
+            fn input_dim(&self) -> usize {
+                self.input_dim
+            }
+            fn likelihood(&self) -> Likelihood {
+                self.$field
+            }
+            fn build(&self, vb: VarBuilder) -> Result<Box<dyn Autoencoder>, ModelError> {
+                Ok(Box::new(<$model>::new(self, vb)?))
+            }
+        }
+    };
+}
+
+kind_config!(StackedConfig => crate::StackedAe, likelihood: loss);
+kind_config!(VaeConfig => crate::Vae, likelihood: likelihood);
+kind_config!(SparseConfig => crate::SparseAe, likelihood: loss);
 
 #[cfg(test)]
 mod tests {

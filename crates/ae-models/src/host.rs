@@ -1,8 +1,8 @@
 //! Host views of dense layers for the fused CPU paths of the models.
 
-use ae_core::Activation;
 use ae_core::fused::host::HostView;
 use ae_core::fused::mlp::Dense;
+use ae_core::{Activation, Gradients};
 use candle_core::{Result, Tensor};
 use candle_nn::Linear;
 
@@ -24,4 +24,22 @@ pub(crate) fn infer(layers: &[Dense<'_>], x: &HostView<'_>, xs: &Tensor) -> Resu
     let out = ae_core::fused::mlp::forward_rows_parallel(layers, x.as_slice(), rows, ae_core::fused::threads());
     let width = layers.last().map_or(0, |l| l.out_dim);
     Tensor::from_vec(out, (rows, width), xs.device())
+}
+
+/// The gradient buffers of `layers` (weight, then bias, of each) taken out of `grads` for a fused
+/// step to overwrite; [`put_grads`] gives them back as the step's gradients.
+pub(crate) fn take_grads(grads: &mut Gradients, layers: &[&Linear]) -> Vec<Vec<f32>> {
+    layers.iter().flat_map(|l| params(l)).map(|p| grads.take_host(p)).collect()
+}
+
+/// Records `bufs` (as [`take_grads`] ordered them) as the gradients of `layers`.
+pub(crate) fn put_grads(grads: &mut Gradients, layers: &[&Linear], bufs: Vec<Vec<f32>>) {
+    for (p, g) in layers.iter().flat_map(|l| params(l)).zip(bufs) {
+        grads.put_host(p, g);
+    }
+}
+
+/// A layer's weight and bias tensors (the parameters themselves, so their ids key gradients).
+fn params(l: &Linear) -> impl Iterator<Item = &Tensor> {
+    std::iter::once(l.weight()).chain(l.bias())
 }

@@ -18,6 +18,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+pub mod body;
 pub mod config;
 pub mod error;
 mod host;
@@ -30,7 +31,8 @@ pub mod stacked;
 pub mod vae;
 mod vae_fused;
 
-pub use config::ModelConfig;
+pub use body::{Body, BodyConfig, DenseBody, DenseBodyConfig};
+pub use config::{KindConfig, ModelConfig};
 pub use error::ModelError;
 pub use likelihood::Likelihood;
 pub use sparse::{SparseAe, SparseConfig};
@@ -43,9 +45,5 @@ use candle_nn::VarBuilder;
 
 /// Builds the model a config describes, after validating the config.
 pub fn build(cfg: &ModelConfig, vb: VarBuilder) -> Result<Box<dyn Autoencoder>, ModelError> {
-    match cfg {
-        ModelConfig::Stacked(c) | ModelConfig::Denoising(c) => Ok(Box::new(StackedAe::new(c, vb)?)),
-        ModelConfig::Vae(c) => Ok(Box::new(Vae::new(c, vb)?)),
-        ModelConfig::Sparse(c) => Ok(Box::new(SparseAe::new(c, vb)?)),
-    }
+    cfg.as_kind().build(vb)
 }

@@ -1,6 +1,7 @@
-//! The VAE's decoder likelihood `p(x | z)`: Bernoulli on logits for data in [0, 1], or a
-//! Gaussian around the decoder output with a fixed or a learned scale for other data. Written in
-//! configs and on the command line as `bernoulli`, `gaussian:SIGMA` or `gaussian-learned`.
+//! The likelihood part of every model, `p(x | z)` for the decoder's output: Bernoulli on logits
+//! for data in [0, 1], the squared error, or a Gaussian around the decoder output with a fixed or
+//! a learned scale. Any kind takes any of them. Written in configs and on the command line as
+//! `bernoulli` (or `bce`), `mse`, `gaussian:SIGMA` or `gaussian-learned`.
 
 use std::fmt;
 use std::str::FromStr;
@@ -20,6 +21,9 @@ pub enum Likelihood {
     /// levels in (0, 1) this is the usual convention, not a true density of continuous data.
     #[default]
     Bernoulli,
+    /// The squared error summed over features: a Gaussian of fixed scale up to constants, in
+    /// squared data units. Not a normalised density, so it has no `nll_iw`.
+    SquaredError,
     /// Independent Gaussians around the decoder output with this standard deviation.
     Gaussian {
         /// Standard deviation, in data units.
@@ -40,6 +44,32 @@ impl Likelihood {
         }
     }
 
+    /// The loss the fused CPU kernels compute for this likelihood, where they have it (BCE and
+    /// the squared error); `None` sends training through autograd.
+    pub fn fused_loss(self) -> Option<ReconLoss> {
+        match self {
+            Likelihood::Bernoulli => Some(ReconLoss::Bce),
+            Likelihood::SquaredError => Some(ReconLoss::Mse),
+            _ => None,
+        }
+    }
+
+    /// Whether `nll_per_example` is a normalised negative log-density (for `nll_iw`).
+    pub fn is_density(self) -> bool {
+        self != Likelihood::SquaredError
+    }
+
+    /// The likelihood's own parameter, `decoder.log_sigma` (shape `(1,)`, initialised to 0) for
+    /// the learned Gaussian, created through `decoder` (the `decoder.` builder); none otherwise.
+    pub fn build_scale(self, decoder: candle_nn::VarBuilder) -> Result<Option<Tensor>> {
+        match self {
+            Likelihood::GaussianLearned => {
+                Ok(Some(decoder.get_with_hints(1, "log_sigma", candle_nn::Init::Const(0.0))?))
+            }
+            _ => Ok(None),
+        }
+    }
+
     /// `-log p(target | out)` per example, in nats; `log_sigma` is the learned scale's
     /// parameter (shape `(1,)`), used by [`Likelihood::GaussianLearned`] only.
     pub fn nll_per_example(self, out: &Tensor, target: &Tensor, log_sigma: Option<&Tensor>) -> Result<Tensor> {
@@ -47,6 +77,7 @@ impl Likelihood {
         let squares = || (out - target)?.sqr()?.sum(1);
         match (self, log_sigma) {
             (Likelihood::Bernoulli, _) => ReconLoss::Bce.per_example(out, target),
+            (Likelihood::SquaredError, _) => ReconLoss::Mse.per_example(out, target),
             (Likelihood::Gaussian { sigma }, _) => {
                 squares()?.affine(0.5 / (sigma * sigma), n * (sigma.ln() + HALF_LN_2PI))
             }
@@ -66,6 +97,7 @@ impl fmt::Display for Likelihood {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Likelihood::Bernoulli => write!(f, "bernoulli"),
+            Likelihood::SquaredError => write!(f, "mse"),
             Likelihood::Gaussian { sigma } => write!(f, "gaussian:{sigma}"),
             Likelihood::GaussianLearned => write!(f, "gaussian-learned"),
         }
@@ -76,9 +108,11 @@ impl FromStr for Likelihood {
     type Err = String;
 
     fn from_str(s: &str) -> std::result::Result<Self, String> {
-        let expected = "expected bernoulli, gaussian:SIGMA (SIGMA a finite number > 0) or gaussian-learned";
+        let expected =
+            "expected bernoulli (or bce), mse, gaussian:SIGMA (SIGMA a finite number > 0) or gaussian-learned";
         match s.split_once(':') {
-            None if s == "bernoulli" => Ok(Likelihood::Bernoulli),
+            None if s == "bernoulli" || s == "bce" => Ok(Likelihood::Bernoulli),
+            None if s == "mse" => Ok(Likelihood::SquaredError),
             None if s == "gaussian-learned" => Ok(Likelihood::GaussianLearned),
             Some(("gaussian", v)) => match v.parse::<f64>() {
                 Ok(sigma) if sigma.is_finite() && sigma > 0.0 => Ok(Likelihood::Gaussian { sigma }),
@@ -91,6 +125,36 @@ impl FromStr for Likelihood {
 
 ae_core::string_spec!(Likelihood);
 
+impl From<ReconLoss> for Likelihood {
+    fn from(loss: ReconLoss) -> Self {
+        match loss {
+            ReconLoss::Bce => Likelihood::Bernoulli,
+            ReconLoss::Mse => Likelihood::SquaredError,
+        }
+    }
+}
+
+/// The `loss` field of the stacked and sparse configs, which older configs spell `bce` and
+/// `mse`: written that way for those two, so their files read as before, and read as any
+/// likelihood.
+pub mod loss_field {
+    use super::Likelihood;
+
+    /// Writes `bce` for Bernoulli, the likelihood's own spelling otherwise.
+    pub fn serialize<S: serde::Serializer>(l: &Likelihood, s: S) -> Result<S::Ok, S::Error> {
+        match l {
+            Likelihood::Bernoulli => s.serialize_str("bce"),
+            other => s.serialize_str(&other.to_string()),
+        }
+    }
+
+    /// Reads any likelihood spec.
+    pub fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Likelihood, D::Error> {
+        let text = <String as serde::Deserialize>::deserialize(d)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -98,9 +162,10 @@ mod tests {
 
     #[test]
     fn specs_round_trip_and_bad_ones_say_what_is_expected() {
-        for s in ["bernoulli", "gaussian:0.1", "gaussian-learned"] {
+        for s in ["bernoulli", "mse", "gaussian:0.1", "gaussian-learned"] {
             assert_eq!(s.parse::<Likelihood>().unwrap().to_string(), s);
         }
+        assert_eq!("bce".parse::<Likelihood>().unwrap(), Likelihood::Bernoulli);
         for (bad, want) in [
             ("gaussian:0", "not a finite number > 0"),
             ("gaussian:-1", "not a finite number > 0"),

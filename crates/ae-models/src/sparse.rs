@@ -8,13 +8,15 @@
 use std::sync::Mutex;
 
 use ae_core::fused::host::update_in_place;
+use ae_core::init::linear;
 use ae_core::{Activation, Autoencoder, Batch, LossParts, ReconLoss, StepContext};
 use candle_core::{D, Module, Result, Tensor};
-use candle_nn::VarBuilder;
+use candle_nn::{Linear, VarBuilder};
 use serde::{Deserialize, Serialize};
 
+use crate::body::{self, Body, BodyConfig};
 use crate::error::{ModelError, check_width};
-use crate::mlp::Mlp;
+use crate::likelihood::Likelihood;
 use crate::sparsity::{Sparsity, topk_mask};
 
 /// Weight of the auxiliary loss (Gao et al. use 1/32).
@@ -33,8 +35,10 @@ pub struct SparseConfig {
     pub code_dim: usize,
     /// Activation after every hidden layer.
     pub activation: Activation,
-    /// Reconstruction loss.
-    pub loss: ReconLoss,
+    /// The likelihood, `bce` (Bernoulli) or `mse` as older configs name them, or any other
+    /// (`gaussian:SIGMA`, `gaussian-learned`).
+    #[serde(with = "crate::likelihood::loss_field")]
+    pub loss: Likelihood,
     /// The sparsity constraint.
     pub sparsity: Sparsity,
     /// TopK only: the auxiliary loss's K over dead units (`None`: no auxiliary loss).
@@ -53,7 +57,7 @@ impl Default for SparseConfig {
             hidden: vec![512, 256],
             code_dim: 64,
             activation: Activation::Relu,
-            loss: ReconLoss::Bce,
+            loss: Likelihood::Bernoulli,
             sparsity: Sparsity::default(),
             aux_k: None,
             unit_norm_decoder: false,
@@ -63,6 +67,11 @@ impl Default for SparseConfig {
 }
 
 impl SparseConfig {
+    /// The body these fields describe (the decoder mirrors the encoder).
+    pub fn body(&self) -> BodyConfig {
+        BodyConfig::dense(self.input_dim, &self.hidden, self.hidden.iter().rev().copied().collect(), self.activation)
+    }
+
     /// `(inputs, outputs)` of every dense layer, encoder then decoder.
     pub fn layers(&self) -> Vec<(usize, usize)> {
         let widths: Vec<usize> = std::iter::once(self.input_dim)
@@ -109,11 +118,14 @@ struct FiringTracker {
     last_fired: Vec<Option<u64>>,
 }
 
-/// A sparse autoencoder. Parameters as the stacked one: `encoder.layers.<i>`, `decoder.layers.<i>`.
+/// A sparse autoencoder: a body and a sparse code. Parameters as the stacked one: the body's
+/// (`encoder.layers.<i>`, `decoder.layers.<i>` for the dense body) and the code layer,
+/// `encoder.layers.<n>`.
 #[derive(Debug)]
 pub struct SparseAe {
-    encoder: Mlp,
-    decoder: Mlp,
+    body: Box<dyn Body>,
+    code: Linear,
+    log_sigma: Option<Tensor>,
     cfg: SparseConfig,
     tracker: Mutex<FiringTracker>,
 }
@@ -122,13 +134,14 @@ impl SparseAe {
     /// Validates `cfg`, then creates (or loads) the parameters.
     pub fn new(cfg: &SparseConfig, vb: VarBuilder) -> std::result::Result<Self, ModelError> {
         cfg.validate()?;
-        let enc: Vec<usize> =
-            std::iter::once(cfg.input_dim).chain(cfg.hidden.iter().copied()).chain([cfg.code_dim]).collect();
-        let dec: Vec<usize> =
-            std::iter::once(cfg.code_dim).chain(cfg.hidden.iter().rev().copied()).chain([cfg.input_dim]).collect();
+        let (body, code) = body::build(&cfg.body(), cfg.code_dim, vb.clone(), |site| {
+            linear(site.features, cfg.code_dim, site.vb.pp("layers").pp(site.next_layer))
+        })?;
+        let log_sigma = cfg.loss.build_scale(vb.pp("decoder"))?;
         Ok(Self {
-            encoder: Mlp::new(&enc, cfg.activation, false, vb.pp("encoder"))?,
-            decoder: Mlp::new(&dec, cfg.activation, false, vb.pp("decoder"))?,
+            body,
+            code,
+            log_sigma,
             tracker: Mutex::new(FiringTracker { seen: 0, last_fired: vec![None; cfg.code_dim] }),
             cfg: cfg.clone(),
         })
@@ -136,7 +149,7 @@ impl SparseAe {
 
     /// The code before the sparsity map.
     fn pre_code(&self, xs: &Tensor) -> Result<Tensor> {
-        self.encoder.forward(xs)
+        self.code.forward(&self.body.encode(xs)?)
     }
 
     /// The code from its pre-activation: ReLU (L1), sigmoid (KL) or the TopK mask.
@@ -201,10 +214,17 @@ impl SparseAe {
         Ok(())
     }
 
-    /// The encoder and decoder layers, the hidden activation and the reconstruction loss, for
-    /// the fused step.
-    pub(crate) fn parts(&self) -> (&[candle_nn::Linear], &[candle_nn::Linear], Activation, ReconLoss) {
-        (self.encoder.layers(), self.decoder.layers(), self.cfg.activation, self.cfg.loss)
+    /// The encoder's dense layers ending in the code layer, the decoder's, the hidden activation
+    /// and the reconstruction loss, for the fused step; `None` for a body with other layers.
+    pub(crate) fn parts(&self) -> Option<(Vec<&Linear>, &[Linear], Activation, ReconLoss)> {
+        let d = self.body.dense()?;
+        let loss = self.cfg.loss.fused_loss()?;
+        Some((d.encoder.iter().chain([&self.code]).collect(), d.decoder, d.activation, loss))
+    }
+
+    /// `-log p(target | logits)` per example under the model's likelihood.
+    fn nll(&self, logits: &Tensor, target: &Tensor) -> Result<Tensor> {
+        self.cfg.loss.nll_per_example(logits, target, self.log_sigma.as_ref())
     }
 
     /// Gao et al.'s auxiliary loss: the `aux_k` largest pre-activations among dead units,
@@ -223,15 +243,17 @@ impl SparseAe {
         }
         let z_aux = mask_top(pre, aux_k.min(dead.len()), Some(&dead))?;
         let zero = Tensor::zeros((1, self.cfg.code_dim), pre.dtype(), pre.device())?;
-        let change = self.decoder.forward(&z_aux)?.broadcast_sub(&self.decoder.forward(&zero)?)?;
+        let change = self.body.decode(&z_aux)?.broadcast_sub(&self.body.decode(&zero)?)?;
         let with_dead = (logits.detach() + change)?;
-        Ok(Some(self.cfg.loss.per_example(&with_dead, target)?.mean(0)?))
+        Ok(Some(self.nll(&with_dead, target)?.mean(0)?))
     }
 
-    /// Rescales every column of `decoder.layers.0.weight` to unit L2 norm, in place.
+    /// Rescales every code unit's direction (a column of `decoder.layers.0.weight` in the dense
+    /// body) to unit L2 norm, in place.
     pub fn normalise_decoder(&self) -> Result<()> {
-        let Some(first) = self.decoder.layers().first() else { return Ok(()) };
-        let w = first.weight();
+        let Some(w) = self.body.code_directions() else {
+            candle_core::bail!("unit_norm_decoder: this body has no code directions to normalise")
+        };
         let (rows, cols) = w.dims2()?;
         let done = update_in_place(w, |v| {
             for c in 0..cols {
@@ -295,11 +317,11 @@ impl Autoencoder for SparseAe {
 
     fn decode(&self, zs: &Tensor) -> Result<Tensor> {
         ae_core::input::expect_rows(zs, self.code_dim(), "decoder input (codes)")?;
-        self.decoder.forward(zs)
+        self.body.decode(zs)
     }
 
     fn recon_loss(&self) -> ReconLoss {
-        self.cfg.loss
+        self.cfg.loss.output_map()
     }
 
     /// Reconstruction plus the sparsity term: the L1 or KL penalty, or for TopK the auxiliary
@@ -309,7 +331,7 @@ impl Autoencoder for SparseAe {
         let pre = self.pre_code(&batch.input)?;
         let code = self.sparsify(&pre)?;
         let logits = self.decode(&code)?;
-        let recon = self.cfg.loss.per_example(&logits, &batch.target)?.mean(0)?;
+        let recon = self.nll(&logits, &batch.target)?.mean(0)?;
         let penalty = match self.cfg.sparsity {
             Sparsity::L1 { weight } => Some(code.abs()?.sum(1)?.mean(0)?.affine(weight, 0.0)?),
             Sparsity::Kl { rho, weight } => {
@@ -362,7 +384,7 @@ impl Autoencoder for SparseAe {
         ae_core::input::expect_rows(xs, self.input_dim(), "encoder input")?;
         match crate::sparse_fused::inference(self, xs, true)? {
             Some(out) => Ok(out),
-            None => self.cfg.loss.to_output(&self.forward(xs)?.detach()),
+            None => self.recon_loss().to_output(&self.forward(xs)?.detach()),
         }
     }
 

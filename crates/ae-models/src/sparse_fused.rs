@@ -11,7 +11,7 @@ use ae_core::fused::{self, FusedScratch, kernels};
 use ae_core::{Activation, Batch, LossValues, ReconLoss, StepContext};
 use candle_core::{Result, Tensor};
 
-use crate::host::{dense, view};
+use crate::host::{dense, put_grads, take_grads, view};
 use crate::sparse::SparseAe;
 use crate::sparsity::Sparsity;
 
@@ -24,12 +24,12 @@ pub(crate) fn step(
     scratch: &mut FusedScratch,
 ) -> Result<Option<LossValues>> {
     let Sparsity::L1 { weight } = model.sparsity() else { return Ok(None) };
-    let (encoder, decoder, activation, loss) = model.parts();
+    let Some((encoder, decoder, activation, loss)) = model.parts() else { return Ok(None) };
     if !kernels::supports(activation) {
         return Ok(None);
     }
     let (Some(x), Some(y)) = (HostView::of(&batch.input), HostView::of(&batch.target)) else { return Ok(None) };
-    let Some(enc_views) = encoder.iter().map(view).collect::<Option<Vec<_>>>() else { return Ok(None) };
+    let Some(enc_views) = encoder.iter().map(|l| view(l)).collect::<Option<Vec<_>>>() else { return Ok(None) };
     let Some(dec_views) = decoder.iter().map(view).collect::<Option<Vec<_>>>() else { return Ok(None) };
     let n_enc = enc_views.len();
     let n_dec = dec_views.len();
@@ -46,13 +46,7 @@ pub(crate) fn step(
         .map(|(i, (w, b))| dense(w, b, if i + 1 < n_dec { Some(activation) } else { None }))
         .collect();
 
-    let names: Vec<String> = (0..n_enc)
-        .flat_map(|i| [format!("encoder.layers.{i}.weight"), format!("encoder.layers.{i}.bias")])
-        .chain((0..n_dec).flat_map(|i| [format!("decoder.layers.{i}.weight"), format!("decoder.layers.{i}.bias")]))
-        .collect();
-    if scratch.grads.len() != names.len() || scratch.grads.iter().zip(&names).any(|((n, _), m)| n != m) {
-        scratch.grads = names.iter().map(|n| (n.clone(), Vec::new())).collect();
-    }
+    let linears: Vec<&candle_nn::Linear> = encoder.iter().copied().chain(decoder).collect();
     let rows = batch.input.dim(0)?;
     let threads = fused::threads();
     let (ws_enc, ws_dec) = (&mut scratch.workspace, &mut scratch.second);
@@ -65,7 +59,7 @@ pub(crate) fn step(
     }
     mlp::forward(&dec, &code, rows, ws_dec, threads);
     let recon = mlp::loss_into_delta(&dec, ws_dec, y.as_slice(), loss, rows);
-    let mut grads: Vec<Vec<f32>> = scratch.grads.iter_mut().map(|(_, g)| std::mem::take(g)).collect();
+    let mut grads = take_grads(&mut scratch.grads, &linears);
     let (enc_grads, dec_grads) = grads.split_at_mut(2 * n_enc);
     let dz =
         mlp::backward(&dec, &code, rows, ws_dec, dec_grads, threads, true).map(<[f32]>::to_vec).unwrap_or_default();
@@ -78,9 +72,7 @@ pub(crate) fn step(
         *t = if z > 0.0 { g + c } else { 0.0 };
     }
     mlp::backward(&enc, x.as_slice(), rows, ws_enc, enc_grads, threads, false);
-    for ((_, slot), g) in scratch.grads.iter_mut().zip(grads) {
-        *slot = g;
-    }
+    put_grads(&mut scratch.grads, &linears, grads);
     let n = rows as f64;
     let (recon, penalty) = (recon / n, weight * penalty_sum / n);
     Ok(Some(LossValues { total: recon + penalty, recon, kl: None, sparsity: Some(penalty) }))
@@ -95,12 +87,12 @@ pub(crate) fn inference(model: &SparseAe, xs: &Tensor, reconstruct: bool) -> Res
         Sparsity::Kl { .. } => Activation::Sigmoid,
         Sparsity::TopK { .. } => return Ok(None),
     };
-    let (encoder, decoder, activation, loss) = model.parts();
+    let Some((encoder, decoder, activation, loss)) = model.parts() else { return Ok(None) };
     if !kernels::supports(activation) {
         return Ok(None);
     }
     let Some(x) = HostView::of(xs) else { return Ok(None) };
-    let Some(enc_views) = encoder.iter().map(view).collect::<Option<Vec<_>>>() else { return Ok(None) };
+    let Some(enc_views) = encoder.iter().map(|l| view(l)).collect::<Option<Vec<_>>>() else { return Ok(None) };
     let Some(dec_views) = decoder.iter().map(view).collect::<Option<Vec<_>>>() else { return Ok(None) };
     let (n_enc, n_dec) = (enc_views.len(), dec_views.len());
     let output = match loss {
@@ -163,7 +155,8 @@ mod tests {
             );
             for (name, var) in params.named() {
                 let w = want_grads.get(var.as_tensor()).unwrap().flatten_all().unwrap().to_vec1::<f32>().unwrap();
-                let g = scratch.grad(&name).unwrap_or_else(|| panic!("no fused gradient for {name}"));
+                let g = scratch.grads.get(var.as_tensor()).unwrap_or_else(|| panic!("no fused gradient for {name}"));
+                let g = g.to_vec().unwrap();
                 for (a, b) in g.iter().zip(&w) {
                     assert!((a - b).abs() < 1e-5 + 1e-4 * b.abs(), "{hidden:?} {name}: {a} vs {b}");
                 }
@@ -178,8 +171,14 @@ mod tests {
             (Sparsity::Kl { rho: 0.1, weight: 1.0 }, ReconLoss::Mse),
             (Sparsity::TopK { k: 2 }, ReconLoss::Bce),
         ] {
-            let cfg =
-                SparseConfig { input_dim: 12, hidden: vec![9], code_dim: 7, sparsity, loss, ..Default::default() };
+            let cfg = SparseConfig {
+                input_dim: 12,
+                hidden: vec![9],
+                code_dim: 7,
+                sparsity,
+                loss: loss.into(),
+                ..Default::default()
+            };
             let model =
                 SparseAe::new(&cfg, Params::new().var_builder(stream(0, Purpose::Init, 0), &Device::Cpu)).unwrap();
             let xs = ae_core::rng::uniform(&mut stream(1, Purpose::Eval, 0), (5, 12), 0.0, 1.0, &Device::Cpu).unwrap();

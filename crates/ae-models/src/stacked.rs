@@ -7,13 +7,16 @@
 use ae_core::fused::host::HostView;
 use ae_core::fused::mlp::{Dense, HostBatch, train_step};
 use ae_core::fused::{self, FusedScratch, kernels};
+use ae_core::init::linear;
 use ae_core::{Activation, Autoencoder, Batch, LossParts, LossValues, ReconLoss, StepContext};
 use candle_core::{Module, Result, Tensor};
-use candle_nn::VarBuilder;
+use candle_nn::{Linear, VarBuilder};
 use serde::{Deserialize, Serialize};
 
+use crate::body::{self, Body, BodyConfig};
 use crate::error::{ModelError, check_width};
-use crate::mlp::Mlp;
+use crate::host::{put_grads, take_grads};
+use crate::likelihood::Likelihood;
 
 /// The shape and loss of a stacked autoencoder. The default is 784-512-256-64, ReLU, BCE.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -31,8 +34,10 @@ pub struct StackedConfig {
     pub activation: Activation,
     /// Activation on the code itself; `None` leaves the code linear.
     pub code_activation: Option<Activation>,
-    /// Reconstruction loss.
-    pub loss: ReconLoss,
+    /// The likelihood, `bce` (Bernoulli) or `mse` as older configs name them, or any other
+    /// (`gaussian:SIGMA`, `gaussian-learned`).
+    #[serde(with = "crate::likelihood::loss_field")]
+    pub loss: Likelihood,
 }
 
 impl Default for StackedConfig {
@@ -44,7 +49,7 @@ impl Default for StackedConfig {
             decoder_hidden: None,
             activation: Activation::Relu,
             code_activation: None,
-            loss: ReconLoss::Bce,
+            loss: Likelihood::Bernoulli,
         }
     }
 }
@@ -65,6 +70,11 @@ impl StackedConfig {
     /// Decoder hidden widths, code side first.
     pub fn decoder_widths(&self) -> Vec<usize> {
         self.decoder_hidden.clone().unwrap_or_else(|| self.hidden.iter().rev().copied().collect())
+    }
+
+    /// The body these fields describe.
+    pub fn body(&self) -> BodyConfig {
+        BodyConfig::dense(self.input_dim, &self.hidden, self.decoder_widths(), self.activation)
     }
 
     /// Refuses sizes of zero or beyond reason, naming the field.
@@ -89,16 +99,16 @@ impl StackedConfig {
     }
 }
 
-/// A stacked autoencoder. Parameters: `encoder.layers.<i>.{weight,bias}` and
-/// `decoder.layers.<i>.{weight,bias}`.
-#[derive(Debug, Clone)]
+/// A stacked autoencoder: a body and a plain code. Parameters: the body's
+/// (`encoder.layers.<i>` and `decoder.layers.<i>` for the dense body, each `.weight` and
+/// `.bias`) and the code layer, `encoder.layers.<n>` after the encoder's `n` hidden layers.
+#[derive(Debug)]
 pub struct StackedAe {
-    encoder: Mlp,
-    decoder: Mlp,
-    activation: Activation,
+    body: Box<dyn Body>,
+    code: Linear,
     code_activation: Option<Activation>,
-    input_dim: usize,
-    loss: ReconLoss,
+    likelihood: Likelihood,
+    log_sigma: Option<Tensor>,
     code_dim: usize,
 }
 
@@ -106,19 +116,16 @@ impl StackedAe {
     /// Validates `cfg`, then creates (or loads, if `vb` holds them) the parameters.
     pub fn new(cfg: &StackedConfig, vb: VarBuilder) -> std::result::Result<Self, ModelError> {
         cfg.validate()?;
-        let enc: Vec<usize> = std::iter::once(cfg.input_dim)
-            .chain(cfg.hidden.iter().copied())
-            .chain(std::iter::once(cfg.code_dim))
-            .collect();
-        let dec: Vec<usize> =
-            std::iter::once(cfg.code_dim).chain(cfg.decoder_widths()).chain(std::iter::once(cfg.input_dim)).collect();
+        let (body, code) = body::build(&cfg.body(), cfg.code_dim, vb.clone(), |site| {
+            linear(site.features, cfg.code_dim, site.vb.pp("layers").pp(site.next_layer))
+        })?;
+        let log_sigma = cfg.loss.build_scale(vb.pp("decoder"))?;
         Ok(Self {
-            encoder: Mlp::new(&enc, cfg.activation, false, vb.pp("encoder"))?,
-            decoder: Mlp::new(&dec, cfg.activation, false, vb.pp("decoder"))?,
-            activation: cfg.activation,
+            body,
+            code,
             code_activation: cfg.code_activation,
-            input_dim: cfg.input_dim,
-            loss: cfg.loss,
+            likelihood: cfg.loss,
+            log_sigma,
             code_dim: cfg.code_dim,
         })
     }
@@ -126,7 +133,7 @@ impl StackedAe {
 
 impl Autoencoder for StackedAe {
     fn input_dim(&self) -> usize {
-        self.input_dim
+        self.body.input_dim()
     }
 
     fn code_dim(&self) -> usize {
@@ -135,7 +142,7 @@ impl Autoencoder for StackedAe {
 
     fn encode(&self, xs: &Tensor) -> Result<Tensor> {
         ae_core::input::expect_rows(xs, self.input_dim(), "encoder input")?;
-        let zs = self.encoder.forward(xs)?;
+        let zs = self.code.forward(&self.body.encode(xs)?)?;
         match self.code_activation {
             Some(act) => act.apply(&zs),
             None => Ok(zs),
@@ -144,23 +151,23 @@ impl Autoencoder for StackedAe {
 
     fn decode(&self, zs: &Tensor) -> Result<Tensor> {
         ae_core::input::expect_rows(zs, self.code_dim(), "decoder input (codes)")?;
-        self.decoder.forward(zs)
+        self.body.decode(zs)
     }
 
     fn recon_loss(&self) -> ReconLoss {
-        self.loss
+        self.likelihood.output_map()
     }
 
     fn loss(&self, batch: &Batch, _ctx: &mut StepContext<'_>) -> Result<LossParts> {
         ae_core::input::expect_batch(batch, self.input_dim())?;
         let logits = self.forward(&batch.input)?;
-        let recon = self.loss.per_example(&logits, &batch.target)?.mean(0)?;
+        let recon = self.likelihood.nll_per_example(&logits, &batch.target, self.log_sigma.as_ref())?.mean(0)?;
         Ok(LossParts::recon_only(recon))
     }
 
     fn embed(&self, xs: &Tensor) -> Result<Tensor> {
         ae_core::input::expect_rows(xs, self.input_dim(), "encoder input")?;
-        let n_enc = self.encoder.layers().len();
+        let n_enc = self.body.dense().map_or(0, |d| d.encoder.len() + 1);
         match self.fused_forward(xs, 0..n_enc, None)? {
             Some(zs) => Ok(zs),
             None => Ok(self.encode(xs)?.detach()),
@@ -169,16 +176,16 @@ impl Autoencoder for StackedAe {
 
     fn reconstruct(&self, xs: &Tensor) -> Result<Tensor> {
         ae_core::input::expect_rows(xs, self.input_dim(), "encoder input")?;
-        let all = 0..self.encoder.layers().len() + self.decoder.layers().len();
+        let all = 0..self.dense_layers().map_or(0, |l| l.len());
         // The output map (sigmoid for BCE) runs as the last layer's activation, in the same
         // parallel blocks as the layers.
-        let output = match self.loss {
+        let output = match self.recon_loss() {
             ReconLoss::Bce => Some(Activation::Sigmoid),
             ReconLoss::Mse => None,
         };
         match self.fused_forward(xs, all, output)? {
             Some(out) => Ok(out),
-            None => self.loss.to_output(&self.forward(xs)?.detach()),
+            None => self.recon_loss().to_output(&self.forward(xs)?.detach()),
         }
     }
 
@@ -189,25 +196,17 @@ impl Autoencoder for StackedAe {
         scratch: &mut FusedScratch,
     ) -> Result<Option<LossValues>> {
         ae_core::input::expect_batch(batch, self.input_dim())?;
-        let layers = self.dense_layers();
+        let Some(loss) = self.likelihood.fused_loss() else { return Ok(None) };
+        let Some(layers) = self.dense_layers() else { return Ok(None) };
         let (Some(x), Some(y)) = (HostView::of(&batch.input), HostView::of(&batch.target)) else { return Ok(None) };
         let Some(views) = host_views(&layers) else { return Ok(None) };
         let dense = dense_from(&layers, &views);
-        if scratch.grads.len() != 2 * layers.len() {
-            scratch.grads = layers
-                .iter()
-                .flat_map(|(_, prefix, _)| {
-                    [(format!("{prefix}.weight"), Vec::new()), (format!("{prefix}.bias"), Vec::new())]
-                })
-                .collect();
-        }
+        let linears: Vec<&candle_nn::Linear> = layers.iter().map(|(l, _)| *l).collect();
         let rows = batch.input.dim(0)?;
-        let mut grads: Vec<Vec<f32>> = scratch.grads.iter_mut().map(|(_, g)| std::mem::take(g)).collect();
+        let mut grads = take_grads(&mut scratch.grads, &linears);
         let host = HostBatch { input: x.as_slice(), target: y.as_slice(), rows };
-        let total = train_step(&dense, host, self.loss, &mut scratch.workspace, &mut grads, fused::threads());
-        for ((_, slot), g) in scratch.grads.iter_mut().zip(grads) {
-            *slot = g;
-        }
+        let total = train_step(&dense, host, loss, &mut scratch.workspace, &mut grads, fused::threads());
+        put_grads(&mut scratch.grads, &linears, grads);
         let mean = total / rows as f64;
         Ok(Some(LossValues { total: mean, recon: mean, kl: None, sparsity: None }))
     }
@@ -223,7 +222,8 @@ impl StackedAe {
         range: std::ops::Range<usize>,
         output: Option<Activation>,
     ) -> Result<Option<Tensor>> {
-        let layers = &self.dense_layers()[range];
+        let Some(all) = self.dense_layers() else { return Ok(None) };
+        let layers = &all[range];
         let Some(x) = HostView::of(xs) else { return Ok(None) };
         let Some(views) = host_views(layers) else { return Ok(None) };
         let mut dense = dense_from(layers, &views);
@@ -233,33 +233,29 @@ impl StackedAe {
         Ok(Some(crate::host::infer(&dense, &x, xs)?))
     }
 
-    /// Every dense layer, input to output, with its parameter prefix and the activation after it.
-    fn dense_layers(&self) -> Vec<(&candle_nn::Linear, String, Option<Activation>)> {
-        let enc = self.encoder.layers();
-        let dec = self.decoder.layers();
-        let mut out = Vec::with_capacity(enc.len() + dec.len());
-        for (i, l) in enc.iter().enumerate() {
-            let act = if i + 1 < enc.len() { Some(self.activation) } else { self.code_activation };
-            out.push((l, format!("encoder.layers.{i}"), act));
+    /// Every dense layer, input to output, with the activation after it: the body's encoder, the
+    /// code layer, the body's decoder; `None` for a body with other layers.
+    fn dense_layers(&self) -> Option<Vec<Layer<'_>>> {
+        let d = self.body.dense()?;
+        let mut out: Vec<Layer<'_>> = d.encoder.iter().map(|l| (l, Some(d.activation))).collect();
+        out.push((&self.code, self.code_activation));
+        for (i, l) in d.decoder.iter().enumerate() {
+            out.push((l, if i + 1 < d.decoder.len() { Some(d.activation) } else { None }));
         }
-        for (i, l) in dec.iter().enumerate() {
-            let act = if i + 1 < dec.len() { Some(self.activation) } else { None };
-            out.push((l, format!("decoder.layers.{i}"), act));
-        }
-        out
+        Some(out)
     }
 }
 
-/// A dense layer, its parameter prefix and the activation after it.
-type Layer<'a> = (&'a candle_nn::Linear, String, Option<Activation>);
+/// A dense layer and the activation after it.
+type Layer<'a> = (&'a candle_nn::Linear, Option<Activation>);
 
 /// Host views of every layer's weight and bias, or `None` where the fused path does not apply
 /// (parameters off the CPU or not f32, or an activation without a fused kernel).
 fn host_views<'a>(layers: &[Layer<'a>]) -> Option<Vec<(HostView<'a>, HostView<'a>)>> {
-    if layers.iter().any(|(_, _, act)| act.is_some_and(|a| !kernels::supports(a))) {
+    if layers.iter().any(|(_, act)| act.is_some_and(|a| !kernels::supports(a))) {
         return None;
     }
-    layers.iter().map(|(l, _, _)| Some((HostView::of(l.weight())?, HostView::of(l.bias()?)?))).collect()
+    layers.iter().map(|(l, _)| Some((HostView::of(l.weight())?, HostView::of(l.bias()?)?))).collect()
 }
 
 /// The fused path's description of `layers`, over their host views.
@@ -267,7 +263,7 @@ fn dense_from<'v>(layers: &[Layer<'_>], views: &'v [(HostView<'_>, HostView<'_>)
     layers
         .iter()
         .zip(views)
-        .map(|((_, _, act), (w, b))| {
+        .map(|((_, act), (w, b))| {
             let (out_dim, in_dim) = (b.as_slice().len(), w.as_slice().len() / b.as_slice().len().max(1));
             Dense { weight: w.as_slice(), bias: b.as_slice(), in_dim, out_dim, activation: *act }
         })
@@ -309,7 +305,7 @@ mod tests {
                 hidden: vec![20, 10],
                 code_dim: 4,
                 activation: act,
-                loss,
+                loss: loss.into(),
                 ..Default::default()
             };
             let ae = model(&cfg, &params)?;

@@ -11,9 +11,9 @@ use candle_core::{Module, Result, Tensor};
 use candle_nn::{Linear, VarBuilder};
 use serde::{Deserialize, Serialize};
 
+use crate::body::{self, Body, BodyConfig};
 use crate::error::{ModelError, check_width};
 use crate::likelihood::Likelihood;
-use crate::mlp::Mlp;
 use crate::vae_fused::Pass;
 
 /// The shape and objective of a VAE. The default is pytorch/examples': 784-400-20, ReLU,
@@ -57,6 +57,11 @@ impl VaeConfig {
         self.decoder_hidden.clone().unwrap_or_else(|| self.hidden.iter().rev().copied().collect())
     }
 
+    /// The body these fields describe.
+    pub fn body(&self) -> BodyConfig {
+        BodyConfig::dense(self.input_dim, &self.hidden, self.decoder_widths(), self.activation)
+    }
+
     /// `(inputs, outputs)` of every dense layer: the encoder, its mean and log-variance heads, the
     /// decoder.
     pub fn layers(&self) -> Vec<(usize, usize)> {
@@ -96,17 +101,15 @@ impl VaeConfig {
     }
 }
 
-/// A VAE. Parameters: `encoder.layers.<i>`, `encoder.mean`, `encoder.log_var`,
-/// `decoder.layers.<i>` (each `.weight` and `.bias`), and `decoder.log_sigma` (shape `(1,)`,
-/// initialised to 0) with the learned Gaussian likelihood.
-#[derive(Debug, Clone)]
+/// A VAE: a body and a Gaussian code. Parameters: the body's (`encoder.layers.<i>` and
+/// `decoder.layers.<i>` for the dense body), `encoder.mean`, `encoder.log_var` (each `.weight`
+/// and `.bias`), and `decoder.log_sigma` (shape `(1,)`, initialised to 0) with the learned
+/// Gaussian likelihood.
+#[derive(Debug)]
 pub struct Vae {
-    pub(crate) encoder: Mlp,
+    pub(crate) body: Box<dyn Body>,
     pub(crate) mean: Linear,
     pub(crate) log_var: Linear,
-    pub(crate) decoder: Mlp,
-    pub(crate) activation: Activation,
-    input_dim: usize,
     pub(crate) code_dim: usize,
     pub(crate) beta: f64,
     pub(crate) likelihood: Likelihood,
@@ -117,27 +120,20 @@ impl Vae {
     /// Validates `cfg`, then creates (or loads, if `vb` holds them) the parameters.
     pub fn new(cfg: &VaeConfig, vb: VarBuilder) -> std::result::Result<Self, ModelError> {
         cfg.validate()?;
-        let enc: Vec<usize> = std::iter::once(cfg.input_dim).chain(cfg.hidden.iter().copied()).collect();
-        let last = *cfg.hidden.last().unwrap_or(&cfg.input_dim);
-        let dec: Vec<usize> =
-            std::iter::once(cfg.code_dim).chain(cfg.decoder_widths()).chain(std::iter::once(cfg.input_dim)).collect();
-        let vbe = vb.pp("encoder");
+        let (body, (mean, log_var)) = body::build(&cfg.body(), cfg.code_dim, vb.clone(), |site| {
+            Ok((
+                linear(site.features, cfg.code_dim, site.vb.pp("mean"))?,
+                linear(site.features, cfg.code_dim, site.vb.pp("log_var"))?,
+            ))
+        })?;
         Ok(Self {
-            encoder: Mlp::new(&enc, cfg.activation, true, vbe.clone())?,
-            mean: linear(last, cfg.code_dim, vbe.pp("mean"))?,
-            log_var: linear(last, cfg.code_dim, vbe.pp("log_var"))?,
-            decoder: Mlp::new(&dec, cfg.activation, false, vb.pp("decoder"))?,
-            activation: cfg.activation,
-            input_dim: cfg.input_dim,
+            body,
+            mean,
+            log_var,
             code_dim: cfg.code_dim,
             beta: cfg.beta,
             likelihood: cfg.likelihood,
-            log_sigma: match cfg.likelihood {
-                Likelihood::GaussianLearned => {
-                    Some(vb.pp("decoder").get_with_hints(1, "log_sigma", candle_nn::Init::Const(0.0))?)
-                }
-                _ => None,
-            },
+            log_sigma: cfg.likelihood.build_scale(vb.pp("decoder"))?,
         })
     }
 
@@ -146,7 +142,7 @@ impl Vae {
     /// # Shapes
     /// `(batch, input_dim)` to mean and log-variance `(batch, code_dim)`.
     pub fn posterior(&self, xs: &Tensor) -> Result<Gaussian> {
-        let h = self.encoder.forward(xs)?;
+        let h = self.body.encode(xs)?;
         Ok(Gaussian { mean: self.mean.forward(&h)?, log_var: self.log_var.forward(&h)? })
     }
 
@@ -166,7 +162,7 @@ impl Vae {
 
 impl Autoencoder for Vae {
     fn input_dim(&self) -> usize {
-        self.input_dim
+        self.body.input_dim()
     }
 
     fn code_dim(&self) -> usize {
@@ -181,7 +177,7 @@ impl Autoencoder for Vae {
 
     fn decode(&self, zs: &Tensor) -> Result<Tensor> {
         ae_core::input::expect_rows(zs, self.code_dim(), "decoder input (codes)")?;
-        self.decoder.forward(zs)
+        self.body.decode(zs)
     }
 
     /// Maps decoder outputs to data: sigmoid for Bernoulli logits, identity for Gaussian means.
@@ -245,6 +241,9 @@ impl Autoencoder for Vae {
     /// the same numbers [`Gaussian::sample`] draws), then `log p(x | z) + log p(z) - log q(z | x)`.
     fn log_importance_weights(&self, xs: &Tensor, k: usize, rng: &mut SeededRng) -> Result<Option<Tensor>> {
         ae_core::input::expect_rows(xs, self.input_dim(), "encoder input")?;
+        if !self.likelihood.is_density() {
+            return Ok(None);
+        }
         let q = self.posterior(xs)?;
         let (b, d) = q.mean.dims2()?;
         let eps = ae_core::rng::normal(rng, (b, k, d), 0.0, 1.0, xs.device())?;
@@ -254,7 +253,7 @@ impl Autoencoder for Vae {
         let log_px = match crate::vae_fused::bernoulli_log_likelihood(self, &zs, xs, k)? {
             Some(log_px) => log_px,
             None => {
-                let n = self.input_dim;
+                let n = self.input_dim();
                 let target = xs.unsqueeze(1)?.broadcast_as((b, k, n))?.reshape((b * k, n))?;
                 self.recon_nll(&self.decode_logits_fast(&zs)?, &target)?.neg()?
             }

@@ -9,8 +9,9 @@ use ae_core::fused::mlp::{self, Dense};
 use ae_core::fused::{self, FusedScratch, kernels};
 use ae_core::{Activation, Batch, LossValues, ReconLoss, StepContext};
 use candle_core::{Device, Result};
+use candle_nn::Linear;
 
-use crate::host::{dense, view};
+use crate::host::{dense, put_grads, take_grads, view};
 use crate::likelihood::Likelihood;
 use crate::vae::Vae;
 
@@ -22,29 +23,26 @@ pub(crate) fn step(
     ctx: &mut StepContext<'_>,
     scratch: &mut FusedScratch,
 ) -> Result<Option<LossValues>> {
-    if vae.likelihood != Likelihood::Bernoulli || !kernels::supports(vae.activation) {
+    let Some(stacks) = vae.body.dense() else { return Ok(None) };
+    if vae.likelihood != Likelihood::Bernoulli || !kernels::supports(stacks.activation) {
         return Ok(None);
     }
     let (Some(x), Some(y)) = (HostView::of(&batch.input), HostView::of(&batch.target)) else { return Ok(None) };
-    let Some(enc_views) = vae.encoder.layers().iter().map(view).collect::<Option<Vec<_>>>() else { return Ok(None) };
-    let Some(dec_views) = vae.decoder.layers().iter().map(view).collect::<Option<Vec<_>>>() else { return Ok(None) };
+    let Some(enc_views) = stacks.encoder.iter().map(view).collect::<Option<Vec<_>>>() else { return Ok(None) };
+    let Some(dec_views) = stacks.decoder.iter().map(view).collect::<Option<Vec<_>>>() else { return Ok(None) };
     let (Some(mean), Some(log_var)) = (view(&vae.mean), view(&vae.log_var)) else { return Ok(None) };
 
     let (rows, d) = (batch.input.dim(0)?, vae.code_dim);
     let hidden = mean.0.as_slice().len() / d;
     let head_w = [mean.0.as_slice(), log_var.0.as_slice()].concat();
     let head_b = [mean.1.as_slice(), log_var.1.as_slice()].concat();
-    let act = Some(vae.activation);
+    let act = Some(stacks.activation);
     let mut enc: Vec<Dense<'_>> = enc_views.iter().map(|(w, b)| dense(w, b, act)).collect();
     enc.push(Dense { weight: &head_w, bias: &head_b, in_dim: hidden, out_dim: 2 * d, activation: None });
     let n_dec = dec_views.len();
     let dec: Vec<Dense<'_>> =
         dec_views.iter().enumerate().map(|(i, (w, b))| dense(w, b, if i + 1 < n_dec { act } else { None })).collect();
 
-    let names = grad_names(vae);
-    if scratch.grads.len() != names.len() {
-        scratch.grads = names.iter().map(|n| (n.clone(), Vec::new())).collect();
-    }
     let threads = fused::threads();
     let (ws_enc, ws_dec) = (&mut scratch.workspace, &mut scratch.second);
 
@@ -65,13 +63,14 @@ pub(crate) fn step(
     // Decoder and the Bernoulli loss, backward to the code.
     mlp::forward(&dec, &z, rows, ws_dec, threads);
     let recon = mlp::loss_into_delta(&dec, ws_dec, y.as_slice(), ReconLoss::Bce, rows);
+    // Gradient buffers in the stacks' order: the encoder's layers, the merged head (built fresh:
+    // no parameter is the merged head), the decoder's layers.
+    let (enc_layers, dec_layers): (Vec<&Linear>, Vec<&Linear>) =
+        (stacks.encoder.iter().collect(), stacks.decoder.iter().collect());
     let n_enc = 2 * enc.len();
-    let mut grads: Vec<Vec<f32>> = (0..n_enc + 2 * n_dec).map(|_| Vec::new()).collect();
-    for (slot, name) in grads.iter_mut().zip(enc_grad_order(vae).into_iter().chain(dec_grad_order(vae))) {
-        if let Some((_, g)) = scratch.grads.iter_mut().find(|(n, _)| *n == name) {
-            *slot = std::mem::take(g);
-        }
-    }
+    let mut grads = take_grads(&mut scratch.grads, &enc_layers);
+    grads.extend([Vec::new(), Vec::new()]);
+    grads.extend(take_grads(&mut scratch.grads, &dec_layers));
     let (enc_grads, dec_grads) = grads.split_at_mut(n_enc);
     let dz = mlp::backward(&dec, &z, rows, ws_dec, dec_grads, threads, true).map(<[f32]>::to_vec).unwrap_or_default();
 
@@ -88,21 +87,16 @@ pub(crate) fn step(
     }
     mlp::backward(&enc, x.as_slice(), rows, ws_enc, enc_grads, threads, false);
 
-    // Hand the buffers back under their parameter names, splitting the merged head.
+    // Hand the buffers back to their parameters, splitting the merged head.
     let (head_gw, head_gb) = (std::mem::take(&mut enc_grads[n_enc - 2]), std::mem::take(&mut enc_grads[n_enc - 1]));
     let (gw_mean, gw_lv) = head_gw.split_at(d * hidden);
     let (gb_mean, gb_lv) = head_gb.split_at(d);
-    for (name, g) in enc_grad_order(vae).into_iter().chain(dec_grad_order(vae)).zip(grads) {
-        set(scratch, &name, g);
-    }
-    for (name, g) in [
-        ("encoder.mean.weight", gw_mean),
-        ("encoder.mean.bias", gb_mean),
-        ("encoder.log_var.weight", gw_lv),
-        ("encoder.log_var.bias", gb_lv),
-    ] {
-        set(scratch, name, g.to_vec());
-    }
+    let dec_grads = grads.split_off(n_enc);
+    grads.truncate(n_enc - 2);
+    put_grads(&mut scratch.grads, &enc_layers, grads);
+    put_grads(&mut scratch.grads, &dec_layers, dec_grads);
+    put_grads(&mut scratch.grads, &[&vae.mean], vec![gw_mean.to_vec(), gb_mean.to_vec()]);
+    put_grads(&mut scratch.grads, &[&vae.log_var], vec![gw_lv.to_vec(), gb_lv.to_vec()]);
     let n = rows as f64;
     let (recon, kl) = (recon / n, kl / n);
     Ok(Some(LossValues { total: recon + vae.beta * ctx.kl_weight * kl, recon, kl: Some(kl), sparsity: None }))
@@ -128,14 +122,15 @@ pub(crate) fn inference(
     pass: Pass,
     map_output: bool,
 ) -> Result<Option<candle_core::Tensor>> {
-    if !kernels::supports(vae.activation) {
+    let Some(stacks) = vae.body.dense() else { return Ok(None) };
+    if !kernels::supports(stacks.activation) {
         return Ok(None);
     }
     let Some(x) = HostView::of(xs) else { return Ok(None) };
-    let Some(enc_views) = vae.encoder.layers().iter().map(view).collect::<Option<Vec<_>>>() else { return Ok(None) };
-    let Some(dec_views) = vae.decoder.layers().iter().map(view).collect::<Option<Vec<_>>>() else { return Ok(None) };
+    let Some(enc_views) = stacks.encoder.iter().map(view).collect::<Option<Vec<_>>>() else { return Ok(None) };
+    let Some(dec_views) = stacks.decoder.iter().map(view).collect::<Option<Vec<_>>>() else { return Ok(None) };
     let Some(mean) = view(&vae.mean) else { return Ok(None) };
-    let act = Some(vae.activation);
+    let act = Some(stacks.activation);
     let n_dec = dec_views.len();
     let output = match vae.likelihood {
         Likelihood::Bernoulli if map_output => Some(Activation::Sigmoid),
@@ -176,39 +171,6 @@ pub(crate) fn bernoulli_log_likelihood(
     let log_px: Vec<f32> = nll.into_iter().map(|v| -v as f32).collect();
     let rows = log_px.len();
     Ok(Some(candle_core::Tensor::from_vec(log_px, rows, zs.device())?))
-}
-
-/// Gradient slots of the encoder stack as the fused step lays it out: each layer's weight and
-/// bias, then the merged head (which has no parameter name of its own).
-fn enc_grad_order(vae: &Vae) -> Vec<String> {
-    let mut names: Vec<String> = (0..vae.encoder.layers().len())
-        .flat_map(|i| [format!("encoder.layers.{i}.weight"), format!("encoder.layers.{i}.bias")])
-        .collect();
-    names.extend(["encoder.heads.weight".to_string(), "encoder.heads.bias".to_string()]);
-    names
-}
-
-fn dec_grad_order(vae: &Vae) -> Vec<String> {
-    (0..vae.decoder.layers().len())
-        .flat_map(|i| [format!("decoder.layers.{i}.weight"), format!("decoder.layers.{i}.bias")])
-        .collect()
-}
-
-/// Every parameter with a gradient, named as in the checkpoint.
-fn grad_names(vae: &Vae) -> Vec<String> {
-    let mut names: Vec<String> = enc_grad_order(vae).into_iter().filter(|n| !n.starts_with("encoder.heads")).collect();
-    names.extend(
-        ["encoder.mean.weight", "encoder.mean.bias", "encoder.log_var.weight", "encoder.log_var.bias"]
-            .map(String::from),
-    );
-    names.extend(dec_grad_order(vae));
-    names
-}
-
-fn set(scratch: &mut FusedScratch, name: &str, g: Vec<f32>) {
-    if let Some((_, slot)) = scratch.grads.iter_mut().find(|(n, _)| n == name) {
-        *slot = g;
-    }
 }
 
 #[cfg(test)]
@@ -258,7 +220,9 @@ mod tests {
                 );
                 for (name, var) in params.named() {
                     let w = want_grads.get(var.as_tensor()).unwrap().flatten_all().unwrap().to_vec1::<f32>().unwrap();
-                    let g = scratch.grad(&name).unwrap_or_else(|| panic!("no fused gradient for {name}"));
+                    let g =
+                        scratch.grads.get(var.as_tensor()).unwrap_or_else(|| panic!("no fused gradient for {name}"));
+                    let g = g.to_vec().unwrap();
                     assert_eq!(g.len(), w.len(), "{name}");
                     for (a, b) in g.iter().zip(&w) {
                         assert!((a - b).abs() < 1e-5 + 1e-4 * b.abs(), "{activation} {name}: {a} vs {b}");

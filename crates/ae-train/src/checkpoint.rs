@@ -456,7 +456,6 @@ fn write_all(f: &mut std::fs::File, bytes: &[u8]) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::optim::Grads;
     use candle_core::Device;
 
     /// One 2x3 parameter and a fresh optimizer.
@@ -471,7 +470,7 @@ mod tests {
     fn advance(params: &Params, optim: &mut Adam) {
         let vars = params.named();
         let grads = vars[0].1.as_tensor().sqr().unwrap().sum_all().unwrap().backward().unwrap();
-        assert!(optim.step(&vars, Grads::Autograd(&grads), 0.1).unwrap());
+        assert!(optim.step(&vars, &ae_core::Gradients::from_autograd(&grads, &vars), 0.1).unwrap());
     }
 
     fn weights(params: &Params) -> Vec<f32> {

@@ -1,4 +1,4 @@
-//! Training for every kind of autoencoder: [`fit()`] is the one loop, generic over
+//! Training for every kind of autoencoder: [`Fit`] sets up the one loop, generic over
 //! [`ae_core::Autoencoder`]; around it sit our own Adam/AdamW (whose state is saved, for exact
 //! resumes), learning-rate schedules as pure functions of the step, global-norm clipping, early
 //! stopping, atomic checkpoints and observers for progress and metrics files. This crate prints
@@ -36,7 +36,7 @@ pub use eval::{
     CodeActivity, DenoisingScores, code_activity, dead_fraction, denoising_scores, evaluate, evaluate_with_noise,
     importance_weighted_nll, psnr,
 };
-pub use fit::{FitData, FitReport, StopReason, fit};
+pub use fit::{Fit, FitReport, StopReason};
 pub use observer::{EpochEnd, Observer, Silent, StepEnd, TrainStart};
 pub use optim::Adam;
 pub use probe::linear_probe;

@@ -9,23 +9,13 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
-use ae_core::fused::FusedScratch;
 use ae_core::fused::host::{HostView, update_in_place};
 use ae_core::params::{read_safetensors, tensors_to_safetensors};
-use candle_core::backprop::GradStore;
+use ae_core::{GradRef, Gradients};
 use candle_core::{Device, Tensor, Var};
 
 use crate::config::OptimizerConfig;
 use crate::error::TrainError;
-
-/// Where a step's gradients are.
-#[derive(Clone, Copy)]
-pub enum Grads<'a> {
-    /// Computed by candle's autograd.
-    Autograd(&'a GradStore),
-    /// Written by a model's fused step, by parameter name.
-    Fused(&'a FusedScratch),
-}
 
 /// First and second moments of one parameter.
 #[derive(Debug, Clone)]
@@ -83,7 +73,7 @@ impl Adam {
     /// Returns whether every parameter updated on the host is still finite: a NaN or infinite
     /// gradient makes its parameter NaN in the same step, so this is the gradient check, paid for
     /// inside the update loop. (Parameters updated with tensor ops, off the CPU, are not checked.)
-    pub fn step(&mut self, vars: &[(String, Var)], grads: Grads<'_>, lr: f64) -> candle_core::Result<bool> {
+    pub fn step(&mut self, vars: &[(String, Var)], grads: &Gradients, lr: f64) -> candle_core::Result<bool> {
         let mut finite = true;
         let c = self.cfg.adam().clone();
         let decoupled = self.cfg.decoupled();
@@ -103,13 +93,10 @@ impl Adam {
             decay: if decoupled { (1.0 - lr * c.weight_decay) as f32 } else { 1.0 },
         };
         for (name, var) in vars {
-            let grad_tensor = match grads {
-                Grads::Autograd(store) => store.get(var.as_tensor()),
-                Grads::Fused(_) => None,
-            };
-            let host_grad = match grads {
-                Grads::Fused(scratch) => scratch.grad(name).map(HostGrad::Slice),
-                Grads::Autograd(_) => grad_tensor.and_then(HostView::of).map(HostGrad::View),
+            let (grad_tensor, host_grad) = match grads.get(var.as_tensor()) {
+                Some(GradRef::Host(g)) => (None, Some(HostGrad::Slice(g))),
+                Some(GradRef::Tensor(t)) => (Some(t), HostView::of(t).map(HostGrad::View)),
+                None => (None, None),
             };
             if let (Some(g), false) = (&host_grad, self.force_tensor_ops) {
                 let n = var.elem_count();
@@ -330,7 +317,7 @@ mod tests {
         for t in 0..3 {
             let target = (Tensor::new(&[[1f32, 0.0], [0.0, 1.0]], &Device::Cpu).unwrap() * (t + 1) as f64).unwrap();
             let loss = (p.as_tensor() - target).unwrap().sqr().unwrap().sum_all().unwrap();
-            opt.step(&vars, Grads::Autograd(&loss.backward().unwrap()), 0.1).unwrap();
+            opt.step(&vars, &Gradients::from_autograd(&loss.backward().unwrap(), &vars), 0.1).unwrap();
         }
         p.flatten_all().unwrap().to_vec1::<f32>().unwrap()
     }
@@ -411,11 +398,13 @@ mod tests {
         let p = Var::from_tensor(&Tensor::new(&[1f32, -2.0, 3.0], &Device::Cpu).unwrap()).unwrap();
         let q = Var::from_tensor(&Tensor::new(&[1f32, -2.0, 3.0], &Device::Cpu).unwrap()).unwrap();
         let grads = p.as_tensor().sqr().unwrap().sum_all().unwrap().backward().unwrap();
-        let scratch = FusedScratch { grads: vec![("w".into(), vec![2.0, -4.0, 6.0])], ..Default::default() };
+        let mut host = Gradients::default();
+        host.put_host(q.as_tensor(), vec![2.0, -4.0, 6.0]);
         let mut a = Adam::new(OptimizerConfig::default());
         let mut b = Adam::new(OptimizerConfig::default());
-        a.step(&[("w".into(), p.clone())], Grads::Autograd(&grads), 0.01).unwrap();
-        b.step(&[("w".into(), q.clone())], Grads::Fused(&scratch), 0.01).unwrap();
+        a.step(&[("w".into(), p.clone())], &Gradients::from_autograd(&grads, &[("w".into(), p.clone())]), 0.01)
+            .unwrap();
+        b.step(&[("w".into(), q.clone())], &host, 0.01).unwrap();
         assert_eq!(p.as_tensor().to_vec1::<f32>().unwrap(), q.as_tensor().to_vec1::<f32>().unwrap());
     }
 
@@ -425,7 +414,7 @@ mod tests {
         let vars = vec![("w".to_string(), p.clone())];
         let mut a = Adam::new(OptimizerConfig::default());
         let grads = p.as_tensor().sqr().unwrap().sum_all().unwrap().backward().unwrap();
-        a.step(&vars, Grads::Autograd(&grads), 0.01).unwrap();
+        a.step(&vars, &Gradients::from_autograd(&grads, &vars), 0.01).unwrap();
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("opt.safetensors");
         std::fs::write(&path, a.to_safetensors().unwrap()).unwrap();
@@ -458,10 +447,10 @@ mod tests {
             let vars = vec![("p".to_string(), p.clone())];
             let mut opt = Adam::new(Default::default());
             let good = (p.as_tensor() * 2.0).unwrap().sum_all().unwrap().backward().unwrap();
-            assert!(opt.step(&vars, Grads::Autograd(&good), 0.1).unwrap(), "finite gradients pass");
+            assert!(opt.step(&vars, &Gradients::from_autograd(&good, &vars), 0.1).unwrap(), "finite gradients pass");
             let scale = Tensor::new(&[1f32, bad, 1.0], &Device::Cpu).unwrap();
             let grads = (p.as_tensor() * scale).unwrap().sum_all().unwrap().backward().unwrap();
-            assert!(!opt.step(&vars, Grads::Autograd(&grads), 0.1).unwrap(), "gradient {bad} caught");
+            assert!(!opt.step(&vars, &Gradients::from_autograd(&grads, &vars), 0.1).unwrap(), "gradient {bad} caught");
         }
     }
 }

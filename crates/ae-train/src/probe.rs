@@ -12,8 +12,8 @@ use crate::error::TrainError;
 /// Test accuracy (share of test examples classified correctly) of a softmax classifier trained
 /// for `epochs` on `train` with labels in `0..classes`.
 pub fn linear_probe(
-    train: (&Tensor, &[u8]),
-    test: (&Tensor, &[u8]),
+    train: (&Tensor, &[u32]),
+    test: (&Tensor, &[u32]),
     classes: usize,
     epochs: usize,
     seed: u64,
@@ -25,7 +25,7 @@ pub fn linear_probe(
     let std = xs.broadcast_sub(&mean)?.sqr()?.mean_keepdim(0)?.sqrt()?.clamp(1e-6, f64::MAX)?;
     let standardise = |t: &Tensor| t.broadcast_sub(&mean)?.broadcast_div(&std);
     let xs = standardise(xs)?;
-    let labels = Tensor::from_vec(ys.iter().map(|&y| u32::from(y)).collect::<Vec<_>>(), n, dev)?;
+    let labels = Tensor::from_slice(ys, n, dev)?;
     let vars = VarMap::new();
     let vb = VarBuilder::from_varmap(&vars, DType::F32, dev);
     let layer = ae_core::init::linear(d, classes, vb)?;
@@ -45,7 +45,7 @@ pub fn linear_probe(
     }
     let (tx, ty) = test;
     let predicted = layer.forward(&standardise(tx)?)?.argmax(1)?.to_vec1::<u32>()?;
-    let correct = predicted.iter().zip(ty).filter(|(p, y)| **p == u32::from(**y)).count();
+    let correct = predicted.iter().zip(ty).filter(|(p, y)| p == y).count();
     Ok(correct as f64 / ty.len().max(1) as f64)
 }
 
@@ -60,7 +60,7 @@ mod tests {
         let n = 300;
         let mut rng = rng::stream(1, Purpose::Eval, 0);
         let noise = rng::normal(&mut rng, (n, 4), 0.0, 1.0, &Device::Cpu).unwrap().to_vec2::<f32>().unwrap();
-        let labels: Vec<u8> = (0..n).map(|i| (i % 3) as u8).collect();
+        let labels: Vec<u32> = (0..n).map(|i| (i % 3) as u32).collect();
         let rows: Vec<f32> = noise
             .iter()
             .zip(&labels)
@@ -69,7 +69,7 @@ mod tests {
         let xs = Tensor::from_vec(rows, (n, 4), &Device::Cpu).unwrap();
         let acc = linear_probe((&xs, &labels), (&xs, &labels), 3, 30, 0).unwrap();
         assert!(acc > 0.9, "{acc}");
-        let shuffled: Vec<u8> = labels.iter().map(|y| (y * 7 + 1) % 3).collect();
+        let shuffled: Vec<u32> = labels.iter().map(|y| (y * 7 + 1) % 3).collect();
         let chance = linear_probe((&noise_only(n), &labels), (&noise_only(n), &shuffled), 3, 10, 0).unwrap();
         assert!(chance < 0.6, "{chance}");
     }

@@ -14,26 +14,29 @@ use crate::exit::usage;
 pub fn run(a: &AnomalyArgs) -> anyhow::Result<()> {
     let dev = a.on.device.open()?;
     let mut run = load_run(&a.on.run, a.on.checkpoint, &dev)?;
-    let normal = match (a.normal, run.cfg.data.train_class) {
-        (Some(c), _) if c > 9 => return Err(usage(format!("--normal {c}: expected a class from 0 to 9"))),
-        (Some(c), _) | (None, Some(c)) => c,
-        (None, None) => {
-            return Err(usage(format!(
-                "--normal: the run {} trained on every class; name the class to count as normal (0-9)",
-                a.on.run.display()
-            )));
-        }
-    };
-    a.data.apply(&mut run.cfg.data);
-    run.cfg.data.val_fraction = 0.0;
-    run.cfg.data.train_class = None;
-    if a.test_limit.is_some() {
-        run.cfg.data.test_limit = a.test_limit;
+    if a.normal.is_none() && run.config.data.train_class.is_none() {
+        return Err(usage(format!(
+            "--normal: the run {} trained on every class; name the class to count as normal (its index or name)",
+            a.on.run.display()
+        )));
     }
-    let data = Dataset::load(&run.cfg.data, run.cfg.train.seed, &dev)?;
+    let trained_on = run.config.data.train_class;
+    a.data.apply(&mut run.config.data);
+    run.config.data.val_fraction = 0.0;
+    run.config.data.train_class = None;
+    if a.test_limit.is_some() {
+        run.config.data.test_limit = a.test_limit;
+    }
+    let data = Dataset::load(&run.config.data, run.config.train.seed, &dev)?;
     check_input_size(&*run.model, &data)?;
-    let (kind, scores) = anomaly_scores(&*run.model, &data.test, run.cfg.train.batch_size, run.cfg.train.seed)?;
-    let anomalous: Vec<bool> = data.test.labels.iter().map(|&l| l != normal).collect();
+    let normal = match (&a.normal, trained_on) {
+        (Some(value), _) => class_of("--normal", value, &data.classes)?,
+        (None, Some(c)) => c,
+        (None, None) => unreachable!("refused above"),
+    };
+    let labels = data.test.require_labels("ae anomaly (to tell the normal class from the others)")?;
+    let (kind, scores) = anomaly_scores(&*run.model, &data.test, run.config.train.batch_size, run.config.train.seed)?;
+    let anomalous: Vec<bool> = labels.iter().map(|&l| l != normal).collect();
     let auc = roc_auc(&scores, &anomalous);
     let mean = |want: bool| {
         let picked: Vec<f64> = scores.iter().zip(&anomalous).filter(|(_, a)| **a == want).map(|(s, _)| *s).collect();
@@ -42,10 +45,10 @@ pub fn run(a: &AnomalyArgs) -> anyhow::Result<()> {
     let n_anomalous = anomalous.iter().filter(|a| **a).count();
     let out = json!({
         "run": a.on.run.display().to_string(),
-        "model": run.cfg.model.kind(),
+        "model": run.config.model.kind(),
         "dataset": data.name.name(),
         "normal_class": normal,
-        "normal_name": data.name.class_names()[usize::from(normal)],
+        "normal_name": data.class_name(normal),
         "score": kind,
         "normal_examples": anomalous.len() - n_anomalous,
         "anomalous_examples": n_anomalous,
@@ -76,4 +79,44 @@ pub fn run(a: &AnomalyArgs) -> anyhow::Result<()> {
         None => println!("ROC AUC undefined: the test images need both normal and anomalous ones"),
     }
     Ok(())
+}
+
+/// The class `value` names: its index, or its name (any case) among `classes`.
+fn class_of(flag: &str, value: &str, classes: &[String]) -> anyhow::Result<u32> {
+    if let Ok(i) = value.parse::<u32>()
+        && (i as usize) < classes.len()
+    {
+        return Ok(i);
+    }
+    if let Some(i) = classes.iter().position(|c| c.eq_ignore_ascii_case(value)) {
+        return Ok(i as u32);
+    }
+    let named = classes.iter().enumerate().any(|(i, c)| *c != i.to_string());
+    Err(usage(match classes.len() {
+        0 => format!("{flag} {value}: these examples have no classes"),
+        n if named => {
+            format!("{flag} {value}: expected a class from 0 to {} or one of its names ({})", n - 1, classes.join(", "))
+        }
+        n => format!("{flag} {value}: expected a class from 0 to {}", n - 1),
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::class_of;
+
+    #[test]
+    fn a_class_is_named_by_index_or_by_name() {
+        let fashion: Vec<String> = ["T-shirt/top", "Trouser", "Pullover"].map(String::from).to_vec();
+        assert_eq!(class_of("--normal", "trouser", &fashion).unwrap(), 1);
+        assert_eq!(class_of("--normal", "2", &fashion).unwrap(), 2);
+        let err = class_of("--normal", "cat", &fashion).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "--normal cat: expected a class from 0 to 2 or one of its names (T-shirt/top, Trouser, Pullover)"
+        );
+        let digits: Vec<String> = (0..10).map(|i| i.to_string()).collect();
+        let err = class_of("--normal", "12", &digits).unwrap_err().to_string();
+        assert_eq!(err, "--normal 12: expected a class from 0 to 9");
+    }
 }

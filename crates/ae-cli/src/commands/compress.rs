@@ -6,18 +6,19 @@ use std::path::PathBuf;
 use anyhow::{Context, bail};
 use candle_core::Tensor;
 
-use super::{LoadedRun, decode_to_pixels, load_run};
-use crate::aec::{self, Header, ModelId};
+use super::png_files;
+use super::{OpenRun, decode_to_pixels, load_run};
 use crate::args::{CompressArgs, DecompressArgs};
 use crate::exit::usage;
-use crate::images::{image_shape, png_files, read_gray, write_gray};
+use ae_run::aec::{self, Header, ModelId};
+use ae_run::images::{image_shape, read_gray, write_gray};
 
 /// The fingerprint of the run's loaded weights.
-fn model_id(run: &LoadedRun) -> anyhow::Result<ModelId> {
+fn model_id(run: &OpenRun) -> anyhow::Result<ModelId> {
     let bytes =
         std::fs::read(&run.weights_file).with_context(|| format!("{}: cannot read", run.weights_file.display()))?;
     Ok(ModelId {
-        kind: run.cfg.model.kind().to_string(),
+        kind: run.config.model.kind().to_string(),
         input_dim: run.model.input_dim(),
         weights_fnv1a64: aec::fnv1a64(&bytes),
     })
@@ -46,7 +47,7 @@ pub fn compress(a: &CompressArgs) -> anyhow::Result<()> {
     let dev = a.on.device.open()?;
     let run = load_run(&a.on.run, a.on.checkpoint, &dev)?;
     let (h, w) = image_shape(run.model.input_dim());
-    let images = files.iter().map(|f| read_gray(f, (h, w))).collect::<anyhow::Result<Vec<_>>>()?;
+    let images = files.iter().map(|f| read_gray(f, (h, w))).collect::<Result<Vec<_>, _>>()?;
     let xs = Tensor::from_vec(images.concat(), (images.len(), h * w), &dev)?;
     let codes = run.model.embed(&xs)?.to_vec2::<f32>()?;
     let code_dim = codes.first().map_or(0, Vec::len);

@@ -12,7 +12,7 @@ use ae_data::Split;
 use serde_json::{Value, json};
 
 use super::{decode_to_pixels, embed_split};
-use crate::aec::{Quant, dequantise, quantise};
+use ae_run::aec::{Quant, dequantise, quantise};
 
 /// The figures, as JSON fields (bytes per image; PSNR in dB, mean over images).
 pub(crate) fn report(model: &dyn Autoencoder, test: &Split, (h, w): (usize, usize)) -> anyhow::Result<Value> {

@@ -8,9 +8,10 @@ use anyhow::Context;
 use candle_core::Tensor;
 
 use super::load_run;
+use super::png_files;
 use crate::args::DenoiseArgs;
 use crate::exit::usage;
-use crate::images::{image_shape, png_files, read_gray, write_gray};
+use ae_run::images::{image_shape, read_gray, write_gray};
 
 /// Runs `ae denoise`.
 pub fn run(a: &DenoiseArgs) -> anyhow::Result<()> {
@@ -18,7 +19,7 @@ pub fn run(a: &DenoiseArgs) -> anyhow::Result<()> {
     let dev = a.on.device.open()?;
     let run = load_run(&a.on.run, a.on.checkpoint, &dev)?;
     let (h, w) = image_shape(run.model.input_dim());
-    let images = jobs.iter().map(|(src, _)| read_gray(src, (h, w))).collect::<anyhow::Result<Vec<_>>>()?;
+    let images = jobs.iter().map(|(src, _)| read_gray(src, (h, w))).collect::<Result<Vec<_>, _>>()?;
     let flat: Vec<f32> = images.concat();
     let xs = Tensor::from_vec(flat, (images.len(), h * w), &dev)?;
     let clean = run.model.reconstruct(&xs)?.to_vec2::<f32>()?;

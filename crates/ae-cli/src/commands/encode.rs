@@ -16,14 +16,16 @@ use crate::args::EncodeArgs;
 pub fn run(a: &EncodeArgs) -> anyhow::Result<()> {
     let dev = a.on.device.open()?;
     let mut run = load_run(&a.on.run, a.on.checkpoint, &dev)?;
-    a.data.apply(&mut run.cfg.data);
-    run.cfg.data.val_fraction = 0.0;
-    let data = Dataset::load(&run.cfg.data, run.cfg.train.seed, &dev)?;
+    a.data.apply(&mut run.config.data);
+    run.config.data.val_fraction = 0.0;
+    let data = Dataset::load(&run.config.data, run.config.train.seed, &dev)?;
     check_input_size(&*run.model, &data)?;
     let mut tensors = HashMap::new();
     for (name, split) in [("train", &data.train), ("test", &data.test)] {
         tensors.insert(format!("{name}.codes"), embed_split(&*run.model, split)?);
-        tensors.insert(format!("{name}.labels"), Tensor::from_vec(split.labels.clone(), split.len(), &dev)?);
+        if let Some(labels) = &split.labels {
+            tensors.insert(format!("{name}.labels"), label_tensor(labels, &dev)?);
+        }
     }
     if a.reconstructions {
         let mut parts = Vec::new();
@@ -39,12 +41,21 @@ pub fn run(a: &EncodeArgs) -> anyhow::Result<()> {
     let bytes = safetensors::serialize(sorted, None).context("encoding the codes as safetensors")?;
     ae_train::checkpoint::atomic_write(&a.out, &bytes).with_context(|| format!("--out {}", a.out.display()))?;
     println!(
-        "wrote {}: {} train and {} test codes of width {} with labels ({} weights)",
+        "wrote {}: {} train and {} test codes of width {}{} ({} weights)",
         a.out.display(),
         data.train.len(),
         data.test.len(),
         tensors["test.codes"].dim(1)?,
+        if data.test.labels.is_some() { " with labels" } else { "" },
         run.weights
     );
     Ok(())
+}
+
+/// Labels as u8 where every class index fits (as the IDX files store them), else as u32.
+fn label_tensor(labels: &[u32], dev: &candle_core::Device) -> anyhow::Result<Tensor> {
+    Ok(match labels.iter().map(|&l| u8::try_from(l)).collect::<Result<Vec<u8>, _>>() {
+        Ok(small) => Tensor::from_vec(small, labels.len(), dev)?,
+        Err(_) => Tensor::from_slice(labels, labels.len(), dev)?,
+    })
 }

@@ -4,7 +4,7 @@ use ae_data::Dataset;
 use ae_train::{denoising_scores, evaluate_with_noise, importance_weighted_nll};
 use serde_json::{Value, json};
 
-use super::{LoadedRun, check_input_size, load_run, sparse_report};
+use super::{OpenRun, check_input_size, load_run, sparse_report};
 use crate::args::EvalArgs;
 use crate::exit::usage;
 
@@ -14,7 +14,7 @@ pub fn run(a: &EvalArgs) -> anyhow::Result<()> {
         return Err(usage("--test-limit must be at least 1"));
     }
     let dev = a.on.device.open()?;
-    let LoadedRun { mut cfg, model, weights, step, .. } = load_run(&a.on.run, a.on.checkpoint, &dev)?;
+    let OpenRun { config: mut cfg, model, weights, step, .. } = load_run(&a.on.run, a.on.checkpoint, &dev)?;
     a.data.apply(&mut cfg.data);
     if let Some(n) = a.test_limit {
         cfg.data.test_limit = Some(n);
@@ -39,7 +39,7 @@ pub fn run(a: &EvalArgs) -> anyhow::Result<()> {
     let mut out = json!({
         "run": a.on.run.display().to_string(),
         "model": cfg.model.kind(),
-        "weights": weights,
+        "weights": weights.name(),
         "step": step,
         "dataset": cfg.data.dataset.name(),
         "split": "test",
@@ -54,18 +54,17 @@ pub fn run(a: &EvalArgs) -> anyhow::Result<()> {
         out["kl"] = json!(kl);
         out["recon"] = json!(test.recon);
         out["neg_elbo"] = json!(test.recon + kl);
-        if let ae_models::ModelConfig::Vae(v) = &cfg.model {
-            out["likelihood"] = json!(v.likelihood.to_string());
-        }
     }
+    out["likelihood"] = json!(cfg.model.likelihood().to_string());
     let nll_iw = match a.iw_samples {
         Some(k) => match importance_weighted_nll(&*model, &data.test, k, cfg.train.seed)? {
             Some(v) => Some((k, v)),
             None => {
                 return Err(usage(format!(
-                    "--iw-samples: the run's model is {}; the importance-weighted likelihood needs a model with \
-                     a density (vae)",
-                    cfg.model.kind()
+                    "--iw-samples: the run's model is {} with the {} likelihood; the importance-weighted \
+                     likelihood needs a model with a density (a vae whose likelihood is not mse)",
+                    cfg.model.kind(),
+                    cfg.model.likelihood()
                 )));
             }
         },
@@ -96,7 +95,7 @@ pub fn run(a: &EvalArgs) -> anyhow::Result<()> {
         }
     }
     let compression =
-        if a.compression { Some(super::compression::report(&*model, &data.test, data.image_shape)?) } else { None };
+        if a.compression { Some(super::compression::report(&*model, &data.test, data.shape.tile())?) } else { None };
     if let Some(Value::Object(fields)) = &compression {
         for (k, v) in fields {
             out[k] = v.clone();
@@ -138,7 +137,7 @@ pub fn run(a: &EvalArgs) -> anyhow::Result<()> {
 fn sweep(
     model: &dyn ae_core::Autoencoder,
     test: &ae_data::Split,
-    cfg: &crate::config::RunConfig,
+    cfg: &ae_run::RunConfig,
     base: ae_data::Noise,
     dir: &std::path::Path,
 ) -> anyhow::Result<Vec<serde_json::Value>> {
@@ -171,7 +170,7 @@ fn sweep(
         ae_data::Noise::Gaussian { .. } => "sigma",
         _ => "p",
     };
-    crate::plot::save_lines(
+    ae_run::plot::save_lines(
         &run.file("sweep.png"),
         &levels,
         &[("noisy", noisy), ("denoised", denoised)],

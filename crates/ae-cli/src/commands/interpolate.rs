@@ -8,7 +8,7 @@ use candle_core::Tensor;
 use super::{check_input_size, decode_to_pixels, load_run};
 use crate::args::InterpolateArgs;
 use crate::exit::usage;
-use crate::images::save_grid;
+use ae_run::images::save_grid;
 
 /// Runs `ae interpolate`.
 pub fn run(a: &InterpolateArgs) -> anyhow::Result<()> {
@@ -18,10 +18,10 @@ pub fn run(a: &InterpolateArgs) -> anyhow::Result<()> {
     let dev = a.on.device.open()?;
     let mut run = load_run(&a.on.run, a.on.checkpoint, &dev)?;
     if let Some(dir) = &a.data_dir {
-        run.cfg.data.data_dir = Some(dir.clone());
+        run.config.data.data_dir = Some(dir.clone());
     }
-    run.cfg.data.val_fraction = 0.0;
-    let data = Dataset::load(&run.cfg.data, run.cfg.train.seed, &dev)?;
+    run.config.data.val_fraction = 0.0;
+    let data = Dataset::load(&run.config.data, run.config.train.seed, &dev)?;
     check_input_size(&*run.model, &data)?;
     let n = data.test.len();
     for (flag, i) in [("--from", a.from), ("--to", a.to)] {
@@ -44,7 +44,7 @@ pub fn run(a: &InterpolateArgs) -> anyhow::Result<()> {
     row.extend(decoded);
     row.push(originals[1].clone());
     let out = a.out.clone().unwrap_or_else(|| a.on.run.join("interp.png"));
-    save_grid(&out, &[row], data.image_shape).with_context(|| format!("--out {}", out.display()))?;
+    save_grid(&out, &[row], data.shape.tile()).with_context(|| format!("--out {}", out.display()))?;
     println!(
         "wrote {}: test image {} and {} with {} decoded points between ({} weights)",
         out.display(),

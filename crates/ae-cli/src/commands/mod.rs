@@ -7,7 +7,6 @@ mod denoise;
 mod encode;
 mod eval;
 mod interpolate;
-mod pictures;
 mod probe;
 mod runs;
 mod sample;
@@ -16,15 +15,13 @@ mod train;
 
 use std::path::Path;
 
-use ae_core::rng::{self, Purpose};
-use ae_core::{Autoencoder, Params};
+use ae_core::Autoencoder;
 use ae_data::Dataset;
 use ae_models::ModelConfig;
+use ae_run::{OpenRun, RunConfig};
 use candle_core::Device;
 
-use crate::args::{CheckpointChoice, Cli, Command};
-use crate::config::RunConfig;
-use ae_train::RunDir;
+use crate::args::{Cli, Command, Weights};
 
 /// Runs the parsed command.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
@@ -44,39 +41,13 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-/// A trained run opened for use: its config, its model with the chosen weights loaded.
-pub(crate) struct LoadedRun {
-    /// The run's resolved config.
-    pub cfg: RunConfig,
-    /// The model, weights loaded.
-    pub model: Box<dyn Autoencoder>,
-    /// Which weights: "best" or "last".
-    pub weights: &'static str,
-    /// The `step` recorded in the checkpoint, if any.
-    pub step: Option<u64>,
-    /// The weights file loaded.
-    pub weights_file: std::path::PathBuf,
-}
-
-/// Opens the run directory `dir` (made by `ae train`) on `dev` with the `choice` weights
-/// (best falls back to last when the run kept no best).
-pub(crate) fn load_run(dir: &Path, choice: CheckpointChoice, dev: &Device) -> anyhow::Result<LoadedRun> {
-    let run = RunDir::new(dir);
-    if !run.config().is_file() {
-        return Err(crate::exit::usage(format!(
-            "--run {}: no config.json there; expected a run directory made by `ae train`",
-            dir.display()
-        )));
+/// Opens `--run DIR` (made by `ae train`) on `dev` with the `choice` weights (best falls back to
+/// last when the run kept no best).
+pub(crate) fn load_run(dir: &Path, choice: Weights, dev: &Device) -> anyhow::Result<OpenRun> {
+    match ae_run::open_run(dir, choice, dev) {
+        Err(e @ ae_run::RunError::NotARun { .. }) => Err(crate::exit::usage(format!("--run {e}"))),
+        other => Ok(other?),
     }
-    let cfg = RunConfig::load(&run.config())?;
-    let (model, params) = build_model(&cfg.model, cfg.train.seed, dev)?;
-    let (weights, path) = match choice {
-        CheckpointChoice::Best if run.best().is_file() => ("best", run.best()),
-        _ => ("last", run.model()),
-    };
-    let meta = params.load(&path)?;
-    let step = meta.get("step").and_then(|s| s.parse::<u64>().ok());
-    Ok(LoadedRun { cfg, model, weights, step, weights_file: path })
 }
 
 /// Decoded codes as pixel values in input space.
@@ -84,26 +55,28 @@ pub(crate) fn decode_to_pixels(model: &dyn Autoencoder, zs: &candle_core::Tensor
     Ok(model.decode_output(zs)?.to_vec2::<f32>()?)
 }
 
-/// Builds the model `cfg` describes with parameters seeded from `seed` on `dev`.
-pub(crate) fn build_model(
-    cfg: &ModelConfig,
-    seed: u64,
-    dev: &Device,
-) -> anyhow::Result<(Box<dyn Autoencoder>, Params)> {
-    let params = Params::new();
-    let model = ae_models::build(cfg, params.var_builder(rng::stream(seed, Purpose::Init, 0), dev))?;
-    Ok((model, params))
+/// The `.png` files in folder `dir`, sorted; an error naming the folder when it has none.
+pub(crate) fn png_files(dir: &Path) -> anyhow::Result<Vec<std::path::PathBuf>> {
+    let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| anyhow::anyhow!("--input {}: cannot list: {e}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_file() && p.extension().is_some_and(|e| e.eq_ignore_ascii_case("png")))
+        .collect();
+    files.sort();
+    if files.is_empty() {
+        anyhow::bail!("--input {}: no .png files in this folder", dir.display());
+    }
+    Ok(files)
 }
 
-/// Refuses a dataset whose images are not the size the model takes.
+/// Refuses a dataset whose examples are not the size the model takes.
 pub(crate) fn check_input_size(model: &dyn Autoencoder, data: &Dataset) -> anyhow::Result<()> {
-    let features = data.test.features();
+    let features = data.shape.features();
     if features != model.input_dim() {
         return Err(crate::exit::usage(format!(
-            "{}: images have {features} pixels ({}x{}) but the model takes model.input_dim = {}",
+            "{}: {} ({features} values each) but the model takes model.input_dim = {}",
             data.name,
-            data.image_shape.0,
-            data.image_shape.1,
+            data.shape,
             model.input_dim()
         )));
     }

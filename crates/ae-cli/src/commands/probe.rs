@@ -9,9 +9,6 @@ use super::{check_input_size, embed_split, load_run};
 use crate::args::ProbeArgs;
 use crate::exit::usage;
 
-/// Label classes of the datasets ae reads.
-const CLASSES: usize = 10;
-
 /// Runs `ae probe`.
 pub fn run(a: &ProbeArgs) -> anyhow::Result<()> {
     if a.epochs == 0 {
@@ -19,22 +16,20 @@ pub fn run(a: &ProbeArgs) -> anyhow::Result<()> {
     }
     let dev = a.on.device.open()?;
     let mut run = load_run(&a.on.run, a.on.checkpoint, &dev)?;
-    run.cfg.data.val_fraction = 0.0;
-    let data = Dataset::load(&run.cfg.data, run.cfg.train.seed, &dev)?;
+    run.config.data.val_fraction = 0.0;
+    let data = Dataset::load(&run.config.data, run.config.train.seed, &dev)?;
     check_input_size(&*run.model, &data)?;
-    let seed = run.cfg.train.seed;
+    let seed = run.config.train.seed;
     let (train, test) = (embed_split(&*run.model, &data.train)?, embed_split(&*run.model, &data.test)?);
-    let codes = linear_probe((&train, &data.train.labels), (&test, &data.test.labels), CLASSES, a.epochs, seed)?;
-    let pixels = linear_probe(
-        (&data.train.images, &data.train.labels),
-        (&data.test.images, &data.test.labels),
-        CLASSES,
-        a.epochs,
-        seed,
-    )?;
+    let what = "ae probe (a classifier on the codes)";
+    let (train_labels, test_labels) = (data.train.require_labels(what)?, data.test.require_labels(what)?);
+    let classes = data.classes.len();
+    let codes = linear_probe((&train, train_labels), (&test, test_labels), classes, a.epochs, seed)?;
+    let pixels =
+        linear_probe((&data.train.images, train_labels), (&data.test.images, test_labels), classes, a.epochs, seed)?;
     let out = json!({
         "run": a.on.run.display().to_string(),
-        "model": run.cfg.model.kind(),
+        "model": run.config.model.kind(),
         "dataset": data.name.name(),
         "code_dim": train.dim(1)?,
         "train_examples": data.train.len(),

@@ -6,8 +6,8 @@ use ae_train::RunDir;
 use serde_json::json;
 
 use crate::args::RunsArgs;
-use crate::config::RunConfig;
 use crate::exit::usage;
+use ae_run::RunConfig;
 
 /// Runs `ae runs`.
 pub fn run(a: &RunsArgs) -> anyhow::Result<()> {
@@ -63,7 +63,7 @@ fn describe(run: &RunDir) -> serde_json::Value {
     let name = run.path().display().to_string();
     let cfg = match RunConfig::load(&run.config()) {
         Ok(cfg) => cfg,
-        Err(e) => return json!({ "run": name, "status": format!("unreadable: {}", crate::exit::render(&e)) }),
+        Err(e) => return json!({ "run": name, "status": format!("unreadable: {}", crate::exit::render(&e.into())) }),
     };
     let mut row = json!({ "run": name, "kind": cfg.model.kind(), "dataset": cfg.data.dataset.name(), "epochs": cfg.train.epochs });
     match run.load_state() {

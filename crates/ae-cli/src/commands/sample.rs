@@ -6,7 +6,7 @@ use anyhow::Context;
 use super::{decode_to_pixels, load_run};
 use crate::args::SampleArgs;
 use crate::exit::usage;
-use crate::images::{image_shape, save_square_grid};
+use ae_run::images::{image_shape, save_square_grid};
 
 /// Runs `ae sample`.
 pub fn run(a: &SampleArgs) -> anyhow::Result<()> {
@@ -15,13 +15,13 @@ pub fn run(a: &SampleArgs) -> anyhow::Result<()> {
     }
     let dev = a.on.device.open()?;
     let run = load_run(&a.on.run, a.on.checkpoint, &dev)?;
-    let seed = a.seed.unwrap_or(run.cfg.train.seed);
+    let seed = a.seed.unwrap_or(run.config.train.seed);
     let mut rng = rng::stream(seed, Purpose::Sampling, 0);
     let Some(zs) = run.model.sample_prior(a.n, &mut rng)? else {
         return Err(usage(format!(
             "--run {}: the model is {}; sampling needs a model with a prior (--model vae)",
             a.on.run.display(),
-            run.cfg.model.kind()
+            run.config.model.kind()
         )));
     };
     let out = a.out.clone().unwrap_or_else(|| a.on.run.join("samples.png"));

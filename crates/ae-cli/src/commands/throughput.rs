@@ -7,8 +7,8 @@ use ae_core::Autoencoder;
 use ae_data::Dataset;
 use serde_json::json;
 
-use super::{LoadedRun, check_input_size, load_run};
-use crate::args::{CheckpointChoice, ThroughputArgs};
+use super::{OpenRun, check_input_size, load_run};
+use crate::args::{ThroughputArgs, Weights};
 use crate::exit::usage;
 
 /// Runs `ae throughput`.
@@ -17,7 +17,7 @@ pub fn run(a: &ThroughputArgs) -> anyhow::Result<()> {
         return Err(usage("--batch-size and --repeats must be at least 1"));
     }
     let dev = a.device.open()?;
-    let LoadedRun { mut cfg, model, .. } = load_run(&a.run, CheckpointChoice::Last, &dev)?;
+    let OpenRun { config: mut cfg, model, .. } = load_run(&a.run, Weights::Last, &dev)?;
     cfg.data.val_fraction = 0.0;
     let data = Dataset::load(&cfg.data, cfg.train.seed, &dev)?;
     check_input_size(&*model, &data)?;

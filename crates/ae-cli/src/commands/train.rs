@@ -5,17 +5,19 @@ use ae_core::Autoencoder;
 use ae_data::Dataset;
 use ae_train::checkpoint::atomic_write;
 use ae_train::metrics::MetricsFiles;
-use ae_train::{FitData, Observer, RunDir, StopReason, evaluate_with_noise, fit};
+use ae_train::{Fit, Observer, RunDir, StopReason, evaluate_with_noise};
 
-use super::pictures::write_pictures;
-use super::{build_model, check_input_size};
+use super::check_input_size;
 use crate::args::TrainArgs;
-use crate::config::{RunConfig, apply_flags, differences};
+use crate::config::apply_flags;
 use crate::exit::{Interrupted, usage};
 use crate::interrupt::Interrupt;
-use crate::loss_plot::LossPlot;
+use crate::progress::LossPicture;
 use crate::progress::Progress;
 use crate::rundir::{claim_fresh, default_path};
+use ae_run::build_model;
+use ae_run::write_pictures;
+use ae_run::{RunConfig, differences};
 
 /// Runs `ae train`.
 pub fn run(a: &TrainArgs) -> anyhow::Result<()> {
@@ -40,7 +42,7 @@ pub fn run(a: &TrainArgs) -> anyhow::Result<()> {
     let interrupt = Interrupt::install();
     let mut observers: Vec<Box<dyn Observer>> = vec![
         Box::new(MetricsFiles::new(&run)),
-        Box::new(LossPlot::new(&run)),
+        Box::new(LossPicture::new(&run)),
         Box::new(Progress::new(a.progress, input_dim)),
         Box::new(interrupt.clone()),
     ];
@@ -56,15 +58,13 @@ pub fn run(a: &TrainArgs) -> anyhow::Result<()> {
         run.path().display(),
         ae_core::fused::gemm::describe()
     );
-    let report = fit(
-        &*model,
-        &params,
-        FitData { train: &data.train, val: data.val.as_ref() },
-        &cfg.train,
-        &run,
-        resume,
-        &mut observers,
-    )?;
+    let report = Fit::new(&*model, &params, &data.train)
+        .validation(data.val.as_ref())
+        .config(&cfg.train)
+        .run_dir(&run)
+        .resume(resume)
+        .observer(&mut observers)
+        .run()?;
     if report.stop == StopReason::Interrupted || interrupt.requested() {
         let msg = format!(
             "interrupted: stopped after step {} with its checkpoint saved; continue with --resume --run-dir {}",
@@ -74,7 +74,7 @@ pub fn run(a: &TrainArgs) -> anyhow::Result<()> {
         return Err(Interrupted(msg).into());
     }
 
-    let pictures = write_pictures(&*model, &data.test, data.image_shape, &run, cfg.train.seed, cfg.train.noise)?;
+    let pictures = write_pictures(&*model, &data.test, data.shape.tile(), &run, cfg.train.seed, cfg.train.noise)?;
     let weights = if run.best().exists() { "best" } else { "last" };
     if weights == "best" {
         params.load(&run.best())?;

@@ -10,28 +10,16 @@ pub mod host;
 pub mod kernels;
 pub mod mlp;
 
-/// Buffers the trainer keeps for a model's fused steps: the model's workspace and its parameter
-/// gradients, named as its parameters.
+/// Buffers the trainer keeps between steps: the fused path's workspaces and the step's
+/// gradients, which a fused step writes and autograd's are recorded into.
 #[derive(Debug, Default, Clone)]
 pub struct FusedScratch {
     /// Activations and gradient buffers.
     pub workspace: mlp::Workspace,
     /// A second stack's buffers, for models made of two (a VAE's encoder and decoder).
     pub second: mlp::Workspace,
-    /// `(parameter name, gradient)`, in the order the model writes them.
-    pub grads: Vec<(String, Vec<f32>)>,
-}
-
-impl FusedScratch {
-    /// The gradient of the parameter `name`, if the last fused step wrote one.
-    pub fn grad(&self, name: &str) -> Option<&[f32]> {
-        self.grads.iter().find(|(n, _)| n == name).map(|(_, g)| g.as_slice())
-    }
-
-    /// Every gradient, mutably (for clipping).
-    pub fn grads_mut(&mut self) -> impl Iterator<Item = &mut Vec<f32>> {
-        self.grads.iter_mut().map(|(_, g)| g)
-    }
+    /// The step's gradients, keyed by parameter.
+    pub grads: crate::grads::Gradients,
 }
 
 /// The thread count candle's own CPU kernels use (`RAYON_NUM_THREADS`, else every core).

@@ -2,17 +2,17 @@
 
 use std::path::Path;
 
-use anyhow::Context;
-use anyhow::bail;
 use candle_core::Tensor;
 use image::{ColorType, GrayImage, Luma};
+
+use crate::error::RunError;
 
 /// Pixels between tiles.
 const PAD: u32 = 2;
 
 /// Writes `rows` of equally sized grayscale images (each a flat slice of `h*w` values in [0, 1])
 /// as one PNG grid, `PAD` pixels apart on a black background.
-pub fn save_grid(path: &Path, rows: &[Vec<Vec<f32>>], (h, w): (usize, usize)) -> anyhow::Result<()> {
+pub fn save_grid(path: &Path, rows: &[Vec<Vec<f32>>], (h, w): (usize, usize)) -> Result<(), RunError> {
     let cols = rows.iter().map(Vec::len).max().unwrap_or(0) as u32;
     let (h32, w32) = (h as u32, w as u32);
     let width = cols * w32 + (cols + 1) * PAD;
@@ -34,11 +34,11 @@ pub fn save_grid(path: &Path, rows: &[Vec<Vec<f32>>], (h, w): (usize, usize)) ->
 /// fails the command (image's own `save` drops its buffered writer's last error and leaves a
 /// 0-byte file), then temp file, fsync, rename, fsync of the folder; the temp file is removed
 /// on every error.
-pub fn write_png(path: &Path, img: impl Into<image::DynamicImage>) -> anyhow::Result<()> {
+pub fn write_png(path: &Path, img: impl Into<image::DynamicImage>) -> Result<(), RunError> {
     let mut bytes = std::io::Cursor::new(Vec::new());
     img.into()
         .write_to(&mut bytes, image::ImageFormat::Png)
-        .with_context(|| format!("{}: cannot encode the image", path.display()))?;
+        .map_err(|e| RunError::file(path, format!("cannot encode the image: {e}")))?;
     ae_train::checkpoint::atomic_write(path, bytes.get_ref())?;
     Ok(())
 }
@@ -51,7 +51,7 @@ pub fn image_shape(pixels: usize) -> (usize, usize) {
 }
 
 /// `tiles` in a grid as close to square as possible (64 gives 8x8).
-pub fn save_square_grid(path: &Path, tiles: &[Vec<f32>], shape: (usize, usize)) -> anyhow::Result<()> {
+pub fn save_square_grid(path: &Path, tiles: &[Vec<f32>], shape: (usize, usize)) -> Result<(), RunError> {
     let cols = (tiles.len() as f64).sqrt().ceil().max(1.0) as usize;
     let rows: Vec<Vec<Vec<f32>>> = tiles.chunks(cols).map(<[Vec<f32>]>::to_vec).collect();
     save_grid(path, &rows, shape)
@@ -65,7 +65,7 @@ pub fn save_reconstructions(
     originals: &Tensor,
     reconstructions: &Tensor,
     shape: (usize, usize),
-) -> anyhow::Result<()> {
+) -> Result<(), RunError> {
     let a = originals.to_vec2::<f32>()?;
     let b = reconstructions.to_vec2::<f32>()?;
     let mut rows = Vec::new();
@@ -77,40 +77,26 @@ pub fn save_reconstructions(
 }
 
 /// Pixels in [0, 1] of an 8- or 16-bit grayscale PNG of exactly `(h, w)`.
-pub fn read_gray(path: &Path, (h, w): (usize, usize)) -> anyhow::Result<Vec<f32>> {
-    let img = image::open(path).with_context(|| format!("{}: not a readable PNG", path.display()))?;
+pub fn read_gray(path: &Path, (h, w): (usize, usize)) -> Result<Vec<f32>, RunError> {
+    let img = image::open(path).map_err(|e| RunError::file(path, format!("not a readable PNG: {e}")))?;
     let expected = format!("expected an 8- or 16-bit grayscale PNG of {w}x{h} pixels (the model's input)");
     let pixels: Vec<f32> = match img.color() {
         ColorType::L8 => img.to_luma8().pixels().map(|p| f32::from(p.0[0]) / 255.0).collect(),
         ColorType::L16 => img.to_luma16().pixels().map(|p| f32::from(p.0[0]) / 65535.0).collect(),
-        other => bail!("{}: colour type {other:?}; {expected}", path.display()),
+        other => return Err(RunError::file(path, format!("colour type {other:?}; {expected}"))),
     };
     if (img.height() as usize, img.width() as usize) != (h, w) {
-        bail!("{}: {}x{} pixels; {expected}", path.display(), img.width(), img.height());
+        return Err(RunError::file(path, format!("{}x{} pixels; {expected}", img.width(), img.height())));
     }
     Ok(pixels)
 }
 
 /// Writes `pixels` (in [0, 1]) as an 8-bit grayscale PNG, atomically.
-pub fn write_gray(path: &Path, pixels: &[f32], (h, w): (usize, usize)) -> anyhow::Result<()> {
+pub fn write_gray(path: &Path, pixels: &[f32], (h, w): (usize, usize)) -> Result<(), RunError> {
     let bytes: Vec<u8> = pixels.iter().map(|v| (v.clamp(0.0, 1.0) * 255.0).round() as u8).collect();
     let img = GrayImage::from_raw(w as u32, h as u32, bytes)
-        .with_context(|| format!("{}: {} pixels do not make a {w}x{h} image", path.display(), pixels.len()))?;
+        .ok_or_else(|| RunError::file(path, format!("{} pixels do not make a {w}x{h} image", pixels.len())))?;
     write_png(path, img)
-}
-
-/// The `.png` files in folder `dir`, sorted; an error naming the folder when it has none.
-pub fn png_files(dir: &Path) -> anyhow::Result<Vec<std::path::PathBuf>> {
-    let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(dir)
-        .with_context(|| format!("--input {}: cannot list", dir.display()))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.is_file() && p.extension().is_some_and(|e| e.eq_ignore_ascii_case("png")))
-        .collect();
-    files.sort();
-    if files.is_empty() {
-        anyhow::bail!("--input {}: no .png files in this folder", dir.display());
-    }
-    Ok(files)
 }
 
 #[cfg(test)]

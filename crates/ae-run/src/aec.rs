@@ -7,8 +7,9 @@
 //! every byte before it, so a flipped byte is refused rather than decoded into another image.
 //! Files of the first version (`AEC1`: the same without the checksum) are still read.
 
-use anyhow::{Context, bail};
 use serde::{Deserialize, Serialize};
+
+use crate::RunError;
 
 /// The first bytes of the files `ae compress` writes.
 pub const MAGIC: &[u8; 4] = b"AEC2";
@@ -17,7 +18,8 @@ pub const MAGIC: &[u8; 4] = b"AEC2";
 pub const MAGIC_V1: &[u8; 4] = b"AEC1";
 
 /// How code values are stored.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[serde(rename_all = "snake_case")]
 pub enum Quant {
     /// 4 bytes a value, exact.
@@ -136,9 +138,10 @@ pub fn dequantise(bytes: &[u8], quant: Quant, code_dim: usize, offset: &[f32], s
 }
 
 /// The whole file.
-pub fn encode(header: &Header, payload: &[u8]) -> anyhow::Result<Vec<u8>> {
-    let json = serde_json::to_vec(header)?;
-    let len = u32::try_from(json.len()).context("header too large")?;
+pub fn encode(header: &Header, payload: &[u8]) -> Result<Vec<u8>, RunError> {
+    let too_large = |reason: String| RunError::Inconsistent { field: "aec header", reason };
+    let json = serde_json::to_vec(header).map_err(|e| too_large(e.to_string()))?;
+    let len = u32::try_from(json.len()).map_err(|_| too_large(format!("{} bytes is too large", json.len())))?;
     let mut out = Vec::with_capacity(12 + json.len() + payload.len());
     out.extend_from_slice(MAGIC);
     out.extend_from_slice(&len.to_le_bytes());
@@ -151,61 +154,68 @@ pub fn encode(header: &Header, payload: &[u8]) -> anyhow::Result<Vec<u8>> {
 
 /// Parses a file (`name` for errors): the checksum first (version 2), then the header, whose
 /// names must be distinct, and the payload, which must be exactly as long as the header says.
-pub fn decode<'a>(bytes: &'a [u8], name: &str) -> anyhow::Result<(Header, &'a [u8])> {
-    let bytes = match bytes.get(..4) {
-        Some(m) if m == MAGIC => {
-            let Some(body_len) = bytes.len().checked_sub(4).filter(|&n| n >= 8) else {
-                bail!("{name}: truncated: {} bytes is too short for an .aec file", bytes.len())
-            };
-            let (body, crc) = bytes.split_at(body_len);
-            let stored = u32::from_le_bytes([crc[0], crc[1], crc[2], crc[3]]);
-            let actual = crc32fast::hash(body);
-            if stored != actual {
-                bail!(
-                    "{name}: checksum mismatch (stored {stored:08x}, computed {actual:08x}): the file is damaged or \
+pub fn decode<'a>(bytes: &'a [u8], name: &str) -> Result<(Header, &'a [u8]), RunError> {
+    let bad = |reason: String| RunError::file(name, reason);
+    let bytes =
+        match bytes.get(..4) {
+            Some(m) if m == MAGIC => {
+                let Some(body_len) = bytes.len().checked_sub(4).filter(|&n| n >= 8) else {
+                    return Err(bad(format!("truncated: {} bytes is too short for an .aec file", bytes.len())));
+                };
+                let (body, crc) = bytes.split_at(body_len);
+                let stored = u32::from_le_bytes([crc[0], crc[1], crc[2], crc[3]]);
+                let actual = crc32fast::hash(body);
+                if stored != actual {
+                    return Err(bad(format!(
+                        "checksum mismatch (stored {stored:08x}, computed {actual:08x}): the file is damaged or \
                      truncated; nothing was decoded"
-                );
+                    )));
+                }
+                body
             }
-            body
-        }
-        Some(m) if m == MAGIC_V1 => bytes,
-        _ => bail!(
-            "{name}: not an .aec file (expected it to start with \"AEC2\", as `ae compress` writes, or the older \"AEC1\")"
-        ),
-    };
+            Some(m) if m == MAGIC_V1 => bytes,
+            _ => return Err(bad(
+                "not an .aec file (expected it to start with \"AEC2\", as `ae compress` writes, or the older \"AEC1\")"
+                    .into(),
+            )),
+        };
     if bytes.len() < 8 {
-        bail!("{name}: truncated: {} bytes is too short for an .aec file", bytes.len());
+        return Err(bad(format!("truncated: {} bytes is too short for an .aec file", bytes.len())));
     }
     let len = u32::from_le_bytes([bytes[4], bytes[5], bytes[6], bytes[7]]) as usize;
     let Some(json) = bytes.get(8..8 + len) else {
-        bail!("{name}: truncated: the header declares {len} bytes but only {} follow", bytes.len() - 8)
+        return Err(bad(format!("truncated: the header declares {len} bytes but only {} follow", bytes.len() - 8)));
     };
     let header: Header =
-        serde_json::from_slice(json).with_context(|| format!("{name}: the header is not valid: expected aec JSON"))?;
+        serde_json::from_slice(json).map_err(|e| bad(format!("the header is not valid: expected aec JSON: {e}")))?;
     let payload = &bytes[8 + len..];
     let want = header.names.len().checked_mul(header.code_dim).and_then(|n| n.checked_mul(header.quant.width()));
     if want != Some(payload.len()) {
-        bail!(
-            "{name}: {} bytes of codes, expected {} ({} images x {} values x {} bytes)",
+        return Err(bad(format!(
+            "{} bytes of codes, expected {} ({} images x {} values x {} bytes)",
             payload.len(),
             want.map_or("too many".into(), |w| w.to_string()),
             header.names.len(),
             header.code_dim,
             header.quant.width()
-        );
+        )));
     }
     // Each name becomes a file in decompress's output folder: it must be a plain file name, and
     // no two alike, or one image would overwrite another or land elsewhere.
     let plain = |n: &str| !n.is_empty() && n != "." && n != ".." && !n.contains(['/', '\\', '\0']);
-    if let Some(bad) = header.names.iter().find(|n| !plain(n)) {
-        bail!("{name}: the image name {bad:?} is not a plain file name; expected names such as \"digit-0.png\"");
+    if let Some(name) = header.names.iter().find(|n| !plain(n)) {
+        return Err(bad(format!(
+            "the image name {name:?} is not a plain file name; expected names such as \"digit-0.png\""
+        )));
     }
     let mut seen = std::collections::HashSet::new();
     if let Some(dup) = header.names.iter().find(|n| !seen.insert(n.as_str())) {
-        bail!("{name}: the image name {dup:?} appears more than once; each decoded image needs its own name");
+        return Err(bad(format!(
+            "the image name {dup:?} appears more than once; each decoded image needs its own name"
+        )));
     }
     if header.quant == Quant::U8 && (header.offset.len() != header.code_dim || header.step.len() != header.code_dim) {
-        bail!("{name}: 8-bit codes need an offset and a step per dimension ({} each)", header.code_dim);
+        return Err(bad(format!("8-bit codes need an offset and a step per dimension ({} each)", header.code_dim)));
     }
     Ok((header, payload))
 }

@@ -11,17 +11,24 @@ use crate::plot::save_lines;
 pub struct LossPlot {
     metrics: PathBuf,
     out: PathBuf,
+    failure: Option<String>,
 }
 
 impl LossPlot {
     /// The picture of `run`.
     pub fn new(run: &RunDir) -> Self {
-        Self { metrics: run.file("metrics.jsonl"), out: run.file("loss.png") }
+        Self { metrics: run.file("metrics.jsonl"), out: run.file("loss.png"), failure: None }
+    }
+
+    /// Why the last drawing failed, if it did (the observer does not stop training for it).
+    pub fn failure(&self) -> Option<&str> {
+        self.failure.as_deref()
     }
 
     /// Draws the picture from the metrics rows written so far.
-    pub fn draw(&self) -> anyhow::Result<()> {
-        let text = std::fs::read_to_string(&self.metrics)?;
+    pub fn draw(&self) -> Result<(), crate::RunError> {
+        let text = std::fs::read_to_string(&self.metrics)
+            .map_err(|e| crate::RunError::file(&self.metrics, format!("cannot read: {e}")))?;
         let rows: Vec<serde_json::Value> = text.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
         let epochs: Vec<f64> = rows.iter().map(|r| r["epoch"].as_f64().unwrap_or(f64::NAN)).collect();
         let column = |split: &str, part: &str| -> Vec<f64> {
@@ -52,9 +59,7 @@ impl Observer for LossPlot {
     /// Runs after [`ae_train::metrics::MetricsFiles`] (observers run in the order given), so the
     /// epoch's row is on disk. A picture that cannot be drawn is not worth stopping training for.
     fn on_epoch_end(&mut self, _epoch: &EpochEnd) -> Result<(), TrainError> {
-        if let Err(e) = self.draw() {
-            eprintln!("warning: {}: {e:#}", self.out.display());
-        }
+        self.failure = self.draw().err().map(|e| format!("{}: {e}", self.out.display()));
         Ok(())
     }
 }

@@ -84,14 +84,19 @@ const LEGEND: u32 = 60;
 /// Scale of the legend digits (3x5 pixels each at scale 1).
 const FONT_SCALE: u32 = 3;
 
-/// The colour of `label` (labels past 9 reuse the palette).
-pub fn colour(label: u8) -> [u8; 3] {
-    PALETTE[usize::from(label) % PALETTE.len()]
+/// The colour of `label` (labels past the palette's length reuse it).
+pub fn colour(label: u32) -> [u8; 3] {
+    PALETTE[label as usize % PALETTE.len()]
 }
 
 /// Writes `points` (x, y) coloured by `labels` as a square scatter plot with a frame and a
-/// legend naming each label present.
-pub fn save_scatter(path: &Path, points: &[(f32, f32)], labels: &[u8]) -> anyhow::Result<()> {
+/// legend naming each label present (unlabelled points share the first colour, with no legend).
+pub fn save_scatter(path: &Path, points: &[(f32, f32)], labels: Option<&[u32]>) -> Result<(), crate::RunError> {
+    let unlabelled = vec![0; points.len()];
+    let (labels, legend) = match labels {
+        Some(l) => (l, true),
+        None => (&unlabelled[..], false),
+    };
     let width = MARGIN * 3 + AREA + LEGEND;
     let height = MARGIN * 2 + AREA;
     let mut img = RgbImage::from_pixel(width, height, Rgb([255, 255, 255]));
@@ -119,7 +124,7 @@ pub fn save_scatter(path: &Path, points: &[(f32, f32)], labels: &[u8]) -> anyhow
     }
     frame(&mut img, MARGIN - 1, MARGIN - 1, AREA + 2, AREA + 2, [0, 0, 0]);
 
-    let mut present: Vec<u8> = labels.to_vec();
+    let mut present: Vec<u32> = if legend { labels.to_vec() } else { Vec::new() };
     present.sort_unstable();
     present.dedup();
     let x0 = MARGIN * 2 + AREA;
@@ -197,7 +202,7 @@ pub fn save_lines(
     series: &[(&str, Vec<f64>)],
     x_label: &str,
     y_label: &str,
-) -> anyhow::Result<()> {
+) -> Result<(), crate::RunError> {
     const W: u32 = 560;
     const H: u32 = 400;
     const LEFT: u32 = 70;
@@ -282,7 +287,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("latent.png");
         let points = [(0.0, 0.0), (1.0, 1.0), (1.0, 0.0)];
-        save_scatter(&path, &points, &[3, 7, 3]).unwrap();
+        save_scatter(&path, &points, Some(&[3, 7, 3])).unwrap();
         let img = image::open(&path).unwrap().to_rgb8();
         assert_eq!(img.dimensions(), (MARGIN * 3 + AREA + LEGEND, MARGIN * 2 + AREA));
         let count = |c: [u8; 3]| img.pixels().filter(|p| p.0 == c).count() as u32;
@@ -304,7 +309,7 @@ mod tests {
     fn non_finite_points_are_skipped_and_coincident_points_still_plot() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("p.png");
-        save_scatter(&path, &[(f32::NAN, 0.0), (2.0, 2.0), (2.0, 2.0)], &[1, 2, 2]).unwrap();
+        save_scatter(&path, &[(f32::NAN, 0.0), (2.0, 2.0), (2.0, 2.0)], Some(&[1, 2, 2])).unwrap();
         let img = image::open(&path).unwrap().to_rgb8();
         let count = |c: [u8; 3]| img.pixels().filter(|p| p.0 == c).count() as u32;
         assert_eq!(count(colour(2)), 9 + 16 * FONT_SCALE * FONT_SCALE);

@@ -7,10 +7,9 @@ use ae_core::gaussian::standard_normal_quantile;
 use ae_core::rng::{self, Purpose};
 use ae_data::{EVAL_NOISE_STREAM, Loader, Noise, Split};
 use ae_train::RunDir;
-use anyhow::Context;
 use candle_core::Tensor;
 
-use super::decode_to_pixels;
+use crate::RunError;
 use crate::images::{save_grid, save_reconstructions, save_square_grid};
 use crate::plot::save_scatter;
 
@@ -18,16 +17,18 @@ use crate::plot::save_scatter;
 const MANIFOLD_SIDE: usize = 20;
 
 /// Writes the pictures for `model` into `run`, returning each file written and what it shows.
-pub(crate) fn write_pictures(
+pub fn write_pictures(
     model: &dyn Autoencoder,
     test: &Split,
     shape: (usize, usize),
     run: &RunDir,
     seed: u64,
     noise: Option<Noise>,
-) -> anyhow::Result<Vec<(&'static str, &'static str)>> {
+) -> Result<Vec<(&'static str, &'static str)>, RunError> {
     let mut written = Vec::new();
-    let save = |name: &str, result: anyhow::Result<()>| result.with_context(|| format!("{}", run.file(name).display()));
+    let save = |name: &str, result: Result<(), RunError>| {
+        result.map_err(|e| RunError::Picture { path: run.file(name), source: Box::new(e) })
+    };
 
     let xs = test.head(32)?.images;
     save(
@@ -58,14 +59,17 @@ pub(crate) fn write_pictures(
     // The same draws as `ae sample` with the run's seed.
     let prior = model.sample_prior(64, &mut rng::stream(seed, Purpose::Sampling, 0))?;
     if let Some(zs) = &prior {
-        save("samples.png", save_square_grid(&run.file("samples.png"), &decode_to_pixels(model, zs)?, shape))?;
+        save(
+            "samples.png",
+            save_square_grid(&run.file("samples.png"), &model.decode_output(zs)?.to_vec2::<f32>()?, shape),
+        )?;
         written.push(("samples.png", "64 images decoded from the prior"));
     }
 
     let codes = model.embed(&test.images)?;
     if codes.dim(1)? == 2 {
         let points: Vec<(f32, f32)> = codes.to_vec2::<f32>()?.into_iter().map(|c| (c[0], c[1])).collect();
-        save("latent.png", save_scatter(&run.file("latent.png"), &points, &test.labels))?;
+        save("latent.png", save_scatter(&run.file("latent.png"), &points, test.labels.as_deref()))?;
         written.push(("latent.png", "test codes coloured by label"));
         if prior.is_some() {
             let manifold = save_manifold(model, &run.file("manifold.png"), shape, test.images.device());
@@ -83,7 +87,7 @@ fn save_manifold(
     path: &std::path::Path,
     shape: (usize, usize),
     dev: &candle_core::Device,
-) -> anyhow::Result<()> {
+) -> Result<(), RunError> {
     let q: Vec<f32> =
         (0..MANIFOLD_SIDE).map(|i| standard_normal_quantile((i as f64 + 0.5) / MANIFOLD_SIDE as f64) as f32).collect();
     let mut grid = Vec::with_capacity(MANIFOLD_SIDE * MANIFOLD_SIDE * 2);
@@ -93,7 +97,7 @@ fn save_manifold(
         }
     }
     let zs = Tensor::from_vec(grid, (MANIFOLD_SIDE * MANIFOLD_SIDE, 2), dev)?;
-    let tiles = decode_to_pixels(model, &zs)?;
+    let tiles = model.decode_output(&zs)?.to_vec2::<f32>()?;
     let rows: Vec<Vec<Vec<f32>>> = tiles.chunks(MANIFOLD_SIDE).map(<[Vec<f32>]>::to_vec).collect();
     save_grid(path, &rows, shape)
 }
@@ -105,7 +109,7 @@ fn save_features(
     path: &std::path::Path,
     shape: (usize, usize),
     dev: &candle_core::Device,
-) -> anyhow::Result<()> {
+) -> Result<(), RunError> {
     let width = model.embed(&Tensor::zeros((1, model.input_dim()), candle_core::DType::F32, dev)?)?.dim(1)?;
     let units = width.min(1024);
     let eye = Tensor::eye(width, candle_core::DType::F32, dev)?.narrow(0, 0, units)?;

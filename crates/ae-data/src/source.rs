@@ -1,0 +1,32 @@
+//! The seam every kind of data comes in through: a [`DataSource`] reads its examples, their
+//! shape and their class names; [`crate::Dataset::load`] then applies what every run does to any
+//! source (one-class training, limits, the validation carve). A new kind of data is one new
+//! file implementing the trait plus one line in [`crate::DataConfig::source`].
+
+use candle_core::Device;
+
+use crate::error::DataError;
+use crate::shape::SampleShape;
+use crate::split::Split;
+
+/// Every example a source holds, split into train and test as the source defines them.
+#[derive(Debug, Clone)]
+pub struct Examples {
+    /// What one example is.
+    pub shape: SampleShape,
+    /// Class names, indexed by label; empty when the examples have no labels.
+    pub classes: Vec<String>,
+    /// Training examples.
+    pub train: Split,
+    /// Test examples.
+    pub test: Split,
+}
+
+/// Where examples come from.
+pub trait DataSource {
+    /// The source as messages and reports name it (a dataset's name, a folder).
+    fn describe(&self) -> String;
+
+    /// Reads every example onto `dev`, checking the files as untrusted input.
+    fn load(&self, dev: &Device) -> Result<Examples, DataError>;
+}

@@ -1,0 +1,46 @@
+//! Run directories written by earlier builds keep working: a committed run of each kind in each
+//! config format (`tests/fixtures/runs-format-N/KIND`: its config.json, weights and state.json)
+//! is opened by today's `ae eval`, which must report the test metrics recorded when it was made
+//! (`eval.json` beside it) and the same config, so a change to how configs are read, models are
+//! built or parameters are named cannot pass unnoticed.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::path::Path;
+
+/// Relative tolerance: the backends (OpenBLAS or ae's own products) round differently.
+const TOLERANCE: f64 = 1e-4;
+
+#[test]
+fn every_committed_run_evaluates_as_it_did_when_it_was_made() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let mut checked = Vec::new();
+    for format in std::fs::read_dir(&root).unwrap() {
+        let format = format.unwrap().path();
+        for run in std::fs::read_dir(&format).unwrap() {
+            let run = run.unwrap().path();
+            let want: serde_json::Value =
+                serde_json::from_slice(&std::fs::read(run.join("eval.json")).unwrap()).unwrap();
+            let got: serde_json::Value =
+                serde_json::from_str(&common::ok(&["eval", "--run", run.to_str().unwrap(), "--json"])).unwrap();
+            for (key, expected) in want.as_object().unwrap() {
+                let actual = &got[key];
+                match (expected.as_f64(), actual.as_f64()) {
+                    (Some(e), Some(a)) => assert!(
+                        (e - a).abs() <= TOLERANCE * e.abs().max(1.0),
+                        "{}: {key} is {a}, recorded {e}",
+                        run.display()
+                    ),
+                    _ => assert_eq!(actual, expected, "{}: {key}", run.display()),
+                }
+            }
+            checked.push(format!("{}/{}", format.file_name().unwrap().to_string_lossy(), got["model"]));
+        }
+    }
+    checked.sort();
+    for kind in ["stacked", "vae", "denoising", "sparse"] {
+        assert!(checked.iter().any(|c| c.ends_with(&format!("\"{kind}\""))), "no committed {kind} run: {checked:?}");
+    }
+}
