@@ -96,6 +96,12 @@ impl ModelConfig {
         self.as_kind().validate()
     }
 
+    /// This config, checked: the only form [`crate::build`] takes.
+    pub fn check(self) -> Result<Checked, ModelError> {
+        self.validate()?;
+        Ok(Checked(self))
+    }
+
     /// `(inputs, outputs)` of every dense layer the model will have, for estimating its memory
     /// before building it.
     pub fn layers(&self) -> Vec<(usize, usize)> {
@@ -110,6 +116,18 @@ impl ModelConfig {
     /// The likelihood part.
     pub fn likelihood(&self) -> Likelihood {
         self.as_kind().likelihood()
+    }
+}
+
+/// A [`ModelConfig`] that passed [`ModelConfig::check`], as linfa's `ParamGuard` has it: checked
+/// once, where it is made, so what builds a model never sees an unchecked one.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Checked(ModelConfig);
+
+impl std::ops::Deref for Checked {
+    type Target = ModelConfig;
+    fn deref(&self) -> &ModelConfig {
+        &self.0
     }
 }
 
@@ -161,7 +179,8 @@ mod tests {
             ModelConfig::Sparse(SparseConfig::default()),
         ] {
             let params = Params::new();
-            crate::build(&cfg, params.var_builder(stream(0, Purpose::Init, 0), &Device::Cpu)).unwrap();
+            let checked = cfg.clone().check().unwrap();
+            crate::build(&checked, params.var_builder(stream(0, Purpose::Init, 0), &Device::Cpu)).unwrap();
             let from_layers: usize = cfg.layers().iter().map(|(i, o)| i * o + o).sum();
             assert_eq!(from_layers, params.count(), "{cfg:?}");
         }

@@ -32,7 +32,7 @@ pub mod vae;
 mod vae_fused;
 
 pub use body::{Body, BodyConfig, DenseBody, DenseBodyConfig};
-pub use config::{KindConfig, ModelConfig};
+pub use config::{Checked, KindConfig, ModelConfig};
 pub use error::ModelError;
 pub use likelihood::Likelihood;
 pub use sparse::{SparseAe, SparseConfig};
@@ -43,7 +43,7 @@ pub use vae::{Vae, VaeConfig};
 use ae_core::Autoencoder;
 use candle_nn::VarBuilder;
 
-/// Builds the model a config describes, after validating the config.
-pub fn build(cfg: &ModelConfig, vb: VarBuilder) -> Result<Box<dyn Autoencoder>, ModelError> {
+/// Builds the model a checked config describes (see [`ModelConfig::check`]).
+pub fn build(cfg: &Checked, vb: VarBuilder) -> Result<Box<dyn Autoencoder>, ModelError> {
     cfg.as_kind().build(vb)
 }

@@ -81,7 +81,8 @@ pub fn open_run(dir: &Path, weights: Weights, dev: &Device) -> Result<OpenRun, R
 /// a run with that seed starts.
 pub fn build_model(cfg: &ModelConfig, seed: u64, dev: &Device) -> Result<(Box<dyn Autoencoder>, Params), RunError> {
     let params = Params::new();
-    let model = ae_models::build(cfg, params.var_builder(rng::stream(seed, Purpose::Init, 0), dev))?;
+    let checked = cfg.clone().check()?;
+    let model = ae_models::build(&checked, params.var_builder(rng::stream(seed, Purpose::Init, 0), dev))?;
     Ok((model, params))
 }
 
