@@ -55,14 +55,14 @@ fn bad_config_files_are_usage_errors_naming_the_file() {
         (
             "format.json",
             "{\"format\": 7}",
-            "format.json: config format 7 is not one this build reads; expected \"format\": 1",
+            "format.json: config format 7 is not one this build reads; expected \"format\": 2 (or 1, which is upgraded)",
         ),
         (
             "array.json",
             "[1, 2]",
-            "array.json: invalid config: expected a JSON object with \"format\": 1, found an array",
+            "array.json: invalid config: expected a JSON object with \"format\": 2, found an array",
         ),
-        ("empty.json", "{}", "empty.json: invalid config: missing \"format\": 1"),
+        ("empty.json", "{}", "empty.json: invalid config: missing \"format\": 2"),
         (
             "range.json",
             "{\"format\": 1, \"data\": {\"val_fraction\": 2.0}}",
@@ -95,8 +95,10 @@ fn a_partial_model_section_takes_the_default_kind() {
         "none",
     ]);
     let cfg: serde_json::Value = serde_json::from_slice(&std::fs::read(run.join("config.json")).unwrap()).unwrap();
-    assert_eq!(cfg["model"]["kind"], "stacked");
-    assert_eq!(cfg["model"]["code_dim"], 4);
+    // Written back in the current format, as parts.
+    assert_eq!((cfg["format"].as_u64(), cfg["model"]["preset"].as_str()), (Some(2), Some("stacked")));
+    assert_eq!(cfg["model"]["bottleneck"]["code_dim"], 4);
+    assert_eq!(cfg["model"]["body"]["hidden"], serde_json::json!([16]));
 }
 
 #[test]

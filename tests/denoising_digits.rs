@@ -24,7 +24,7 @@ fn denoising_beats_noise_and_a_plain_autoencoder() {
     let cfg: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(den.join("config.json")).unwrap()).unwrap();
     assert_eq!(
-        (cfg["model"]["kind"].as_str(), cfg["train"]["noise"].as_str()),
+        (cfg["model"]["preset"].as_str(), cfg["train"]["noise"].as_str()),
         (Some("denoising"), Some("gaussian:0.5"))
     );
 

@@ -108,5 +108,8 @@ fn bad_sparsity_specs_are_refused_naming_the_flag() {
         assert!(err.contains(want), "{args:?}: {err}");
     }
     let err = common::fails(&["train", "--model", "stacked", "--sparsity", "l1"], 2);
-    assert!(err.contains("--sparsity does not apply to --model stacked; it applies to --model sparse"), "{err}");
+    assert!(
+        err.contains("--sparsity does not apply to --model stacked (plain code); it applies to --model sparse"),
+        "{err}"
+    );
 }

@@ -62,8 +62,8 @@ fn stacked_on_digits_reaches_the_target_and_leaves_a_complete_run() {
 
     let cfg: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(run.join("config.json")).unwrap()).unwrap();
-    assert_eq!(cfg["model"]["kind"], "stacked");
-    assert_eq!(cfg["model"]["hidden"], serde_json::json!([512, 256]));
+    assert_eq!(cfg["model"]["preset"], "stacked");
+    assert_eq!(cfg["model"]["body"]["hidden"], serde_json::json!([512, 256]));
     assert_eq!(cfg["train"]["optimizer"]["lr"], 0.001);
 
     let img = image_dims(&run.join("reconstructions.png"));

@@ -29,7 +29,9 @@ fn vae_on_digits_reaches_the_target_elbo() {
     assert_eq!(
         cfg["model"],
         serde_json::json!({
-            "kind": "vae", "input_dim": 784, "hidden": [400], "code_dim": 20, "decoder_hidden": null, "activation": "relu", "beta": 1.0,
+            "preset": "vae",
+            "body": { "kind": "dense", "input_dim": 784, "hidden": [400], "decoder_hidden": null, "activation": "relu" },
+            "bottleneck": { "kind": "gaussian", "code_dim": 20, "beta": 1.0 },
             "likelihood": "bernoulli"
         })
     );
@@ -93,7 +95,10 @@ fn kl_warmup_and_beta_are_recorded_and_checked() {
     common::ok(&args);
     let cfg: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(run.join("config.json")).unwrap()).unwrap();
-    assert_eq!((cfg["model"]["beta"].as_f64(), cfg["train"]["kl_warmup_steps"].as_u64()), (Some(4.0), Some(10)));
+    assert_eq!(
+        (cfg["model"]["bottleneck"]["beta"].as_f64(), cfg["train"]["kl_warmup_steps"].as_u64()),
+        (Some(4.0), Some(10))
+    );
     let err = common::fails(&["train", "--model", "vae", "--beta", "nan"], 2);
     assert!(err.contains("\"nan\" is not a finite number"), "{err}");
     let err = common::fails(
@@ -102,5 +107,5 @@ fn kl_warmup_and_beta_are_recorded_and_checked() {
     );
     assert!(err.contains("model.beta: -1 is invalid; expected a finite number >= 0"), "{err}");
     let err = common::fails(&["train", "--model", "stacked", "--beta", "2"], 2);
-    assert!(err.contains("--beta does not apply to --model stacked; it applies to --model vae"), "{err}");
+    assert!(err.contains("--beta does not apply to --model stacked (plain code); it applies to --model vae"), "{err}");
 }

@@ -113,7 +113,7 @@ fn the_vae_decoder_takes_its_own_shape() {
     let run = tmp.path().join("run");
     common::train_tiny(&run, &["--model", "vae", "--epochs", "1", "--decoder-hidden", "8,32"]);
     let cfg: serde_json::Value = serde_json::from_slice(&std::fs::read(run.join("config.json")).unwrap()).unwrap();
-    assert_eq!(cfg["model"]["decoder_hidden"], serde_json::json!([8, 32]));
+    assert_eq!(cfg["model"]["body"]["decoder_hidden"], serde_json::json!([8, 32]));
     let names = safetensors::SafeTensors::deserialize(&std::fs::read(run.join("model.safetensors")).unwrap())
         .unwrap()
         .names()

@@ -66,20 +66,19 @@ def stack(w, prefix, layers, x, act, last):
 
 
 def reconstruct(model, w, x):
-    kind = model["kind"]
-    if kind in ("stacked", "denoising"):
-        hidden = model["hidden"]
-        decoder = model.get("decoder_hidden") or list(reversed(hidden))
-        code = stack(w, "encoder", len(hidden) + 1, x, model["activation"], model.get("code_activation"))
-        out = stack(w, "decoder", len(decoder) + 1, code, model["activation"], None)
-        return ACTIVATIONS["sigmoid"](out) if model["loss"] == "bce" else out
-    if kind == "vae":
-        hidden = model["hidden"]
-        h = stack(w, "encoder", len(hidden), x, model["activation"], model["activation"])
-        mean = linear(w, "encoder.mean", h)  # the code at the posterior mean, as ae reconstructs
-        out = stack(w, "decoder", len(hidden) + 1, mean, model["activation"], None)
-        return ACTIVATIONS["sigmoid"](out) if model["likelihood"] == "bernoulli" else out
-    sys.exit(f"{kind}: this script rebuilds stacked, denoising and vae models")
+    """The model's reconstruction from its parts (config format 2: body, bottleneck, likelihood)."""
+    body, code = model["body"], model["bottleneck"]
+    hidden, act = body["hidden"], body["activation"]
+    decoder = body.get("decoder_hidden") or list(reversed(hidden))
+    if code["kind"] == "plain":
+        z = stack(w, "encoder", len(hidden) + 1, x, act, code.get("code_activation"))
+    elif code["kind"] == "gaussian":
+        h = stack(w, "encoder", len(hidden), x, act, act)
+        z = linear(w, "encoder.mean", h)  # the code at the posterior mean, as ae reconstructs
+    else:
+        sys.exit(f"{code['kind']}: this script rebuilds plain and gaussian bottlenecks")
+    out = stack(w, "decoder", len(decoder) + 1, z, act, None)
+    return ACTIVATIONS["sigmoid"](out) if model["likelihood"] == "bernoulli" else out
 
 
 def main():
@@ -96,7 +95,7 @@ def main():
     data = load_safetensors(encoded)
     ours = reconstruct(model, w, data["test.images"].astype(np.float64))
     diff = float(np.max(np.abs(ours - data["test.reconstructions"].astype(np.float64))))
-    print(json.dumps({"kind": model["kind"], "images": int(ours.shape[0]), "max_abs_diff": diff}))
+    print(json.dumps({"kind": model["preset"], "images": int(ours.shape[0]), "max_abs_diff": diff}))
     sys.exit(0 if diff <= TOLERANCE else 1)
 
 

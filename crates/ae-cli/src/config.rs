@@ -45,7 +45,7 @@ pub fn apply_flags(mut cfg: RunConfig, a: &TrainArgs) -> anyhow::Result<RunConfi
     if let Some(n) = a.noise {
         cfg.train.noise = Some(n);
     }
-    if matches!(cfg.model, ModelConfig::Denoising(_)) {
+    if cfg.model.kind() == "denoising" {
         cfg.train.noise.get_or_insert(Noise::Gaussian { sigma: DEFAULT_NOISE_SIGMA });
     }
     let t = &mut cfg.train;
@@ -130,8 +130,8 @@ mod tests {
             ..Default::default()
         };
         let cfg = apply_flags(file, &args).unwrap();
-        let ModelConfig::Stacked(m) = &cfg.model else { panic!("flags kept the default stacked model") };
-        assert_eq!((m.hidden.clone(), m.code_dim), (vec![100], 8));
+        assert_eq!(cfg.model.kind(), "stacked", "flags kept the default stacked model");
+        assert_eq!((cfg.model.dense().hidden.clone(), cfg.model.bottleneck.code_dim()), (vec![100], 8));
         assert!(cfg.train.optimizer.decoupled());
         assert_eq!(cfg.train.optimizer.adam().lr, 0.01);
         assert_eq!(cfg.train.schedule.decay, Decay::Cosine { min_lr: 0.0001 });

@@ -72,11 +72,10 @@ mod tests {
 
     #[test]
     fn the_estimate_counts_parameters_and_activations() {
-        let cfg =
-            ModelConfig::Stacked(StackedConfig { input_dim: 10, hidden: vec![], code_dim: 2, ..Default::default() });
+        let cfg = ModelConfig::from(StackedConfig { input_dim: 10, hidden: vec![], code_dim: 2, ..Default::default() });
         // 10 -> 2 -> 10: 22 + 30 parameters; 12 activations a row.
         assert_eq!(training_bytes(&cfg, 4), (4 * (6 * 52 + 3 * 12 * 4), 52));
-        let huge = ModelConfig::Stacked(StackedConfig { hidden: vec![65536; 3], ..Default::default() });
+        let huge = ModelConfig::from(StackedConfig { hidden: vec![65536; 3], ..Default::default() });
         assert!(training_bytes(&huge, 128).0 > 100 << 30, "{:?}", training_bytes(&huge, 128));
         #[cfg(target_os = "linux")]
         assert!(available_bytes().is_some_and(|b| b > 0), "Linux reports its available memory");

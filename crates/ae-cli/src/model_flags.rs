@@ -1,77 +1,65 @@
 //! `ae train`'s model flags, each set on the part of the model that owns it: the body's
 //! (`--hidden`, `--decoder-hidden`, `--activation`), the bottleneck's (`--code-dim` for every
-//! kind; `--sparsity`, `--aux-k`, `--unit-norm-decoder` and `--dead-window` for the sparse code,
+//! one; `--sparsity`, `--aux-k`, `--unit-norm-decoder` and `--dead-window` for the sparse code,
 //! `--beta` for the Gaussian one) and the likelihood's (`--likelihood`, alias `--loss`). A flag
-//! the chosen kind has no part for is refused in one way, naming the kinds it applies to.
+//! the model has no part for is refused in one way, naming the presets it applies to.
 
-use ae_models::ModelConfig;
+use ae_models::{BottleneckSpec, ModelConfig};
 
 use crate::args::TrainArgs;
 use crate::exit::usage;
 
-/// A flag that only some kinds take.
-struct KindFlag {
+/// A flag that only some bottlenecks take.
+struct PartFlag {
     name: &'static str,
     given: fn(&TrainArgs) -> bool,
-    kinds: &'static [&'static str],
+    /// The bottleneck kinds (`BottleneckSpec::kind`) that take it.
+    bottlenecks: &'static [&'static str],
 }
 
-/// Every flag some kind lacks the part for; the others apply to every kind.
-const KIND_FLAGS: [KindFlag; 6] = [
-    KindFlag {
-        name: "--decoder-hidden",
-        given: |a| a.decoder_hidden.is_some(),
-        kinds: &["stacked", "denoising", "vae"],
-    },
-    KindFlag { name: "--beta", given: |a| a.beta.is_some(), kinds: &["vae"] },
-    KindFlag { name: "--sparsity", given: |a| a.sparsity.is_some(), kinds: &["sparse"] },
-    KindFlag { name: "--aux-k", given: |a| a.aux_k.is_some(), kinds: &["sparse"] },
-    KindFlag { name: "--unit-norm-decoder", given: |a| a.unit_norm_decoder, kinds: &["sparse"] },
-    KindFlag { name: "--dead-window", given: |a| a.dead_window.is_some(), kinds: &["sparse"] },
+/// Every flag some bottleneck lacks; the others (the body's, `--code-dim` and the likelihood's)
+/// apply to every model.
+const PART_FLAGS: [PartFlag; 5] = [
+    PartFlag { name: "--beta", given: |a| a.beta.is_some(), bottlenecks: &["gaussian"] },
+    PartFlag { name: "--sparsity", given: |a| a.sparsity.is_some(), bottlenecks: &["sparse"] },
+    PartFlag { name: "--aux-k", given: |a| a.aux_k.is_some(), bottlenecks: &["sparse"] },
+    PartFlag { name: "--unit-norm-decoder", given: |a| a.unit_norm_decoder, bottlenecks: &["sparse"] },
+    PartFlag { name: "--dead-window", given: |a| a.dead_window.is_some(), bottlenecks: &["sparse"] },
 ];
 
-/// Applies the model flags of `a` to `model`, refusing any its kind has no part for.
+/// Applies the model flags of `a` to the parts of `model`, refusing any its bottleneck lacks.
 pub fn apply(model: &mut ModelConfig, a: &TrainArgs) -> anyhow::Result<()> {
-    let kind = model.kind();
-    if let Some(flag) = KIND_FLAGS.iter().find(|f| (f.given)(a) && !f.kinds.contains(&kind)) {
+    let kind = model.bottleneck.kind();
+    if let Some(flag) = PART_FLAGS.iter().find(|f| (f.given)(a) && !f.bottlenecks.contains(&kind)) {
+        // Named by the presets whose bottleneck takes it, as the user chose one with --model.
+        let presets: Vec<&str> = ModelConfig::kinds()
+            .into_iter()
+            .filter(|p| ModelConfig::default_for(p).is_some_and(|m| flag.bottlenecks.contains(&m.bottleneck.kind())))
+            .collect();
         return Err(usage(format!(
-            "{} does not apply to --model {kind}; it applies to --model {}",
+            "{} does not apply to --model {} ({} code); it applies to --model {}",
             flag.name,
-            flag.kinds.join(", ")
+            model.kind(),
+            kind,
+            presets.join(", ")
         )));
     }
-    let body = |hidden: &mut Vec<usize>, activation: &mut ae_core::Activation| {
-        if let Some(h) = &a.hidden {
-            *hidden = h.0.clone();
-        }
-        if let Some(act) = a.activation {
-            *activation = act;
-        }
-    };
-    match model {
-        ModelConfig::Stacked(m) | ModelConfig::Denoising(m) => {
-            body(&mut m.hidden, &mut m.activation);
-            set(&mut m.decoder_hidden, a.decoder_hidden.as_ref().map(|h| Some(h.0.clone())));
-            set(&mut m.code_dim, a.code_dim);
-            set(&mut m.loss, a.likelihood);
-        }
-        ModelConfig::Vae(m) => {
-            body(&mut m.hidden, &mut m.activation);
-            set(&mut m.decoder_hidden, a.decoder_hidden.as_ref().map(|h| Some(h.0.clone())));
-            set(&mut m.code_dim, a.code_dim);
-            set(&mut m.beta, a.beta);
-            set(&mut m.likelihood, a.likelihood);
-        }
-        ModelConfig::Sparse(m) => {
-            body(&mut m.hidden, &mut m.activation);
-            set(&mut m.code_dim, a.code_dim);
-            set(&mut m.sparsity, a.sparsity);
-            set(&mut m.aux_k, a.aux_k.map(Some));
-            set(&mut m.unit_norm_decoder, a.unit_norm_decoder.then_some(true));
-            set(&mut m.dead_window, a.dead_window);
-            set(&mut m.loss, a.likelihood);
+    let body = model.dense_mut();
+    set(&mut body.hidden, a.hidden.as_ref().map(|h| h.0.clone()));
+    set(&mut body.decoder_hidden, a.decoder_hidden.as_ref().map(|h| Some(h.0.clone())));
+    set(&mut body.activation, a.activation);
+    set(model.bottleneck.code_dim_mut(), a.code_dim);
+    match &mut model.bottleneck {
+        BottleneckSpec::Plain(_) => {}
+        BottleneckSpec::Gaussian(g) => set(&mut g.beta, a.beta),
+        BottleneckSpec::Sparse(s) => {
+            set(&mut s.sparsity, a.sparsity);
+            set(&mut s.aux_k, a.aux_k.map(Some));
+            set(&mut s.unit_norm_decoder, a.unit_norm_decoder.then_some(true));
+            set(&mut s.dead_window, a.dead_window);
         }
     }
+    set(&mut model.likelihood, a.likelihood);
     Ok(())
 }
 
@@ -92,17 +80,17 @@ mod tests {
             (
                 "stacked",
                 TrainArgs { beta: Some(2.0), ..Default::default() },
-                "--beta does not apply to --model stacked; it applies to --model vae",
+                "--beta does not apply to --model stacked (plain code); it applies to --model vae",
             ),
             (
                 "vae",
                 TrainArgs { sparsity: Some(ae_models::Sparsity::TopK { k: 3 }), ..Default::default() },
-                "--sparsity does not apply to --model vae; it applies to --model sparse",
+                "--sparsity does not apply to --model vae (gaussian code); it applies to --model sparse",
             ),
             (
-                "sparse",
-                TrainArgs { decoder_hidden: Some(crate::args::Widths(vec![8])), ..Default::default() },
-                "--decoder-hidden does not apply to --model sparse; it applies to --model stacked, denoising, vae",
+                "denoising",
+                TrainArgs { dead_window: Some(8), ..Default::default() },
+                "--dead-window does not apply to --model denoising (plain code); it applies to --model sparse",
             ),
         ] {
             let mut model = ModelConfig::default_for(kind).unwrap();

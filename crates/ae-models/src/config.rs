@@ -1,92 +1,282 @@
-//! The model part of a run's config: one variant per kind, selected by its `kind` field.
+//! The model part of a run's config: the preset it came from and its parts (a body, a
+//! bottleneck, a likelihood). Each part has its own config; the kind of model is the bottleneck's.
+//! Configs of the first format, which named a kind with flat fields, are read through
+//! [`crate::config_v1::ModelConfigV1`] and upgraded.
 
 use serde::{Deserialize, Serialize};
 
-use ae_core::Autoencoder;
+use ae_core::{Activation, Autoencoder};
 use candle_nn::VarBuilder;
 
 use crate::ModelError;
 use crate::likelihood::Likelihood;
 use crate::sparse::SparseConfig;
+use crate::sparsity::Sparsity;
 use crate::stacked::StackedConfig;
 use crate::vae::VaeConfig;
 
-/// Which autoencoder to build, and how.
+/// Which autoencoder to build, and how: a body, a bottleneck and a likelihood.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
-pub enum ModelConfig {
-    /// A fully-connected encoder and decoder.
-    Stacked(StackedConfig),
-    /// A variational autoencoder.
-    Vae(VaeConfig),
-    /// A denoising autoencoder: the stacked architecture, trained on inputs the data pipeline
-    /// corrupts (`train.noise`) to rebuild the clean ones. The model itself is a stacked one.
-    Denoising(StackedConfig),
-    /// A sparse autoencoder (L1, KL or TopK).
-    Sparse(SparseConfig),
+#[serde(default, deny_unknown_fields)]
+pub struct ModelConfig {
+    /// The preset the parts came from (`--model`), which names the run in reports; where a
+    /// hand-written config leaves it out, the bottleneck's usual preset.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub preset: Option<String>,
+    /// The encoder and decoder networks.
+    pub body: BodySpec,
+    /// The code between them; it decides the kind of model.
+    pub bottleneck: BottleneckSpec,
+    /// `p(x | z)` for the decoder's output.
+    pub likelihood: Likelihood,
 }
 
-impl Default for ModelConfig {
+/// The body part.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum BodySpec {
+    /// Fully-connected layers.
+    Dense(DenseSpec),
+}
+
+/// A fully-connected body.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DenseSpec {
+    /// Features per example (784 for 28x28 images).
+    pub input_dim: usize,
+    /// Encoder hidden widths, input side first.
+    pub hidden: Vec<usize>,
+    /// Decoder hidden widths, code side first; `None` mirrors the encoder.
+    pub decoder_hidden: Option<Vec<usize>>,
+    /// Activation after every hidden layer.
+    pub activation: Activation,
+}
+
+/// The bottleneck part.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum BottleneckSpec {
+    /// A deterministic code (the stacked and denoising presets).
+    Plain(PlainSpec),
+    /// A sparse code: L1, KL or TopK (the sparse preset).
+    Sparse(SparseSpec),
+    /// A diagonal Gaussian code with reparameterised sampling and its KL to N(0, I) (the VAE).
+    Gaussian(GaussianSpec),
+}
+
+/// A plain code.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PlainSpec {
+    /// Code width.
+    pub code_dim: usize,
+    /// Activation on the code; `None` leaves it linear.
+    pub code_activation: Option<Activation>,
+}
+
+/// A sparse code.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SparseSpec {
+    /// Code width; may exceed the input's.
+    pub code_dim: usize,
+    /// The sparsity constraint.
+    pub sparsity: Sparsity,
+    /// TopK only: the auxiliary loss's K over dead units.
+    pub aux_k: Option<usize>,
+    /// Keep each code unit's decoder direction at unit L2 norm after every step.
+    pub unit_norm_decoder: bool,
+    /// A unit is dead when it has not fired over this many training examples.
+    pub dead_window: usize,
+}
+
+/// A Gaussian code.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct GaussianSpec {
+    /// Width of the latent space.
+    pub code_dim: usize,
+    /// Weight on the KL term (β-VAE; 1 is the true ELBO).
+    pub beta: f64,
+}
+
+impl Default for BodySpec {
     fn default() -> Self {
-        ModelConfig::Stacked(StackedConfig::default())
+        BodySpec::Dense(DenseSpec::default())
     }
 }
 
-/// What every kind's config provides. [`ModelConfig`] goes through it, so a new kind is its own
-/// file (its config implementing this, its model implementing [`Autoencoder`]) plus a variant
-/// above, a row of [`PRESETS`] and an arm in each of [`ModelConfig::kind`] and
-/// [`ModelConfig::as_kind`].
+impl Default for DenseSpec {
+    fn default() -> Self {
+        let s = StackedConfig::default();
+        DenseSpec {
+            input_dim: s.input_dim,
+            hidden: s.hidden,
+            decoder_hidden: s.decoder_hidden,
+            activation: s.activation,
+        }
+    }
+}
+
+impl Default for BottleneckSpec {
+    fn default() -> Self {
+        BottleneckSpec::Plain(PlainSpec::default())
+    }
+}
+
+impl Default for PlainSpec {
+    fn default() -> Self {
+        let s = StackedConfig::default();
+        PlainSpec { code_dim: s.code_dim, code_activation: s.code_activation }
+    }
+}
+
+impl Default for SparseSpec {
+    fn default() -> Self {
+        let s = SparseConfig::default();
+        SparseSpec {
+            code_dim: s.code_dim,
+            sparsity: s.sparsity,
+            aux_k: s.aux_k,
+            unit_norm_decoder: s.unit_norm_decoder,
+            dead_window: s.dead_window,
+        }
+    }
+}
+
+impl Default for GaussianSpec {
+    fn default() -> Self {
+        let v = VaeConfig::default();
+        GaussianSpec { code_dim: v.code_dim, beta: v.beta }
+    }
+}
+
+impl BottleneckSpec {
+    /// The part's name, as in the config's `kind` field.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            BottleneckSpec::Plain(_) => "plain",
+            BottleneckSpec::Sparse(_) => "sparse",
+            BottleneckSpec::Gaussian(_) => "gaussian",
+        }
+    }
+
+    /// Code width.
+    pub fn code_dim(&self) -> usize {
+        match self {
+            BottleneckSpec::Plain(b) => b.code_dim,
+            BottleneckSpec::Sparse(b) => b.code_dim,
+            BottleneckSpec::Gaussian(b) => b.code_dim,
+        }
+    }
+
+    /// Code width, to set.
+    pub fn code_dim_mut(&mut self) -> &mut usize {
+        match self {
+            BottleneckSpec::Plain(b) => &mut b.code_dim,
+            BottleneckSpec::Sparse(b) => &mut b.code_dim,
+            BottleneckSpec::Gaussian(b) => &mut b.code_dim,
+        }
+    }
+}
+
+/// What a kind's own config provides; [`ModelConfig`] goes through it. A new bottleneck is its
+/// own file (its config implementing this, its model implementing [`Autoencoder`]) plus a
+/// [`BottleneckSpec`] variant, its arm in [`ModelConfig::as_kind`] and a [`PRESETS`] row.
 pub trait KindConfig {
     /// Refuses out-of-range fields, naming them.
     fn validate(&self) -> Result<(), ModelError>;
     /// `(inputs, outputs)` of every dense layer the model will have, for estimating its memory
     /// before building it.
     fn layers(&self) -> Vec<(usize, usize)>;
-    /// Features per example the model expects.
-    fn input_dim(&self) -> usize;
-    /// The likelihood part.
-    fn likelihood(&self) -> Likelihood;
     /// The model, its parameters created (or loaded) through `vb`.
     fn build(&self, vb: VarBuilder) -> Result<Box<dyn Autoencoder>, ModelError>;
 }
 
-/// A kind's name and its default config.
+/// A preset's name and its parts.
 pub type Preset = (&'static str, fn() -> ModelConfig);
 
-/// Every kind `--model` names, with its default config.
+/// Every preset `--model` names.
 pub const PRESETS: [Preset; 4] = [
-    ("stacked", || ModelConfig::Stacked(StackedConfig::default())),
-    ("vae", || ModelConfig::Vae(VaeConfig::default())),
-    ("denoising", || ModelConfig::Denoising(StackedConfig::default())),
-    ("sparse", || ModelConfig::Sparse(SparseConfig::default())),
+    ("stacked", || StackedConfig::default().into()),
+    ("vae", || VaeConfig::default().into()),
+    ("denoising", || ModelConfig { preset: Some("denoising".into()), ..StackedConfig::default().into() }),
+    ("sparse", || SparseConfig::default().into()),
 ];
 
+impl Default for ModelConfig {
+    fn default() -> Self {
+        StackedConfig::default().into()
+    }
+}
+
 impl ModelConfig {
-    /// The kind's name, as in `--model` and the config's `kind` field.
-    pub fn kind(&self) -> &'static str {
-        match self {
-            ModelConfig::Stacked(_) => "stacked",
-            ModelConfig::Vae(_) => "vae",
-            ModelConfig::Denoising(_) => "denoising",
-            ModelConfig::Sparse(_) => "sparse",
+    /// The preset's name, as in `--model` and reports.
+    pub fn kind(&self) -> &str {
+        match (&self.preset, &self.bottleneck) {
+            (Some(p), _) => p,
+            (None, BottleneckSpec::Plain(_)) => "stacked",
+            (None, BottleneckSpec::Sparse(_)) => "sparse",
+            (None, BottleneckSpec::Gaussian(_)) => "vae",
         }
     }
 
-    /// The kind's own config.
-    pub fn as_kind(&self) -> &dyn KindConfig {
-        match self {
-            ModelConfig::Stacked(c) | ModelConfig::Denoising(c) => c,
-            ModelConfig::Vae(c) => c,
-            ModelConfig::Sparse(c) => c,
+    /// The dense body's fields (the only body so far).
+    pub fn dense(&self) -> &DenseSpec {
+        let BodySpec::Dense(d) = &self.body;
+        d
+    }
+
+    /// The dense body's fields, to set.
+    pub fn dense_mut(&mut self) -> &mut DenseSpec {
+        let BodySpec::Dense(d) = &mut self.body;
+        d
+    }
+
+    /// The model its bottleneck makes, with the body and likelihood given to it.
+    pub fn as_kind(&self) -> Box<dyn KindConfig> {
+        let d = self.dense().clone();
+        match &self.bottleneck {
+            BottleneckSpec::Plain(b) => Box::new(StackedConfig {
+                input_dim: d.input_dim,
+                hidden: d.hidden,
+                code_dim: b.code_dim,
+                decoder_hidden: d.decoder_hidden,
+                activation: d.activation,
+                code_activation: b.code_activation,
+                loss: self.likelihood,
+            }),
+            BottleneckSpec::Sparse(b) => Box::new(SparseConfig {
+                input_dim: d.input_dim,
+                hidden: d.hidden,
+                decoder_hidden: d.decoder_hidden,
+                code_dim: b.code_dim,
+                activation: d.activation,
+                loss: self.likelihood,
+                sparsity: b.sparsity,
+                aux_k: b.aux_k,
+                unit_norm_decoder: b.unit_norm_decoder,
+                dead_window: b.dead_window,
+            }),
+            BottleneckSpec::Gaussian(b) => Box::new(VaeConfig {
+                input_dim: d.input_dim,
+                hidden: d.hidden,
+                code_dim: b.code_dim,
+                decoder_hidden: d.decoder_hidden,
+                activation: d.activation,
+                beta: b.beta,
+                likelihood: self.likelihood,
+            }),
         }
     }
 
-    /// The default config of a kind named on the command line.
-    pub fn default_for(kind: &str) -> Option<ModelConfig> {
-        PRESETS.iter().find(|(name, _)| *name == kind).map(|(_, make)| make())
+    /// The default parts of a preset named on the command line.
+    pub fn default_for(preset: &str) -> Option<ModelConfig> {
+        PRESETS.iter().find(|(name, _)| *name == preset).map(|(_, make)| make())
     }
 
-    /// Every kind `--model` accepts.
+    /// Every preset `--model` accepts.
     pub fn kinds() -> Vec<&'static str> {
         PRESETS.iter().map(|(name, _)| *name).collect()
     }
@@ -110,12 +300,7 @@ impl ModelConfig {
 
     /// Features per example the model expects.
     pub fn input_dim(&self) -> usize {
-        self.as_kind().input_dim()
-    }
-
-    /// The likelihood part.
-    pub fn likelihood(&self) -> Likelihood {
-        self.as_kind().likelihood()
+        self.dense().input_dim
     }
 }
 
@@ -131,22 +316,70 @@ impl std::ops::Deref for Checked {
     }
 }
 
-/// Implements [`KindConfig`] for a kind's config from its inherent `validate` and `layers`, its
-/// `input_dim` field, its likelihood field and its model's `new`.
+impl From<StackedConfig> for ModelConfig {
+    fn from(c: StackedConfig) -> Self {
+        ModelConfig {
+            preset: Some("stacked".into()),
+            body: BodySpec::Dense(DenseSpec {
+                input_dim: c.input_dim,
+                hidden: c.hidden,
+                decoder_hidden: c.decoder_hidden,
+                activation: c.activation,
+            }),
+            bottleneck: BottleneckSpec::Plain(PlainSpec { code_dim: c.code_dim, code_activation: c.code_activation }),
+            likelihood: c.loss,
+        }
+    }
+}
+
+impl From<VaeConfig> for ModelConfig {
+    fn from(c: VaeConfig) -> Self {
+        ModelConfig {
+            preset: Some("vae".into()),
+            body: BodySpec::Dense(DenseSpec {
+                input_dim: c.input_dim,
+                hidden: c.hidden,
+                decoder_hidden: c.decoder_hidden,
+                activation: c.activation,
+            }),
+            bottleneck: BottleneckSpec::Gaussian(GaussianSpec { code_dim: c.code_dim, beta: c.beta }),
+            likelihood: c.likelihood,
+        }
+    }
+}
+
+impl From<SparseConfig> for ModelConfig {
+    fn from(c: SparseConfig) -> Self {
+        ModelConfig {
+            preset: Some("sparse".into()),
+            body: BodySpec::Dense(DenseSpec {
+                input_dim: c.input_dim,
+                hidden: c.hidden,
+                decoder_hidden: c.decoder_hidden,
+                activation: c.activation,
+            }),
+            bottleneck: BottleneckSpec::Sparse(SparseSpec {
+                code_dim: c.code_dim,
+                sparsity: c.sparsity,
+                aux_k: c.aux_k,
+                unit_norm_decoder: c.unit_norm_decoder,
+                dead_window: c.dead_window,
+            }),
+            likelihood: c.loss,
+        }
+    }
+}
+
+/// Implements [`KindConfig`] for a kind's config from its inherent `validate` and `layers` and
+/// its model's `new`.
 macro_rules! kind_config {
-    ($config:ty => $model:ty, likelihood: $field:ident) => {
+    ($config:ty => $model:ty) => {
         impl KindConfig for $config {
             fn validate(&self) -> Result<(), ModelError> {
                 <$config>::validate(self)
             }
             fn layers(&self) -> Vec<(usize, usize)> {
                 <$config>::layers(self)
-            }
-            fn input_dim(&self) -> usize {
-                self.input_dim
-            }
-            fn likelihood(&self) -> Likelihood {
-                self.$field
             }
             fn build(&self, vb: VarBuilder) -> Result<Box<dyn Autoencoder>, ModelError> {
                 Ok(Box::new(<$model>::new(self, vb)?))
@@ -155,9 +388,9 @@ macro_rules! kind_config {
     };
 }
 
-kind_config!(StackedConfig => crate::StackedAe, likelihood: loss);
-kind_config!(VaeConfig => crate::Vae, likelihood: likelihood);
-kind_config!(SparseConfig => crate::SparseAe, likelihood: loss);
+kind_config!(StackedConfig => crate::StackedAe);
+kind_config!(VaeConfig => crate::Vae);
+kind_config!(SparseConfig => crate::SparseAe);
 
 #[cfg(test)]
 mod tests {
@@ -171,12 +404,13 @@ mod tests {
         let stacked = StackedConfig { decoder_hidden: Some(vec![7, 9]), ..Default::default() };
         let sparse = SparseConfig { hidden: vec![32], ..Default::default() };
         for cfg in [
-            ModelConfig::Stacked(stacked),
-            ModelConfig::Vae(VaeConfig::default()),
-            ModelConfig::Vae(VaeConfig { hidden: vec![300, 100], ..Default::default() }),
-            ModelConfig::Vae(VaeConfig { decoder_hidden: Some(vec![64, 32, 16]), ..Default::default() }),
-            ModelConfig::Sparse(sparse),
-            ModelConfig::Sparse(SparseConfig::default()),
+            ModelConfig::from(stacked),
+            VaeConfig::default().into(),
+            VaeConfig { hidden: vec![300, 100], ..Default::default() }.into(),
+            VaeConfig { decoder_hidden: Some(vec![64, 32, 16]), ..Default::default() }.into(),
+            sparse.into(),
+            SparseConfig { decoder_hidden: Some(vec![16, 8]), ..Default::default() }.into(),
+            SparseConfig::default().into(),
         ] {
             let params = Params::new();
             let checked = cfg.clone().check().unwrap();

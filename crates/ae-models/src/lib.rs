@@ -20,6 +20,7 @@
 
 pub mod body;
 pub mod config;
+pub mod config_v1;
 pub mod error;
 mod host;
 pub mod likelihood;
@@ -32,7 +33,10 @@ pub mod vae;
 mod vae_fused;
 
 pub use body::{Body, BodyConfig, DenseBody, DenseBodyConfig};
-pub use config::{Checked, KindConfig, ModelConfig};
+pub use config::{
+    BodySpec, BottleneckSpec, Checked, DenseSpec, GaussianSpec, KindConfig, ModelConfig, PlainSpec, SparseSpec,
+};
+pub use config_v1::ModelConfigV1;
 pub use error::ModelError;
 pub use likelihood::Likelihood;
 pub use sparse::{SparseAe, SparseConfig};

@@ -31,6 +31,8 @@ pub struct SparseConfig {
     pub input_dim: usize,
     /// Encoder hidden widths, input side first (empty: one layer to the code).
     pub hidden: Vec<usize>,
+    /// Decoder hidden widths, code side first; `None` mirrors the encoder.
+    pub decoder_hidden: Option<Vec<usize>>,
     /// Code width; may exceed `input_dim`.
     pub code_dim: usize,
     /// Activation after every hidden layer.
@@ -55,6 +57,7 @@ impl Default for SparseConfig {
         Self {
             input_dim: 784,
             hidden: vec![512, 256],
+            decoder_hidden: None,
             code_dim: 64,
             activation: Activation::Relu,
             loss: Likelihood::Bernoulli,
@@ -67,9 +70,14 @@ impl Default for SparseConfig {
 }
 
 impl SparseConfig {
-    /// The body these fields describe (the decoder mirrors the encoder).
+    /// Decoder hidden widths, code side first: `decoder_hidden`, or the encoder's mirrored.
+    pub fn decoder_widths(&self) -> Vec<usize> {
+        self.decoder_hidden.clone().unwrap_or_else(|| self.hidden.iter().rev().copied().collect())
+    }
+
+    /// The body these fields describe.
     pub fn body(&self) -> BodyConfig {
-        BodyConfig::dense(self.input_dim, &self.hidden, self.hidden.iter().rev().copied().collect(), self.activation)
+        BodyConfig::dense(self.input_dim, &self.hidden, self.decoder_widths(), self.activation)
     }
 
     /// `(inputs, outputs)` of every dense layer, encoder then decoder.
@@ -77,7 +85,7 @@ impl SparseConfig {
         let widths: Vec<usize> = std::iter::once(self.input_dim)
             .chain(self.hidden.iter().copied())
             .chain([self.code_dim])
-            .chain(self.hidden.iter().rev().copied())
+            .chain(self.decoder_widths())
             .chain([self.input_dim])
             .collect();
         widths.windows(2).map(|w| (w[0], w[1])).collect()
@@ -92,6 +100,9 @@ impl SparseConfig {
         check_width("code_dim".into(), self.code_dim)?;
         for (i, &w) in self.hidden.iter().enumerate() {
             check_width(format!("hidden[{i}]"), w)?;
+        }
+        for (i, &w) in self.decoder_hidden.iter().flatten().enumerate() {
+            check_width(format!("decoder_hidden[{i}]"), w)?;
         }
         if let Sparsity::TopK { k } = self.sparsity
             && k > self.code_dim

@@ -388,13 +388,21 @@ mod tests {
 
     #[test]
     fn config_json_rejects_unknown_fields() {
-        let err = serde_json::from_str::<crate::ModelConfig>(r#"{"kind":"stacked","hiden":[3]}"#)
+        // Format 2, the parts:
+        let err = serde_json::from_str::<crate::ModelConfig>(r#"{"body":{"kind":"dense","hiden":[3]}}"#)
             .err()
             .map(|e| e.to_string())
             .unwrap_or_default();
         assert!(err.contains("unknown field `hiden`"), "{err}");
-        let ok: crate::ModelConfig = serde_json::from_str(r#"{"kind":"stacked","code_dim":2}"#).unwrap();
-        let crate::ModelConfig::Stacked(ok) = ok else { panic!("parsed as stacked") };
-        assert_eq!((ok.input_dim, ok.code_dim, ok.hidden), (784, 2, vec![512, 256]));
+        let ok: crate::ModelConfig = serde_json::from_str(r#"{"bottleneck":{"kind":"plain","code_dim":2}}"#).unwrap();
+        assert_eq!((ok.input_dim(), ok.bottleneck.code_dim(), ok.dense().hidden.clone()), (784, 2, vec![512, 256]));
+        // and format 1, a kind with flat fields:
+        let err = serde_json::from_str::<crate::ModelConfigV1>(r#"{"kind":"stacked","hiden":[3]}"#)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(err.contains("unknown field `hiden`"), "{err}");
+        let old: crate::ModelConfigV1 = serde_json::from_str(r#"{"kind":"stacked","code_dim":2}"#).unwrap();
+        assert_eq!(crate::ModelConfig::from(old), ok);
     }
 }

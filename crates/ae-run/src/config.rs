@@ -5,14 +5,18 @@
 use std::path::Path;
 
 use ae_data::DataConfig;
-use ae_models::ModelConfig;
+use ae_models::{ModelConfig, ModelConfigV1};
 use ae_train::TrainConfig;
 use serde::{Deserialize, Serialize};
 
 use crate::error::RunError;
 
-/// The config format this build reads and writes.
-pub const CONFIG_FORMAT: u32 = 1;
+/// The config format this build writes: the model as its parts (`body`, `bottleneck`,
+/// `likelihood`) and the preset they came from.
+pub const CONFIG_FORMAT: u32 = 2;
+
+/// The first format, which named a model kind with flat fields; still read, and upgraded.
+pub const CONFIG_FORMAT_V1: u32 = 1;
 
 /// Everything that defines a run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -47,8 +51,9 @@ impl RunConfig {
         Self::parse(&text, path)
     }
 
-    /// Parses a config file's text (`path` names it in errors): JSON with only known keys, in
-    /// the format version this build reads. (The fuzz target `config` feeds it arbitrary text.)
+    /// Parses a config file's text (`path` names it in errors): JSON with only known keys, in a
+    /// format version this build reads; a format-1 file is upgraded to the current format.
+    /// (The fuzz target `config` feeds it arbitrary text.)
     pub fn parse(text: &str, path: &Path) -> Result<RunConfig, RunError> {
         let invalid = |e: String| config_error(path, format!("invalid config: {e}"));
         let mut value: serde_json::Value = serde_json::from_str(text).map_err(|e| invalid(e.to_string()))?;
@@ -63,17 +68,17 @@ impl RunConfig {
                 "missing \"format\": {CONFIG_FORMAT} (the config format this build reads), which says the file is an ae config"
             )));
         }
-        // A partial model section names the default kind's fields: the kind is needed only to
-        // choose another one.
-        if let Some(model) = object.get_mut("model").and_then(serde_json::Value::as_object_mut) {
-            model.entry("kind").or_insert_with(|| ModelConfig::default().kind().into());
+        let format = object.get("format").and_then(serde_json::Value::as_u64);
+        if format == Some(u64::from(CONFIG_FORMAT_V1)) {
+            upgrade_v1(object).map_err(invalid)?;
         }
         let cfg: RunConfig = serde_json::from_value(value).map_err(|e| invalid(e.to_string()))?;
         if cfg.format != CONFIG_FORMAT {
             return Err(config_error(
                 path,
                 format!(
-                    "config format {} is not one this build reads; expected \"format\": {CONFIG_FORMAT}",
+                    "config format {} is not one this build reads; expected \"format\": {CONFIG_FORMAT} (or \
+                     {CONFIG_FORMAT_V1}, which is upgraded)",
                     cfg.format
                 ),
             ));
@@ -88,10 +93,10 @@ impl RunConfig {
         self.model.validate()?;
         // Corruption is a property of the training data, open to every model (a VAE with noise is
         // a denoising VAE); the "denoising" preset is the stacked model that always has one.
-        match (&self.model, self.train.noise) {
-            (ModelConfig::Denoising(_), None) => Err(RunError::Inconsistent {
+        match (self.model.kind(), self.train.noise) {
+            ("denoising", None) => Err(RunError::Inconsistent {
                 field: "train.noise",
-                reason: "missing; model.kind \"denoising\" needs a noise such as \"gaussian:0.5\"".into(),
+                reason: "missing; model.preset \"denoising\" needs a noise such as \"gaussian:0.5\"".into(),
             }),
             _ => Ok(()),
         }
@@ -139,6 +144,21 @@ fn kind_of(value: &serde_json::Value) -> &'static str {
     }
 }
 
+/// Rewrites a format-1 file's object as the current format: its model section (a kind with flat
+/// fields, the default kind's where `kind` is left out) read as it was and turned into parts.
+fn upgrade_v1(object: &mut serde_json::Map<String, serde_json::Value>) -> Result<(), String> {
+    if let Some(mut model) = object.remove("model") {
+        if let Some(fields) = model.as_object_mut() {
+            fields.entry("kind").or_insert_with(|| "stacked".into());
+        }
+        let old: ModelConfigV1 = serde_json::from_value(model).map_err(|e| format!("model: {e}"))?;
+        let new = serde_json::to_value(ModelConfig::from(old)).map_err(|e| e.to_string())?;
+        object.insert("model".into(), new);
+    }
+    object.insert("format".into(), CONFIG_FORMAT.into());
+    Ok(())
+}
+
 fn config_error(path: &Path, reason: String) -> RunError {
     RunError::Config { path: path.to_path_buf(), reason }
 }
@@ -163,11 +183,29 @@ mod tests {
     }
 
     #[test]
+    fn format_1_files_are_upgraded_to_parts() {
+        let old = r#"{"format": 1, "model": {"kind": "denoising", "hidden": [16], "code_dim": 4, "loss": "mse"},
+                      "train": {"noise": "gaussian:0.3"}}"#;
+        let cfg = RunConfig::parse(old, Path::new("old.json")).unwrap();
+        assert_eq!((cfg.format, cfg.model.kind()), (CONFIG_FORMAT, "denoising"));
+        assert_eq!(cfg.model.dense().hidden, [16]);
+        assert_eq!(cfg.model.bottleneck.code_dim(), 4);
+        assert_eq!(cfg.model.likelihood, ae_models::Likelihood::SquaredError);
+        // A format-1 model section without a kind named the stacked model's fields.
+        let partial = RunConfig::parse(r#"{"format": 1, "model": {"code_dim": 3}}"#, Path::new("p.json")).unwrap();
+        assert_eq!((partial.model.kind(), partial.model.bottleneck.code_dim()), ("stacked", 3));
+        // The upgrade is what the current format reads back.
+        assert_eq!(RunConfig::parse(&cfg.to_json(), Path::new("new.json")).unwrap(), cfg);
+        let err = RunConfig::parse(r#"{"format": 1, "model": {"kind": "stacked", "hiden": []}}"#, Path::new("b.json"));
+        assert!(err.unwrap_err().to_string().contains("unknown field `hiden`"));
+    }
+
+    #[test]
     fn bad_files_are_usage_errors_naming_the_file() {
         let path = Path::new("my.json");
         for (text, want) in [
             ("[1]", "my.json: invalid config: expected a JSON object"),
-            ("{}", "my.json: invalid config: missing \"format\": 1"),
+            ("{}", "my.json: invalid config: missing \"format\": 2"),
             ("{\"format\": 9}", "my.json: config format 9 is not one this build reads"),
         ] {
             let err = RunConfig::parse(text, path).unwrap_err();

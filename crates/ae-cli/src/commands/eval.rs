@@ -55,7 +55,7 @@ pub fn run(a: &EvalArgs) -> anyhow::Result<()> {
         out["recon"] = json!(test.recon);
         out["neg_elbo"] = json!(test.recon + kl);
     }
-    out["likelihood"] = json!(cfg.model.likelihood().to_string());
+    out["likelihood"] = json!(cfg.model.likelihood.to_string());
     let nll_iw = match a.iw_samples {
         Some(k) => match importance_weighted_nll(&*model, &data.test, k, cfg.train.seed)? {
             Some(v) => Some((k, v)),
@@ -64,7 +64,7 @@ pub fn run(a: &EvalArgs) -> anyhow::Result<()> {
                     "--iw-samples: the run's model is {} with the {} likelihood; the importance-weighted \
                      likelihood needs a model with a density (a vae whose likelihood is not mse)",
                     cfg.model.kind(),
-                    cfg.model.likelihood()
+                    cfg.model.likelihood
                 )));
             }
         },

@@ -17,7 +17,7 @@ use std::path::Path;
 
 use ae_core::Autoencoder;
 use ae_data::Dataset;
-use ae_models::ModelConfig;
+use ae_models::BottleneckSpec;
 use ae_run::{OpenRun, RunConfig};
 use candle_core::Device;
 
@@ -90,7 +90,9 @@ pub(crate) fn sparse_report(
     cfg: &RunConfig,
     data: &Dataset,
 ) -> anyhow::Result<Option<serde_json::Map<String, serde_json::Value>>> {
-    let (Some(threshold), ModelConfig::Sparse(sc)) = (model.active_threshold(), &cfg.model) else { return Ok(None) };
+    let (Some(threshold), BottleneckSpec::Sparse(sc)) = (model.active_threshold(), &cfg.model.bottleneck) else {
+        return Ok(None);
+    };
     let bs = cfg.train.batch_size.max(256);
     let activity = ae_train::code_activity(model, &data.test, bs, threshold)?;
     let window = data.train.tail(sc.dead_window)?;
