@@ -316,16 +316,23 @@ impl std::ops::Deref for Checked {
     }
 }
 
+/// The dense body of a kind's flat config (each has the four fields).
+macro_rules! dense_body {
+    ($c:ident) => {
+        BodySpec::Dense(DenseSpec {
+            input_dim: $c.input_dim,
+            hidden: $c.hidden,
+            decoder_hidden: $c.decoder_hidden,
+            activation: $c.activation,
+        })
+    };
+}
+
 impl From<StackedConfig> for ModelConfig {
     fn from(c: StackedConfig) -> Self {
         ModelConfig {
             preset: Some("stacked".into()),
-            body: BodySpec::Dense(DenseSpec {
-                input_dim: c.input_dim,
-                hidden: c.hidden,
-                decoder_hidden: c.decoder_hidden,
-                activation: c.activation,
-            }),
+            body: dense_body!(c),
             bottleneck: BottleneckSpec::Plain(PlainSpec { code_dim: c.code_dim, code_activation: c.code_activation }),
             likelihood: c.loss,
         }
@@ -336,12 +343,7 @@ impl From<VaeConfig> for ModelConfig {
     fn from(c: VaeConfig) -> Self {
         ModelConfig {
             preset: Some("vae".into()),
-            body: BodySpec::Dense(DenseSpec {
-                input_dim: c.input_dim,
-                hidden: c.hidden,
-                decoder_hidden: c.decoder_hidden,
-                activation: c.activation,
-            }),
+            body: dense_body!(c),
             bottleneck: BottleneckSpec::Gaussian(GaussianSpec { code_dim: c.code_dim, beta: c.beta }),
             likelihood: c.likelihood,
         }
@@ -352,12 +354,7 @@ impl From<SparseConfig> for ModelConfig {
     fn from(c: SparseConfig) -> Self {
         ModelConfig {
             preset: Some("sparse".into()),
-            body: BodySpec::Dense(DenseSpec {
-                input_dim: c.input_dim,
-                hidden: c.hidden,
-                decoder_hidden: c.decoder_hidden,
-                activation: c.activation,
-            }),
+            body: dense_body!(c),
             bottleneck: BottleneckSpec::Sparse(SparseSpec {
                 code_dim: c.code_dim,
                 sparsity: c.sparsity,
