@@ -44,3 +44,27 @@ fn every_committed_run_evaluates_as_it_did_when_it_was_made() {
         assert!(checked.iter().any(|c| c.ends_with(&format!("\"{kind}\""))), "no committed {kind} run: {checked:?}");
     }
 }
+
+#[test]
+fn a_run_recorded_in_format_1_resumes_and_writes_its_config_back_as_parts() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = tmp.path().join("run");
+    common::train_tiny(&run, &["--epochs", "1"]);
+    // The config as the first format wrote it: the kind and its flat fields.
+    let read = |p: &Path| -> serde_json::Value { serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap() };
+    let parts = read(&run.join("config.json"));
+    let (body, code) = (&parts["model"]["body"], &parts["model"]["bottleneck"]);
+    let mut v1 = parts.clone();
+    v1["format"] = 1.into();
+    v1["model"] = serde_json::json!({
+        "kind": "stacked", "input_dim": body["input_dim"], "hidden": body["hidden"],
+        "decoder_hidden": body["decoder_hidden"], "activation": body["activation"],
+        "code_dim": code["code_dim"], "code_activation": code["code_activation"], "loss": "bce",
+    });
+    std::fs::write(run.join("config.json"), serde_json::to_vec_pretty(&v1).unwrap()).unwrap();
+    let dir = run.to_str().unwrap();
+    common::ok(&["train", "--resume", "--run-dir", dir, "--epochs", "2", "--progress", "none"]);
+    assert_eq!(read(&run.join("config.json"))["model"], parts["model"], "upgraded to the same parts");
+    assert_eq!(read(&run.join("config.json"))["format"], 2);
+    assert_eq!(read(&run.join("state.json"))["epoch"], 2, "the resume trained on");
+}
