@@ -79,6 +79,12 @@ pub struct DenseBodyConfig {
     pub activation: Activation,
 }
 
+/// Decoder hidden widths, code side first: `decoder_hidden` where given, else the encoder's
+/// `hidden` mirrored (the default of every kind).
+pub fn decoder_widths(hidden: &[usize], decoder_hidden: Option<&Vec<usize>>) -> Vec<usize> {
+    decoder_hidden.cloned().unwrap_or_else(|| hidden.iter().rev().copied().collect())
+}
+
 impl BodyConfig {
     /// A dense body of these widths.
     pub fn dense(input_dim: usize, hidden: &[usize], decoder_hidden: Vec<usize>, activation: Activation) -> Self {

@@ -69,7 +69,7 @@ impl StackedConfig {
 
     /// Decoder hidden widths, code side first.
     pub fn decoder_widths(&self) -> Vec<usize> {
-        self.decoder_hidden.clone().unwrap_or_else(|| self.hidden.iter().rev().copied().collect())
+        body::decoder_widths(&self.hidden, self.decoder_hidden.as_ref())
     }
 
     /// The body these fields describe.

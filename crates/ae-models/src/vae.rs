@@ -54,7 +54,7 @@ impl Default for VaeConfig {
 impl VaeConfig {
     /// Decoder hidden widths, code side first: `decoder_hidden`, or the encoder's mirrored.
     pub fn decoder_widths(&self) -> Vec<usize> {
-        self.decoder_hidden.clone().unwrap_or_else(|| self.hidden.iter().rev().copied().collect())
+        body::decoder_widths(&self.hidden, self.decoder_hidden.as_ref())
     }
 
     /// The body these fields describe.
