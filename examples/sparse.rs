@@ -21,7 +21,8 @@ fn main() -> anyhow::Result<()> {
 
     let params = Params::new();
     let vb = params.var_builder(stream(train_cfg.seed, Purpose::Init, 0), &dev);
-    let model = SparseAe::new(&SparseConfig::default(), vb)?;
+    let cfg = SparseConfig::default();
+    let model = SparseAe::new(&cfg, vb)?;
 
     // No run directory: the best epoch's weights (lowest validation loss) stay in the model.
     Fit::new(&model, &params, &data.train).validation(data.val.as_ref()).config(&train_cfg).restore_best(true).run()?;
@@ -30,10 +31,7 @@ fn main() -> anyhow::Result<()> {
     let activity = code_activity(&model, &data.test, 500, threshold)?;
     println!(
         "{}: mean activation {:.4}, {:.1} active units per example, fvu {:.4}",
-        model.sparsity(),
-        activity.mean_activation,
-        activity.l0,
-        activity.fvu
+        cfg.sparsity, activity.mean_activation, activity.l0, activity.fvu
     );
     let (train_codes, test_codes) = (model.embed(&data.train.images)?, model.embed(&data.test.images)?);
     let (train_labels, test_labels) = (data.train.require_labels("probe")?, data.test.require_labels("probe")?);

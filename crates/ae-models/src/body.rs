@@ -18,6 +18,9 @@ pub trait Body: std::fmt::Debug + Send + Sync {
     /// Features per example the encoder produces, which the bottleneck reads.
     fn features(&self) -> usize;
 
+    /// The device the parameters live on.
+    fn device(&self) -> candle_core::Device;
+
     /// `(batch, input_dim)` to `(batch, features)`.
     fn encode(&self, xs: &Tensor) -> Result<Tensor>;
 
@@ -143,6 +146,11 @@ impl Body for DenseBody {
 
     fn features(&self) -> usize {
         self.features
+    }
+
+    fn device(&self) -> candle_core::Device {
+        let first = self.decoder.layers().first().or(self.encoder.layers().first());
+        first.map_or(candle_core::Device::Cpu, |l| l.weight().device().clone())
     }
 
     fn encode(&self, xs: &Tensor) -> Result<Tensor> {

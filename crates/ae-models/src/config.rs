@@ -5,10 +5,12 @@
 
 use serde::{Deserialize, Serialize};
 
-use ae_core::{Activation, Autoencoder};
-use candle_nn::VarBuilder;
+use ae_core::Activation;
 
 use crate::ModelError;
+use crate::body::{self, BodyConfig, HeadSite};
+use crate::bottleneck::{Bottleneck, GaussianCode, PlainCode, SparseCode};
+use crate::error::check_width;
 use crate::likelihood::Likelihood;
 use crate::sparse::SparseConfig;
 use crate::sparsity::Sparsity;
@@ -179,19 +181,102 @@ impl BottleneckSpec {
             BottleneckSpec::Gaussian(b) => &mut b.code_dim,
         }
     }
+
+    /// Refuses out-of-range fields, naming them.
+    pub fn validate(&self) -> Result<(), ModelError> {
+        check_width("code_dim".into(), self.code_dim())?;
+        match self {
+            BottleneckSpec::Plain(_) => Ok(()),
+            BottleneckSpec::Sparse(b) => b.validate(),
+            BottleneckSpec::Gaussian(b) => b.validate(),
+        }
+    }
+
+    /// `(inputs, outputs)` of the head's dense layers on `features` body features.
+    pub fn layers(&self, features: usize) -> Vec<(usize, usize)> {
+        let heads = if matches!(self, BottleneckSpec::Gaussian(_)) { 2 } else { 1 };
+        vec![(features, self.code_dim()); heads]
+    }
+
+    /// The bottleneck, its head created (or loaded) at the body's `site`.
+    pub fn build(&self, site: HeadSite<'_>) -> candle_core::Result<Box<dyn Bottleneck>> {
+        Ok(match self {
+            BottleneckSpec::Plain(b) => Box::new(PlainCode::build(b, site)?),
+            BottleneckSpec::Sparse(b) => Box::new(SparseCode::build(b, site)?),
+            BottleneckSpec::Gaussian(b) => Box::new(GaussianCode::build(b, site)?),
+        })
+    }
 }
 
-/// What a kind's own config provides; [`ModelConfig`] goes through it. A new bottleneck is its
-/// own file (its config implementing this, its model implementing [`Autoencoder`]) plus a
-/// [`BottleneckSpec`] variant, its arm in [`ModelConfig::as_kind`] and a [`PRESETS`] row.
-pub trait KindConfig {
-    /// Refuses out-of-range fields, naming them.
-    fn validate(&self) -> Result<(), ModelError>;
-    /// `(inputs, outputs)` of every dense layer the model will have, for estimating its memory
-    /// before building it.
-    fn layers(&self) -> Vec<(usize, usize)>;
-    /// The model, its parameters created (or loaded) through `vb`.
-    fn build(&self, vb: VarBuilder) -> Result<Box<dyn Autoencoder>, ModelError>;
+impl DenseSpec {
+    /// Decoder hidden widths, code side first: `decoder_hidden`, or the encoder's mirrored.
+    pub fn decoder_widths(&self) -> Vec<usize> {
+        body::decoder_widths(&self.hidden, self.decoder_hidden.as_ref())
+    }
+
+    /// Features per example the encoder hands the bottleneck.
+    pub fn features(&self) -> usize {
+        self.hidden.last().copied().unwrap_or(self.input_dim)
+    }
+
+    /// Refuses sizes of zero or beyond reason, naming the field.
+    pub fn validate(&self) -> Result<(), ModelError> {
+        check_width("input_dim".into(), self.input_dim)?;
+        for (field, widths) in [("hidden", &self.hidden), ("decoder_hidden", &self.decoder_widths())] {
+            for (i, &w) in widths.iter().enumerate() {
+                check_width(format!("{field}[{i}]"), w)?;
+            }
+            if widths.len() > MAX_LAYERS {
+                return Err(ModelError::InvalidConfig {
+                    field: field.into(),
+                    value: format!("{} layers", widths.len()),
+                    expected: format!("at most {MAX_LAYERS} hidden layers"),
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The most hidden layers a dense encoder or decoder may have.
+const MAX_LAYERS: usize = 64;
+
+impl SparseSpec {
+    /// Refuses bad combinations, naming the field.
+    pub fn validate(&self) -> Result<(), ModelError> {
+        let invalid = |field: &str, value: String, expected: &str| {
+            Err(ModelError::InvalidConfig { field: field.into(), value, expected: expected.into() })
+        };
+        if let Sparsity::TopK { k } = self.sparsity
+            && k > self.code_dim
+        {
+            return invalid("sparsity", self.sparsity.to_string(), &format!("K at most code_dim = {}", self.code_dim));
+        }
+        match (self.aux_k, self.sparsity) {
+            (Some(a), s) if !matches!(s, Sparsity::TopK { .. }) => {
+                invalid("aux_k", a.to_string(), "no auxiliary K unless sparsity is topk:K")
+            }
+            (Some(a), _) if a == 0 || a > self.code_dim => {
+                invalid("aux_k", a.to_string(), &format!("from 1 to code_dim = {}", self.code_dim))
+            }
+            _ if self.dead_window == 0 => invalid("dead_window", "0".into(), "at least 1 example"),
+            _ => Ok(()),
+        }
+    }
+}
+
+impl GaussianSpec {
+    /// Refuses a non-finite or negative β.
+    pub fn validate(&self) -> Result<(), ModelError> {
+        if !(self.beta.is_finite() && self.beta >= 0.0) {
+            return Err(ModelError::InvalidConfig {
+                field: "beta".into(),
+                value: self.beta.to_string(),
+                expected: "a finite number >= 0".into(),
+            });
+        }
+        Ok(())
+    }
 }
 
 /// A preset's name and its parts.
@@ -234,41 +319,10 @@ impl ModelConfig {
         d
     }
 
-    /// The model its bottleneck makes, with the body and likelihood given to it.
-    pub fn as_kind(&self) -> Box<dyn KindConfig> {
-        let d = self.dense().clone();
-        match &self.bottleneck {
-            BottleneckSpec::Plain(b) => Box::new(StackedConfig {
-                input_dim: d.input_dim,
-                hidden: d.hidden,
-                code_dim: b.code_dim,
-                decoder_hidden: d.decoder_hidden,
-                activation: d.activation,
-                code_activation: b.code_activation,
-                loss: self.likelihood,
-            }),
-            BottleneckSpec::Sparse(b) => Box::new(SparseConfig {
-                input_dim: d.input_dim,
-                hidden: d.hidden,
-                decoder_hidden: d.decoder_hidden,
-                code_dim: b.code_dim,
-                activation: d.activation,
-                loss: self.likelihood,
-                sparsity: b.sparsity,
-                aux_k: b.aux_k,
-                unit_norm_decoder: b.unit_norm_decoder,
-                dead_window: b.dead_window,
-            }),
-            BottleneckSpec::Gaussian(b) => Box::new(VaeConfig {
-                input_dim: d.input_dim,
-                hidden: d.hidden,
-                code_dim: b.code_dim,
-                decoder_hidden: d.decoder_hidden,
-                activation: d.activation,
-                beta: b.beta,
-                likelihood: self.likelihood,
-            }),
-        }
+    /// The body part as [`crate::body::build`] takes it.
+    pub fn body_config(&self) -> BodyConfig {
+        let d = self.dense();
+        BodyConfig::dense(d.input_dim, &d.hidden, d.decoder_widths(), d.activation)
     }
 
     /// The default parts of a preset named on the command line.
@@ -281,9 +335,10 @@ impl ModelConfig {
         PRESETS.iter().map(|(name, _)| *name).collect()
     }
 
-    /// Refuses out-of-range fields, naming them.
+    /// Refuses out-of-range fields, naming them: each part checks its own.
     pub fn validate(&self) -> Result<(), ModelError> {
-        self.as_kind().validate()
+        self.dense().validate()?;
+        self.bottleneck.validate()
     }
 
     /// This config, checked: the only form [`crate::build`] takes.
@@ -292,10 +347,15 @@ impl ModelConfig {
         Ok(Checked(self))
     }
 
-    /// `(inputs, outputs)` of every dense layer the model will have, for estimating its memory
-    /// before building it.
+    /// `(inputs, outputs)` of every dense layer the model will have (encoder, the bottleneck's
+    /// head, decoder), for estimating its memory before building it.
     pub fn layers(&self) -> Vec<(usize, usize)> {
-        self.as_kind().layers()
+        let d = self.dense();
+        let pairs = |w: &[usize]| w.windows(2).map(|w| (w[0], w[1])).collect::<Vec<_>>();
+        let enc: Vec<usize> = std::iter::once(d.input_dim).chain(d.hidden.iter().copied()).collect();
+        let dec: Vec<usize> =
+            std::iter::once(self.bottleneck.code_dim()).chain(d.decoder_widths()).chain([d.input_dim]).collect();
+        [pairs(&enc), self.bottleneck.layers(d.features()), pairs(&dec)].concat()
     }
 
     /// Features per example the model expects.
@@ -366,28 +426,6 @@ impl From<SparseConfig> for ModelConfig {
         }
     }
 }
-
-/// Implements [`KindConfig`] for a kind's config from its inherent `validate` and `layers` and
-/// its model's `new`.
-macro_rules! kind_config {
-    ($config:ty => $model:ty) => {
-        impl KindConfig for $config {
-            fn validate(&self) -> Result<(), ModelError> {
-                <$config>::validate(self)
-            }
-            fn layers(&self) -> Vec<(usize, usize)> {
-                <$config>::layers(self)
-            }
-            fn build(&self, vb: VarBuilder) -> Result<Box<dyn Autoencoder>, ModelError> {
-                Ok(Box::new(<$model>::new(self, vb)?))
-            }
-        }
-    };
-}
-
-kind_config!(StackedConfig => crate::StackedAe);
-kind_config!(VaeConfig => crate::Vae);
-kind_config!(SparseConfig => crate::SparseAe);
 
 #[cfg(test)]
 mod tests {

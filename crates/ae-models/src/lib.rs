@@ -1,5 +1,8 @@
-//! The kinds of autoencoder. Each lives in its own module, is built from a checked config and a
-//! `VarBuilder`, and implements [`ae_core::Autoencoder`]; models know nothing of data or training.
+//! Autoencoders built from parts: a body ([`body`]), a bottleneck ([`bottleneck`]) and a
+//! likelihood ([`likelihood`]), put together as one [`ComposedAe`] from a checked config and a
+//! `VarBuilder`; it implements [`ae_core::Autoencoder`]. The presets (stacked, denoising, sparse,
+//! VAE) are sets of parts, with flat configs of their own; models know nothing of data or
+//! training.
 
 //!
 //! ```
@@ -19,26 +22,27 @@
 //! ```
 
 pub mod body;
+pub mod bottleneck;
+pub mod composed;
 pub mod config;
 pub mod config_v1;
 pub mod error;
+mod executor;
 mod host;
 pub mod likelihood;
 pub mod mlp;
 pub mod sparse;
-mod sparse_fused;
 pub mod sparsity;
 pub mod stacked;
 pub mod vae;
-mod vae_fused;
 
 pub use body::{Body, BodyConfig, DenseBody, DenseBodyConfig};
-pub use config::{
-    BodySpec, BottleneckSpec, Checked, DenseSpec, GaussianSpec, KindConfig, ModelConfig, PlainSpec, SparseSpec,
-};
+pub use bottleneck::{Bottleneck, GaussianCode, HostCode, PlainCode, SparseCode};
+pub use composed::ComposedAe;
+pub use config::{BodySpec, BottleneckSpec, Checked, DenseSpec, GaussianSpec, ModelConfig, PlainSpec, SparseSpec};
 pub use config_v1::ModelConfigV1;
 pub use error::ModelError;
-pub use likelihood::Likelihood;
+pub use likelihood::{HostLoss, Likelihood};
 pub use sparse::{SparseAe, SparseConfig};
 pub use sparsity::Sparsity;
 pub use stacked::{StackedAe, StackedConfig};
@@ -49,5 +53,5 @@ use candle_nn::VarBuilder;
 
 /// Builds the model a checked config describes (see [`ModelConfig::check`]).
 pub fn build(cfg: &Checked, vb: VarBuilder) -> Result<Box<dyn Autoencoder>, ModelError> {
-    cfg.as_kind().build(vb)
+    Ok(Box::new(ComposedAe::build(cfg, vb)?))
 }

@@ -7,6 +7,8 @@ use std::fmt;
 use std::str::FromStr;
 
 use ae_core::ReconLoss;
+use ae_core::fused::kernels;
+use ae_core::fused::mlp::{self, Dense, Workspace};
 use candle_core::{Result, Tensor};
 use serde::{Deserialize, Serialize};
 
@@ -44,13 +46,18 @@ impl Likelihood {
         }
     }
 
-    /// The loss the fused CPU kernels compute for this likelihood, where they have it (BCE and
-    /// the squared error); `None` sends training through autograd.
-    pub fn fused_loss(self) -> Option<ReconLoss> {
+    /// The likelihood's kernels on the fused CPU path, where it has them (Bernoulli, the squared
+    /// error, a Gaussian of fixed scale); `None` (the learned scale) trains through autograd.
+    pub fn host_loss(self) -> Option<HostLoss> {
         match self {
-            Likelihood::Bernoulli => Some(ReconLoss::Bce),
-            Likelihood::SquaredError => Some(ReconLoss::Mse),
-            _ => None,
+            Likelihood::Bernoulli => Some(HostLoss { loss: ReconLoss::Bce, weight: 1.0, per_feature: 0.0 }),
+            Likelihood::SquaredError => Some(HostLoss { loss: ReconLoss::Mse, weight: 1.0, per_feature: 0.0 }),
+            Likelihood::Gaussian { sigma } => Some(HostLoss {
+                loss: ReconLoss::Mse,
+                weight: 0.5 / (sigma * sigma),
+                per_feature: sigma.ln() + HALF_LN_2PI,
+            }),
+            Likelihood::GaussianLearned => None,
         }
     }
 
@@ -90,6 +97,38 @@ impl Likelihood {
                 candle_core::bail!("gaussian-learned likelihood without its decoder.log_sigma parameter")
             }
         }
+    }
+}
+
+/// A likelihood's negative log-likelihood as the fused kernels compute it: `weight` times a
+/// [`ReconLoss`] summed over features, plus `per_feature` for each feature (a Gaussian's
+/// normalising constant).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct HostLoss {
+    loss: ReconLoss,
+    weight: f64,
+    per_feature: f64,
+}
+
+impl HostLoss {
+    /// The negative log-likelihood of the last forward pass of `layers` (logits) against
+    /// `target`, summed over the batch, with `d(mean nll)/d(logits)` written as the delta the
+    /// backward pass starts from.
+    pub fn into_delta(&self, layers: &[Dense<'_>], ws: &mut Workspace, target: &[f32], rows: usize) -> f64 {
+        let features = layers.last().map_or(0, |l| l.out_dim);
+        let sum = if self.weight == 1.0 {
+            mlp::loss_into_delta(layers, ws, target, self.loss, rows)
+        } else {
+            self.weight * mlp::weighted_loss_into_delta(layers, ws, target, self.loss, rows, self.weight as f32)
+        };
+        sum + self.per_feature * (rows * features) as f64
+    }
+
+    /// The negative log-likelihood of each row of `logits` (`width` values a row) against the row
+    /// `target(i)`, without gradients.
+    pub fn row_losses<'t>(&self, logits: &[f32], width: usize, target: impl Fn(usize) -> &'t [f32] + Sync) -> Vec<f64> {
+        let rows = kernels::row_losses(self.loss, logits, width, target);
+        rows.into_iter().map(|v| self.weight * v + self.per_feature * width as f64).collect()
     }
 }
 

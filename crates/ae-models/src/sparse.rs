@@ -1,26 +1,17 @@
-//! Sparse autoencoder: a stacked encoder and decoder whose code is kept sparse by an L1 or KL
-//! penalty or by TopK selection ([`Sparsity`]). The code may be wider than the input (an
-//! overcomplete dictionary, e.g. 784 -> 1024). For TopK it also tracks which units fired over the
-//! last `dead_window` training examples (running statistics of the model, like batch norm's) and
-//! can add Gao et al.'s auxiliary loss that makes dead units explain the residual; and it can keep
-//! the decoder's code-facing columns at unit norm after every step.
+//! The sparse preset: a dense body and a sparse code ([`crate::bottleneck::SparseCode`]: L1, KL or
+//! TopK, dead-unit tracking, the TopK auxiliary loss, unit-norm decoder directions). The code may
+//! be wider than the input (an overcomplete dictionary, e.g. 784 -> 1024). This file holds the
+//! preset's flat config; the model is a [`ComposedAe`].
 
-use std::sync::Mutex;
-
-use ae_core::fused::host::update_in_place;
-use ae_core::init::linear;
-use ae_core::{Activation, Autoencoder, Batch, LossParts, ReconLoss, StepContext};
-use candle_core::{D, Module, Result, Tensor};
-use candle_nn::{Linear, VarBuilder};
+use ae_core::Activation;
 use serde::{Deserialize, Serialize};
 
-use crate::body::{self, Body, BodyConfig};
-use crate::error::{ModelError, check_width};
+use crate::body::{self, BodyConfig};
+use crate::composed::ComposedAe;
+use crate::config::ModelConfig;
+use crate::error::ModelError;
 use crate::likelihood::Likelihood;
-use crate::sparsity::{Sparsity, topk_mask};
-
-/// Weight of the auxiliary loss (Gao et al. use 1/32).
-const AUX_WEIGHT: f64 = 1.0 / 32.0;
+use crate::sparsity::Sparsity;
 
 /// The shape, sparsity and diagnostics of a sparse autoencoder. Default: 784-512-256-64, ReLU,
 /// BCE, `l1` at the default weight.
@@ -82,338 +73,28 @@ impl SparseConfig {
 
     /// `(inputs, outputs)` of every dense layer, encoder then decoder.
     pub fn layers(&self) -> Vec<(usize, usize)> {
-        let widths: Vec<usize> = std::iter::once(self.input_dim)
-            .chain(self.hidden.iter().copied())
-            .chain([self.code_dim])
-            .chain(self.decoder_widths())
-            .chain([self.input_dim])
-            .collect();
-        widths.windows(2).map(|w| (w[0], w[1])).collect()
+        ModelConfig::from(self.clone()).layers()
     }
 
     /// Refuses bad sizes and combinations, naming the field.
     pub fn validate(&self) -> std::result::Result<(), ModelError> {
-        let invalid = |field: &str, value: String, expected: &str| {
-            Err(ModelError::InvalidConfig { field: field.into(), value, expected: expected.into() })
-        };
-        check_width("input_dim".into(), self.input_dim)?;
-        check_width("code_dim".into(), self.code_dim)?;
-        for (i, &w) in self.hidden.iter().enumerate() {
-            check_width(format!("hidden[{i}]"), w)?;
-        }
-        for (i, &w) in self.decoder_hidden.iter().flatten().enumerate() {
-            check_width(format!("decoder_hidden[{i}]"), w)?;
-        }
-        if let Sparsity::TopK { k } = self.sparsity
-            && k > self.code_dim
-        {
-            return invalid("sparsity", self.sparsity.to_string(), &format!("K at most code_dim = {}", self.code_dim));
-        }
-        match (self.aux_k, self.sparsity) {
-            (Some(a), s) if !matches!(s, Sparsity::TopK { .. }) => {
-                invalid("aux_k", a.to_string(), "no auxiliary K unless sparsity is topk:K")
-            }
-            (Some(a), _) if a == 0 || a > self.code_dim => {
-                invalid("aux_k", a.to_string(), &format!("from 1 to code_dim = {}", self.code_dim))
-            }
-            _ if self.dead_window == 0 => invalid("dead_window", "0".into(), "at least 1 example"),
-            _ => Ok(()),
-        }
+        ModelConfig::from(self.clone()).validate()
     }
 }
 
-/// When each code unit last fired, in training examples seen.
-#[derive(Debug, Default)]
-struct FiringTracker {
-    seen: u64,
-    last_fired: Vec<Option<u64>>,
-}
-
-/// A sparse autoencoder: a body and a sparse code. Parameters as the stacked one: the body's
+/// A sparse autoencoder: a body and a sparse code ([`crate::bottleneck::SparseCode`]), built by
+/// `SparseAe::new(&SparseConfig, vb)`. Parameters as the stacked one: the body's
 /// (`encoder.layers.<i>`, `decoder.layers.<i>` for the dense body) and the code layer,
 /// `encoder.layers.<n>`.
-#[derive(Debug)]
-pub struct SparseAe {
-    body: Box<dyn Body>,
-    code: Linear,
-    log_sigma: Option<Tensor>,
-    cfg: SparseConfig,
-    tracker: Mutex<FiringTracker>,
-}
-
-impl SparseAe {
-    /// Validates `cfg`, then creates (or loads) the parameters.
-    pub fn new(cfg: &SparseConfig, vb: VarBuilder) -> std::result::Result<Self, ModelError> {
-        cfg.validate()?;
-        let (body, code) = body::build(&cfg.body(), cfg.code_dim, vb.clone(), |site| {
-            linear(site.features, cfg.code_dim, site.vb.pp("layers").pp(site.next_layer))
-        })?;
-        let log_sigma = cfg.loss.build_scale(vb.pp("decoder"))?;
-        Ok(Self {
-            body,
-            code,
-            log_sigma,
-            tracker: Mutex::new(FiringTracker { seen: 0, last_fired: vec![None; cfg.code_dim] }),
-            cfg: cfg.clone(),
-        })
-    }
-
-    /// The code before the sparsity map.
-    fn pre_code(&self, xs: &Tensor) -> Result<Tensor> {
-        self.code.forward(&self.body.encode(xs)?)
-    }
-
-    /// The code from its pre-activation: ReLU (L1), sigmoid (KL) or the TopK mask.
-    fn sparsify(&self, pre: &Tensor) -> Result<Tensor> {
-        match self.cfg.sparsity {
-            Sparsity::L1 { .. } => pre.relu(),
-            Sparsity::Kl { .. } => candle_nn::ops::sigmoid(pre),
-            Sparsity::TopK { k } => mask_top(pre, k, None),
-        }
-    }
-
-    /// Whether a code value counts as active: above 0 for ReLU and TopK codes, above 1/2 for
-    /// the sigmoid codes of the KL penalty.
-    fn threshold(&self) -> f32 {
-        if matches!(self.cfg.sparsity, Sparsity::Kl { .. }) { 0.5 } else { 0.0 }
-    }
-
-    /// The share of code units that did not fire over the last `dead_window` training examples
-    /// (units never seen firing count once `dead_window` examples have been seen); `None` before
-    /// any training in this process.
-    pub fn dead_fraction(&self) -> Option<f64> {
-        let t = self.tracker.lock().ok()?;
-        if t.seen == 0 {
-            return None;
-        }
-        Some(self.dead_units(&t).len() as f64 / self.cfg.code_dim.max(1) as f64)
-    }
-
-    fn dead_units(&self, t: &FiringTracker) -> Vec<usize> {
-        let window = self.cfg.dead_window as u64;
-        t.last_fired
-            .iter()
-            .enumerate()
-            .filter(|(_, last)| match last {
-                Some(at) => t.seen - at >= window,
-                None => t.seen >= window,
-            })
-            .map(|(j, _)| j)
-            .collect()
-    }
-
-    /// Records which units fired in a training batch.
-    fn track(&self, code: &Tensor) -> Result<()> {
-        let rows = code.dim(0)?;
-        self.record_firing(&code.flatten_all()?.to_vec1::<f32>()?, rows)
-    }
-
-    /// Records which units fired in a training batch given as host values, `rows x code_dim`.
-    pub(crate) fn record_firing(&self, code: &[f32], rows: usize) -> Result<()> {
-        let threshold = self.threshold();
-        if let Ok(mut t) = self.tracker.lock() {
-            t.seen += rows as u64;
-            let now = t.seen;
-            for row in code.chunks(self.cfg.code_dim.max(1)) {
-                for (j, &v) in row.iter().enumerate() {
-                    if v > threshold {
-                        t.last_fired[j] = Some(now);
-                    }
-                }
-            }
-        }
-        Ok(())
-    }
-
-    /// The encoder's dense layers ending in the code layer, the decoder's, the hidden activation
-    /// and the reconstruction loss, for the fused step; `None` for a body with other layers.
-    pub(crate) fn parts(&self) -> Option<(Vec<&Linear>, &[Linear], Activation, ReconLoss)> {
-        let d = self.body.dense()?;
-        let loss = self.cfg.loss.fused_loss()?;
-        Some((d.encoder.iter().chain([&self.code]).collect(), d.decoder, d.activation, loss))
-    }
-
-    /// `-log p(target | logits)` per example under the model's likelihood.
-    fn nll(&self, logits: &Tensor, target: &Tensor) -> Result<Tensor> {
-        self.cfg.loss.nll_per_example(logits, target, self.log_sigma.as_ref())
-    }
-
-    /// Gao et al.'s auxiliary loss: the `aux_k` largest pre-activations among dead units,
-    /// through the decoder's change from the zero code, are added to the (detached) logits of
-    /// the live code, and the sum is scored with the model's own reconstruction loss, averaged
-    /// over the batch. Under MSE this is Gao's `|residual - change|^2`; under BCE the dead units
-    /// correct the logits, where a squared residual in pixel space barely moved them (measured:
-    /// dead fraction 0.91 with or without it).
-    fn aux_loss(&self, pre: &Tensor, logits: &Tensor, target: &Tensor, aux_k: usize) -> Result<Option<Tensor>> {
-        let dead = match self.tracker.lock() {
-            Ok(t) => self.dead_units(&t),
-            Err(_) => return Ok(None),
-        };
-        if dead.is_empty() {
-            return Ok(None);
-        }
-        let z_aux = mask_top(pre, aux_k.min(dead.len()), Some(&dead))?;
-        let zero = Tensor::zeros((1, self.cfg.code_dim), pre.dtype(), pre.device())?;
-        let change = self.body.decode(&z_aux)?.broadcast_sub(&self.body.decode(&zero)?)?;
-        let with_dead = (logits.detach() + change)?;
-        Ok(Some(self.nll(&with_dead, target)?.mean(0)?))
-    }
-
-    /// Rescales every code unit's direction (a column of `decoder.layers.0.weight` in the dense
-    /// body) to unit L2 norm, in place.
-    pub fn normalise_decoder(&self) -> Result<()> {
-        let Some(w) = self.body.code_directions() else {
-            candle_core::bail!("unit_norm_decoder: this body has no code directions to normalise")
-        };
-        let (rows, cols) = w.dims2()?;
-        let done = update_in_place(w, |v| {
-            for c in 0..cols {
-                let norm = (0..rows).map(|r| v[r * cols + c] * v[r * cols + c]).sum::<f32>().sqrt();
-                if norm > 0.0 {
-                    for r in 0..rows {
-                        v[r * cols + c] /= norm;
-                    }
-                }
-            }
-        })?;
-        if !done {
-            // Off the CPU: the same with tensor ops.
-            let norms = w.sqr()?.sum_keepdim(0)?.sqrt()?.clamp(1e-12, f64::MAX)?;
-            let scaled = w.broadcast_div(&norms)?;
-            candle_core::Var::from_tensor(w)?.set(&scaled)?;
-        }
-        Ok(())
-    }
-
-    /// The sparsity spec.
-    pub fn sparsity(&self) -> Sparsity {
-        self.cfg.sparsity
-    }
-}
-
-/// `pre` with all but the `k` largest entries of each row zeroed (among `only` when given).
-fn mask_top(pre: &Tensor, k: usize, only: Option<&[usize]>) -> Result<Tensor> {
-    let (rows, width) = pre.dims2()?;
-    let mut values = pre.detach().to_vec2::<f32>()?.concat();
-    if let Some(only) = only {
-        let mut allowed = vec![false; width];
-        for &j in only {
-            allowed[j] = true;
-        }
-        for row in values.chunks_mut(width) {
-            for (v, ok) in row.iter_mut().zip(&allowed) {
-                if !ok {
-                    *v = f32::NAN;
-                }
-            }
-        }
-    }
-    let mask = Tensor::from_vec(topk_mask(&values, width, k), (rows, width), pre.device())?.to_dtype(pre.dtype())?;
-    pre * mask
-}
-
-impl Autoencoder for SparseAe {
-    fn input_dim(&self) -> usize {
-        self.cfg.input_dim
-    }
-
-    fn code_dim(&self) -> usize {
-        self.cfg.code_dim
-    }
-
-    fn encode(&self, xs: &Tensor) -> Result<Tensor> {
-        ae_core::input::expect_rows(xs, self.input_dim(), "encoder input")?;
-        self.sparsify(&self.pre_code(xs)?)
-    }
-
-    fn decode(&self, zs: &Tensor) -> Result<Tensor> {
-        ae_core::input::expect_rows(zs, self.code_dim(), "decoder input (codes)")?;
-        self.body.decode(zs)
-    }
-
-    fn recon_loss(&self) -> ReconLoss {
-        self.cfg.loss.output_map()
-    }
-
-    /// Reconstruction plus the sparsity term: the L1 or KL penalty, or for TopK the auxiliary
-    /// loss (weighted 1/32) when `aux_k` is set and some units are dead.
-    fn loss(&self, batch: &Batch, ctx: &mut StepContext<'_>) -> Result<LossParts> {
-        ae_core::input::expect_batch(batch, self.input_dim())?;
-        let pre = self.pre_code(&batch.input)?;
-        let code = self.sparsify(&pre)?;
-        let logits = self.decode(&code)?;
-        let recon = self.nll(&logits, &batch.target)?.mean(0)?;
-        let penalty = match self.cfg.sparsity {
-            Sparsity::L1 { weight } => Some(code.abs()?.sum(1)?.mean(0)?.affine(weight, 0.0)?),
-            Sparsity::Kl { rho, weight } => {
-                let rho_hat = code.mean(0)?.clamp(1e-6, 1.0 - 1e-6)?;
-                let a = rho_hat.recip()?.affine(rho, 0.0)?.log()?.affine(rho, 0.0)?;
-                let b = rho_hat.affine(-1.0, 1.0)?.recip()?.affine(1.0 - rho, 0.0)?.log()?.affine(1.0 - rho, 0.0)?;
-                Some((a + b)?.sum(D::Minus1)?.affine(weight, 0.0)?)
-            }
-            Sparsity::TopK { .. } => match self.cfg.aux_k {
-                Some(aux_k) if ctx.training => self
-                    .aux_loss(&pre, &logits, &batch.target, aux_k)?
-                    .map(|l| l.affine(AUX_WEIGHT, 0.0))
-                    .transpose()?,
-                _ => None,
-            },
-        };
-        // Dead units are judged on the batches before this one, then this batch is recorded.
-        if ctx.training {
-            self.track(&code)?;
-        }
-        let total = match &penalty {
-            Some(p) => (&recon + p)?,
-            None => recon.clone(),
-        };
-        let sparsity = Some(penalty.unwrap_or(recon.zeros_like()?));
-        Ok(LossParts { total, recon, kl: None, sparsity })
-    }
-
-    /// The fused CPU step (`sparse_fused.rs`) for the L1 penalty.
-    fn fused_step(
-        &self,
-        batch: &Batch,
-        ctx: &mut StepContext<'_>,
-        scratch: &mut ae_core::fused::FusedScratch,
-    ) -> Result<Option<ae_core::LossValues>> {
-        ae_core::input::expect_batch(batch, self.input_dim())?;
-        crate::sparse_fused::step(self, batch, ctx, scratch)
-    }
-
-    /// The fused forward for L1 and KL codes (`sparse_fused.rs`); TopK through `encode`.
-    fn embed(&self, xs: &Tensor) -> Result<Tensor> {
-        ae_core::input::expect_rows(xs, self.input_dim(), "encoder input")?;
-        match crate::sparse_fused::inference(self, xs, false)? {
-            Some(zs) => Ok(zs),
-            None => Ok(self.encode(xs)?.detach()),
-        }
-    }
-
-    fn reconstruct(&self, xs: &Tensor) -> Result<Tensor> {
-        ae_core::input::expect_rows(xs, self.input_dim(), "encoder input")?;
-        match crate::sparse_fused::inference(self, xs, true)? {
-            Some(out) => Ok(out),
-            None => self.recon_loss().to_output(&self.forward(xs)?.detach()),
-        }
-    }
-
-    fn after_step(&self) -> Result<()> {
-        if self.cfg.unit_norm_decoder { self.normalise_decoder() } else { Ok(()) }
-    }
-
-    fn active_threshold(&self) -> Option<f32> {
-        Some(self.threshold())
-    }
-}
+pub type SparseAe = ComposedAe;
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ae_core::Params;
     use ae_core::rng::{Purpose, stream};
+    use ae_core::{Autoencoder, Batch, Params, StepContext};
     use candle_core::Device;
+    use candle_core::Tensor;
 
     fn model(cfg: &SparseConfig) -> (SparseAe, Params) {
         let params = Params::new();

@@ -1,21 +1,17 @@
-//! Stacked ("sandwich") autoencoder: Hinton & Salakhutdinov, "Reducing the dimensionality of data
-//! with neural networks", Science 2006 (trained end to end by backpropagation, as Keras and PyTorch
-//! tutorials do). Architecture: fully-connected encoder input -> hidden... -> code and decoder
-//! code -> hidden... -> input, mirrored by default. Latent: a deterministic code. Loss: BCE from
-//! logits (inputs in [0, 1]) or squared error, summed over features.
+//! The stacked preset ("sandwich" autoencoder: Hinton & Salakhutdinov, "Reducing the
+//! dimensionality of data with neural networks", Science 2006, trained end to end by
+//! backpropagation as Keras and PyTorch tutorials do): a dense body, encoder input -> hidden... ->
+//! code and decoder code -> hidden... -> input, mirrored by default, and a plain code; BCE from
+//! logits (inputs in [0, 1]) or any other likelihood. This file holds the preset's flat config, as
+//! format-1 run configs and library users write it; the model is a [`ComposedAe`].
 
-use ae_core::fused::host::HostView;
-use ae_core::fused::mlp::{Dense, HostBatch, train_step};
-use ae_core::fused::{self, FusedScratch, kernels};
-use ae_core::init::linear;
-use ae_core::{Activation, Autoencoder, Batch, LossParts, LossValues, ReconLoss, StepContext};
-use candle_core::{Module, Result, Tensor};
-use candle_nn::{Linear, VarBuilder};
+use ae_core::Activation;
 use serde::{Deserialize, Serialize};
 
-use crate::body::{self, Body, BodyConfig};
-use crate::error::{ModelError, check_width};
-use crate::host::{put_grads, take_grads};
+use crate::body::{self, BodyConfig};
+use crate::composed::ComposedAe;
+use crate::config::ModelConfig;
+use crate::error::ModelError;
 use crate::likelihood::Likelihood;
 
 /// The shape and loss of a stacked autoencoder. The default is 784-512-256-64, ReLU, BCE.
@@ -58,13 +54,7 @@ impl StackedConfig {
     /// `(inputs, outputs)` of every dense layer, encoder then decoder: what the parameters and
     /// activations will take before any is allocated.
     pub fn layers(&self) -> Vec<(usize, usize)> {
-        let widths: Vec<usize> = std::iter::once(self.input_dim)
-            .chain(self.hidden.iter().copied())
-            .chain([self.code_dim])
-            .chain(self.decoder_widths())
-            .chain([self.input_dim])
-            .collect();
-        widths.windows(2).map(|w| (w[0], w[1])).collect()
+        ModelConfig::from(self.clone()).layers()
     }
 
     /// Decoder hidden widths, code side first.
@@ -77,205 +67,25 @@ impl StackedConfig {
         BodyConfig::dense(self.input_dim, &self.hidden, self.decoder_widths(), self.activation)
     }
 
-    /// Refuses sizes of zero or beyond reason, naming the field.
+    /// Refuses sizes of zero or beyond reason, naming the field (each part checks its own).
     pub fn validate(&self) -> std::result::Result<(), ModelError> {
-        check_width("input_dim".into(), self.input_dim)?;
-        check_width("code_dim".into(), self.code_dim)?;
-        for (i, &w) in self.hidden.iter().enumerate() {
-            check_width(format!("hidden[{i}]"), w)?;
-        }
-        for (i, &w) in self.decoder_widths().iter().enumerate() {
-            check_width(format!("decoder_hidden[{i}]"), w)?;
-        }
-        const MAX_LAYERS: usize = 64;
-        if self.hidden.len() > MAX_LAYERS {
-            return Err(ModelError::InvalidConfig {
-                field: "hidden".into(),
-                value: format!("{} layers", self.hidden.len()),
-                expected: format!("at most {MAX_LAYERS} hidden layers"),
-            });
-        }
-        Ok(())
+        ModelConfig::from(self.clone()).validate()
     }
 }
 
-/// A stacked autoencoder: a body and a plain code. Parameters: the body's
-/// (`encoder.layers.<i>` and `decoder.layers.<i>` for the dense body, each `.weight` and
-/// `.bias`) and the code layer, `encoder.layers.<n>` after the encoder's `n` hidden layers.
-#[derive(Debug)]
-pub struct StackedAe {
-    body: Box<dyn Body>,
-    code: Linear,
-    code_activation: Option<Activation>,
-    likelihood: Likelihood,
-    log_sigma: Option<Tensor>,
-    code_dim: usize,
-}
-
-impl StackedAe {
-    /// Validates `cfg`, then creates (or loads, if `vb` holds them) the parameters.
-    pub fn new(cfg: &StackedConfig, vb: VarBuilder) -> std::result::Result<Self, ModelError> {
-        cfg.validate()?;
-        let (body, code) = body::build(&cfg.body(), cfg.code_dim, vb.clone(), |site| {
-            linear(site.features, cfg.code_dim, site.vb.pp("layers").pp(site.next_layer))
-        })?;
-        let log_sigma = cfg.loss.build_scale(vb.pp("decoder"))?;
-        Ok(Self {
-            body,
-            code,
-            code_activation: cfg.code_activation,
-            likelihood: cfg.loss,
-            log_sigma,
-            code_dim: cfg.code_dim,
-        })
-    }
-}
-
-impl Autoencoder for StackedAe {
-    fn input_dim(&self) -> usize {
-        self.body.input_dim()
-    }
-
-    fn code_dim(&self) -> usize {
-        self.code_dim
-    }
-
-    fn encode(&self, xs: &Tensor) -> Result<Tensor> {
-        ae_core::input::expect_rows(xs, self.input_dim(), "encoder input")?;
-        let zs = self.code.forward(&self.body.encode(xs)?)?;
-        match self.code_activation {
-            Some(act) => act.apply(&zs),
-            None => Ok(zs),
-        }
-    }
-
-    fn decode(&self, zs: &Tensor) -> Result<Tensor> {
-        ae_core::input::expect_rows(zs, self.code_dim(), "decoder input (codes)")?;
-        self.body.decode(zs)
-    }
-
-    fn recon_loss(&self) -> ReconLoss {
-        self.likelihood.output_map()
-    }
-
-    fn loss(&self, batch: &Batch, _ctx: &mut StepContext<'_>) -> Result<LossParts> {
-        ae_core::input::expect_batch(batch, self.input_dim())?;
-        let logits = self.forward(&batch.input)?;
-        let recon = self.likelihood.nll_per_example(&logits, &batch.target, self.log_sigma.as_ref())?.mean(0)?;
-        Ok(LossParts::recon_only(recon))
-    }
-
-    fn embed(&self, xs: &Tensor) -> Result<Tensor> {
-        ae_core::input::expect_rows(xs, self.input_dim(), "encoder input")?;
-        let n_enc = self.body.dense().map_or(0, |d| d.encoder.len() + 1);
-        match self.fused_forward(xs, 0..n_enc, None)? {
-            Some(zs) => Ok(zs),
-            None => Ok(self.encode(xs)?.detach()),
-        }
-    }
-
-    fn reconstruct(&self, xs: &Tensor) -> Result<Tensor> {
-        ae_core::input::expect_rows(xs, self.input_dim(), "encoder input")?;
-        let all = 0..self.dense_layers().map_or(0, |l| l.len());
-        // The output map (sigmoid for BCE) runs as the last layer's activation, in the same
-        // parallel blocks as the layers.
-        let output = match self.recon_loss() {
-            ReconLoss::Bce => Some(Activation::Sigmoid),
-            ReconLoss::Mse => None,
-        };
-        match self.fused_forward(xs, all, output)? {
-            Some(out) => Ok(out),
-            None => self.recon_loss().to_output(&self.forward(xs)?.detach()),
-        }
-    }
-
-    fn fused_step(
-        &self,
-        batch: &Batch,
-        _ctx: &mut StepContext<'_>,
-        scratch: &mut FusedScratch,
-    ) -> Result<Option<LossValues>> {
-        ae_core::input::expect_batch(batch, self.input_dim())?;
-        let Some(loss) = self.likelihood.fused_loss() else { return Ok(None) };
-        let Some(layers) = self.dense_layers() else { return Ok(None) };
-        let (Some(x), Some(y)) = (HostView::of(&batch.input), HostView::of(&batch.target)) else { return Ok(None) };
-        let Some(views) = host_views(&layers) else { return Ok(None) };
-        let dense = dense_from(&layers, &views);
-        let linears: Vec<&candle_nn::Linear> = layers.iter().map(|(l, _)| *l).collect();
-        let rows = batch.input.dim(0)?;
-        let mut grads = take_grads(&mut scratch.grads, &linears);
-        let host = HostBatch { input: x.as_slice(), target: y.as_slice(), rows };
-        let total = train_step(&dense, host, loss, &mut scratch.workspace, &mut grads, fused::threads());
-        put_grads(&mut scratch.grads, &linears, grads);
-        let mean = total / rows as f64;
-        Ok(Some(LossValues { total: mean, recon: mean, kl: None, sparsity: None }))
-    }
-}
-
-impl StackedAe {
-    /// The output of dense layers `range` (indices into [`Self::dense_layers`]) for `xs` through
-    /// the fused host path, with `output` applied after the last of them; `None` where the path
-    /// does not apply (another device or dtype, GELU).
-    fn fused_forward(
-        &self,
-        xs: &Tensor,
-        range: std::ops::Range<usize>,
-        output: Option<Activation>,
-    ) -> Result<Option<Tensor>> {
-        let Some(all) = self.dense_layers() else { return Ok(None) };
-        let layers = &all[range];
-        let Some(x) = HostView::of(xs) else { return Ok(None) };
-        let Some(views) = host_views(layers) else { return Ok(None) };
-        let mut dense = dense_from(layers, &views);
-        if let (Some(last), Some(act)) = (dense.last_mut(), output) {
-            last.activation = Some(act);
-        }
-        Ok(Some(crate::host::infer(&dense, &x, xs)?))
-    }
-
-    /// Every dense layer, input to output, with the activation after it: the body's encoder, the
-    /// code layer, the body's decoder; `None` for a body with other layers.
-    fn dense_layers(&self) -> Option<Vec<Layer<'_>>> {
-        let d = self.body.dense()?;
-        let mut out: Vec<Layer<'_>> = d.encoder.iter().map(|l| (l, Some(d.activation))).collect();
-        out.push((&self.code, self.code_activation));
-        for (i, l) in d.decoder.iter().enumerate() {
-            out.push((l, if i + 1 < d.decoder.len() { Some(d.activation) } else { None }));
-        }
-        Some(out)
-    }
-}
-
-/// A dense layer and the activation after it.
-type Layer<'a> = (&'a candle_nn::Linear, Option<Activation>);
-
-/// Host views of every layer's weight and bias, or `None` where the fused path does not apply
-/// (parameters off the CPU or not f32, or an activation without a fused kernel).
-fn host_views<'a>(layers: &[Layer<'a>]) -> Option<Vec<(HostView<'a>, HostView<'a>)>> {
-    if layers.iter().any(|(_, act)| act.is_some_and(|a| !kernels::supports(a))) {
-        return None;
-    }
-    layers.iter().map(|(l, _)| Some((HostView::of(l.weight())?, HostView::of(l.bias()?)?))).collect()
-}
-
-/// The fused path's description of `layers`, over their host views.
-fn dense_from<'v>(layers: &[Layer<'_>], views: &'v [(HostView<'_>, HostView<'_>)]) -> Vec<Dense<'v>> {
-    layers
-        .iter()
-        .zip(views)
-        .map(|((_, act), (w, b))| {
-            let (out_dim, in_dim) = (b.as_slice().len(), w.as_slice().len() / b.as_slice().len().max(1));
-            Dense { weight: w.as_slice(), bias: b.as_slice(), in_dim, out_dim, activation: *act }
-        })
-        .collect()
-}
+/// A stacked autoencoder: a body and a plain code ([`crate::bottleneck::PlainCode`]), built by
+/// `StackedAe::new(&StackedConfig, vb)`. Parameters: the body's (`encoder.layers.<i>` and
+/// `decoder.layers.<i>` for the dense body, each `.weight` and `.bias`) and the code layer,
+/// `encoder.layers.<n>` after the encoder's `n` hidden layers.
+pub type StackedAe = ComposedAe;
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use ae_core::Params;
     use ae_core::rng::{Purpose, stream};
-    use candle_core::Device;
+    use ae_core::{Autoencoder, ReconLoss};
+    use candle_core::{Device, Tensor};
 
     fn model(cfg: &StackedConfig, params: &Params) -> std::result::Result<StackedAe, ModelError> {
         StackedAe::new(cfg, params.var_builder(stream(0, Purpose::Init, 0), &Device::Cpu))

@@ -151,10 +151,23 @@ pub fn train_step(
 /// The loss of the last forward pass's output (logits) against `target`, summed over the batch,
 /// with `d(mean loss)/d(logits)` written as the delta [`backward`] starts from.
 pub fn loss_into_delta(layers: &[Dense<'_>], ws: &mut Workspace, target: &[f32], loss: ReconLoss, rows: usize) -> f64 {
+    weighted_loss_into_delta(layers, ws, target, loss, rows, 1.0)
+}
+
+/// [`loss_into_delta`] for `weight` times the loss (a Gaussian likelihood's `1 / (2 σ²)` on the
+/// squared error): returns the unweighted sum, writes `d(weight · mean loss)/d(logits)`.
+pub fn weighted_loss_into_delta(
+    layers: &[Dense<'_>],
+    ws: &mut Workspace,
+    target: &[f32],
+    loss: ReconLoss,
+    rows: usize,
+    weight: f32,
+) -> f64 {
     let n_last = layers[layers.len() - 1].out_dim;
     let logits = &ws.outs[layers.len() - 1][..rows * n_last];
     let delta = sized(&mut ws.delta, rows * n_last);
-    kernels::loss_and_grad(loss, logits, &target[..rows * n_last], delta, 1.0 / rows as f32)
+    kernels::loss_and_grad(loss, logits, &target[..rows * n_last], delta, weight / rows as f32)
 }
 
 /// The delta [`backward`] starts from, `rows x` the last layer's width, for callers that compute
