@@ -123,7 +123,7 @@ pub enum HeadWeights<'a> {
 impl HeadWeights<'_> {
     /// Views `layer`'s weight and bias, or `None` off the CPU or for another dtype.
     pub fn of(layer: &Linear) -> Option<HeadWeights<'_>> {
-        Some(HeadWeights::View(HostView::of(layer.weight())?, HostView::of(layer.bias()?)?))
+        crate::host::view(layer).map(|(w, b)| HeadWeights::View(w, b))
     }
 
     /// `(out, in)` row-major weight.
@@ -228,14 +228,11 @@ pub trait HostCode {
 
 /// The weight and bias gradients of a one-layer head, taken out of `grads`.
 pub(crate) fn take_layer(grads: &mut Gradients, layer: &Linear) -> [Vec<f32>; 2] {
-    let bias = layer.bias().map(|b| grads.take_host(b)).unwrap_or_default();
-    [grads.take_host(layer.weight()), bias]
+    let mut bufs = crate::host::take_grads(grads, &[layer]).into_iter();
+    [bufs.next().unwrap_or_default(), bufs.next().unwrap_or_default()]
 }
 
 /// Records a one-layer head's gradients.
 pub(crate) fn put_layer(grads: &mut Gradients, layer: &Linear, weight: Vec<f32>, bias: Vec<f32>) {
-    grads.put_host(layer.weight(), weight);
-    if let Some(b) = layer.bias() {
-        grads.put_host(b, bias);
-    }
+    crate::host::put_grads(grads, &[layer], vec![weight, bias]);
 }
