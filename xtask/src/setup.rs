@@ -25,7 +25,10 @@ struct Need {
     packages: &'static [&'static str],
 }
 
-const NEEDS: [Need; 3] = [
+/// Where Debian's `python3-sklearn` keeps the CSV tables the own-data tests read.
+const SKLEARN_DATA: &str = "/usr/lib/python3/dist-packages/sklearn/datasets/data";
+
+const NEEDS: [Need; 4] = [
     Need {
         what: "Fashion-MNIST for the real-data tests",
         present: || Path::new(FASHION_MNIST).join("t10k-images-idx3-ubyte.gz").is_file(),
@@ -35,6 +38,11 @@ const NEEDS: [Need; 3] = [
         what: "numpy, for the test that loads checkpoints outside ae",
         present: || python_with("numpy").is_some(),
         packages: &["python3-numpy"],
+    },
+    Need {
+        what: "scikit-learn's bundled CSV tables (breast cancer, iris, wine) for the table tests",
+        present: || Path::new(SKLEARN_DATA).join("breast_cancer.csv").is_file(),
+        packages: &["python3-sklearn"],
     },
     Need {
         what: "OpenBLAS and pkg-config, so the tests cover the OpenBLAS backend too",

@@ -79,6 +79,9 @@ pub struct TrainArgs {
     /// Directory holding the dataset's IDX files [default: data/<dataset>].
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
+    /// Your own data instead of a named dataset.
+    #[command(flatten)]
+    pub own: crate::data_flags::DataFlags,
     /// A JSON run config; flags override it.
     #[arg(long, value_name = "FILE.json")]
     pub config: Option<PathBuf>,
@@ -156,9 +159,10 @@ pub struct TrainArgs {
     /// Test on the first N test examples only.
     #[arg(long, value_name = "N")]
     pub test_limit: Option<usize>,
-    /// Train (and validate) on this class only, 0-9: the normal class of anomaly detection.
+    /// Train (and validate) on this class only, by label value or class name (or index): the
+    /// normal class of anomaly detection.
     #[arg(long, value_name = "CLASS")]
-    pub train_class: Option<u32>,
+    pub train_class: Option<String>,
     /// Differentiate with candle's autograd instead of the model's fused CPU step (the slower
     /// reference path; same numbers).
     #[arg(long)]
@@ -166,7 +170,7 @@ pub struct TrainArgs {
     /// Run seed; every random stream derives from it.
     #[arg(long, value_name = "N")]
     pub seed: Option<u64>,
-    /// Run directory [default: runs/<model>-<dataset>-<UTC time>].
+    /// Run directory [default: runs/<model>-<dataset or data file>-<UTC time>].
     #[arg(long, value_name = "DIR")]
     pub run_dir: Option<PathBuf>,
     /// Continue the run in --run-dir from its last checkpoint (raise --epochs to train longer).
@@ -255,6 +259,9 @@ pub struct ProbeArgs {
     /// The trained run, its weights and the device.
     #[command(flatten)]
     pub on: RunSelect,
+    /// Another dataset than the run's, or another directory for it.
+    #[command(flatten)]
+    pub data: DataSelect,
     /// Passes of the classifier over the training codes (at most 10000).
     #[arg(long, value_name = "N", default_value_t = 20, value_parser = count_up_to::<10_000>)]
     pub epochs: usize,
@@ -281,6 +288,9 @@ pub struct ThroughputArgs {
     /// cpu, cuda or cuda:N.
     #[arg(long, value_name = "DEVICE", default_value = "cpu", value_parser = parse_device)]
     pub device: DeviceSpec,
+    /// Another dataset than the run's, or another directory for it.
+    #[command(flatten)]
+    pub data: DataSelect,
 }
 
 /// `ae anomaly`.
@@ -382,9 +392,9 @@ pub struct InterpolateArgs {
     /// The PNG to write [default: <run>/interp.png].
     #[arg(long, value_name = "FILE.png")]
     pub out: Option<PathBuf>,
-    /// Directory holding the run's dataset [default: the run's].
-    #[arg(long, value_name = "DIR")]
-    pub data_dir: Option<PathBuf>,
+    /// Another dataset than the run's, or another directory for it.
+    #[command(flatten)]
+    pub data: DataSelect,
 }
 
 /// The trained run a command reads: its directory, which weights and the device.
@@ -401,7 +411,8 @@ pub struct RunSelect {
     pub device: DeviceSpec,
 }
 
-/// The dataset a command reads instead of the run's own (`--dataset`, `--data-dir`).
+/// The data a command reads instead of the run's own (`--dataset`, `--data-dir`, or `--data`
+/// and its options, as `ae train` takes them).
 #[derive(Debug, Args)]
 pub struct DataSelect {
     /// Use this dataset instead of the run's.
@@ -410,6 +421,9 @@ pub struct DataSelect {
     /// Directory holding that dataset's IDX files.
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
+    /// Your own data instead of the run's.
+    #[command(flatten)]
+    pub own: crate::data_flags::DataFlags,
 }
 
 impl DataSelect {
@@ -417,14 +431,17 @@ impl DataSelect {
     /// (it held the run's dataset), and `--data-dir` sets it.
     pub fn apply(&self, cfg: &mut ae_data::DataConfig) {
         if let Some(d) = self.dataset {
-            if d != cfg.dataset {
+            if d != cfg.dataset || cfg.path.is_some() {
                 cfg.data_dir = None;
             }
             cfg.dataset = d;
+            cfg.path = None;
+            cfg.test_path = None;
         }
         if let Some(dir) = &self.data_dir {
             cfg.data_dir = Some(dir.clone());
         }
+        self.own.apply(cfg);
     }
 }
 

@@ -38,9 +38,14 @@ pub fn apply_flags(mut cfg: RunConfig, a: &TrainArgs) -> anyhow::Result<RunConfi
     if a.test_limit.is_some() {
         cfg.data.test_limit = a.test_limit;
     }
-    if a.train_class.is_some() {
-        cfg.data.train_class = a.train_class;
+    if let Some(c) = &a.train_class {
+        cfg.data.train_class = Some(ae_data::ClassRef::Name(c.clone()));
     }
+    if a.dataset.is_some() && a.own.data.is_none() {
+        cfg.data.path = None;
+        cfg.data.test_path = None;
+    }
+    a.own.apply(&mut cfg.data);
     crate::model_flags::apply(&mut cfg.model, a)?;
     if let Some(n) = a.noise {
         cfg.train.noise = Some(n);

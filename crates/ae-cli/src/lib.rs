@@ -8,6 +8,7 @@
 pub mod args;
 pub mod commands;
 pub mod config;
+pub mod data_flags;
 pub mod exit;
 pub mod interrupt;
 pub mod lock;

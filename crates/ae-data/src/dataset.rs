@@ -7,11 +7,19 @@ use std::path::{Path, PathBuf};
 use candle_core::Device;
 use serde::{Deserialize, Serialize};
 
+use crate::classes::ClassRef;
 use crate::error::DataError;
+use crate::file_source::DataFiles;
 use crate::idx_source::{BundledDigits, IdxFolder};
+use crate::image_folder::ImageSize;
+use crate::normalize::{Normalization, Normalize};
 use crate::shape::SampleShape;
 use crate::source::{DataSource, Examples};
 use crate::split::Split;
+use crate::table::TableOptions;
+
+/// The test fraction carved from `path` when no `test_path` is given.
+pub const DEFAULT_TEST_FRACTION: f64 = 0.2;
 
 /// The datasets ae knows by name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -80,12 +88,38 @@ impl std::fmt::Display for DatasetName {
     }
 }
 
-/// The data part of a run's config.
+/// The data part of a run's config: a named dataset, or the user's own files (`path`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct DataConfig {
-    /// Which dataset.
+    /// Which dataset (unused when `path` is set).
     pub dataset: DatasetName,
+    /// The user's own data: a table, an array file, a folder of array shards or of images.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<PathBuf>,
+    /// The test data for `path`; without it a test split is carved from `path`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub test_path: Option<PathBuf>,
+    /// Fraction of `path` carved out for testing when there is no `test_path` [default 0.2].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub test_fraction: Option<f64>,
+    /// How a table is read.
+    #[serde(skip_serializing_if = "TableOptions::is_default")]
+    pub table: TableOptions,
+    /// The array to read from an `.npz` or `.safetensors` file holding several.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tensor: Option<String>,
+    /// Images: 1 (grey) or 3 (colour); the folder's own when absent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub channels: Option<usize>,
+    /// Images: crop about the centre to this aspect ratio and resize; refuse mixed sizes when
+    /// absent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image_size: Option<ImageSize>,
+    /// The normalisation fitted on the training rows; the source's own when absent (standard for
+    /// tables, none for images and arrays).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub normalize: Option<Normalize>,
     /// Where its files are; `data/<name>` when absent. Unused for `digits`.
     pub data_dir: Option<PathBuf>,
     /// Fraction of the training split held out for validation (early stopping, `best`).
@@ -97,7 +131,7 @@ pub struct DataConfig {
     /// Train and validate on this class alone (the one-class protocol of anomaly detection: the
     /// model learns what "normal" looks like); the test split keeps every class.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub train_class: Option<u32>,
+    pub train_class: Option<ClassRef>,
 }
 
 impl Default for DataConfig {
@@ -105,6 +139,14 @@ impl Default for DataConfig {
         Self {
             dataset: DatasetName::Digits,
             data_dir: None,
+            path: None,
+            test_path: None,
+            test_fraction: None,
+            table: TableOptions::default(),
+            tensor: None,
+            channels: None,
+            image_size: None,
+            normalize: None,
             val_fraction: 0.1,
             train_limit: None,
             test_limit: None,
@@ -123,6 +165,25 @@ impl DataConfig {
                 expected: "a number in [0, 0.5)".into(),
             });
         }
+        if let Some(f) = self.test_fraction
+            && !(f.is_finite() && f > 0.0 && f < 1.0)
+        {
+            return Err(DataError::InvalidConfig {
+                field: "test_fraction",
+                value: f.to_string(),
+                expected: "a number in (0, 1)".into(),
+            });
+        }
+        if let Some(c) = self.channels
+            && c != 1
+            && c != 3
+        {
+            return Err(DataError::InvalidConfig {
+                field: "channels",
+                value: c.to_string(),
+                expected: "1 or 3".into(),
+            });
+        }
         for (field, v) in [("train_limit", self.train_limit), ("test_limit", self.test_limit)] {
             if v == Some(0) {
                 return Err(DataError::InvalidConfig { field, value: "0".into(), expected: "at least 1".into() });
@@ -136,8 +197,26 @@ impl DataConfig {
         self.data_dir.clone().unwrap_or_else(|| self.dataset.default_dir())
     }
 
-    /// Where the examples come from: the one place a data source is chosen.
-    pub fn source(&self) -> Box<dyn DataSource> {
+    /// The data as reports name it: the dataset's name, or the file's path.
+    pub fn name(&self) -> String {
+        match &self.path {
+            Some(p) => p.display().to_string(),
+            None => self.dataset.name().to_string(),
+        }
+    }
+
+    /// Where the examples come from: the one place a data source is chosen (`seed` carves a
+    /// test split from data that has none).
+    pub fn source(&self, seed: u64) -> Box<dyn DataSource> {
+        if let Some(path) = &self.path {
+            return Box::new(DataFiles {
+                path: path.clone(),
+                test_path: self.test_path.clone(),
+                test_fraction: self.test_fraction.unwrap_or(DEFAULT_TEST_FRACTION),
+                seed,
+                cfg: self.clone(),
+            });
+        }
         match self.dataset {
             DatasetName::Digits => Box::new(BundledDigits),
             DatasetName::Mnist | DatasetName::FashionMnist => {
@@ -150,8 +229,8 @@ impl DataConfig {
 /// A loaded dataset.
 #[derive(Debug, Clone)]
 pub struct Dataset {
-    /// Which one.
-    pub name: DatasetName,
+    /// What it is, for messages: a dataset's name or the data's path.
+    pub name: String,
     /// What one example is.
     pub shape: SampleShape,
     /// Class names, indexed by label; empty when the examples have no labels.
@@ -162,24 +241,40 @@ pub struct Dataset {
     pub val: Option<Split>,
     /// Test examples.
     pub test: Split,
+    /// The features' names (a table's columns), empty where they have none.
+    pub feature_names: Vec<String>,
+    /// The statistics every split was normalised with; `None` when values are as read.
+    pub normalization: Option<Normalization>,
+    /// The class training was restricted to (`train_class`, resolved).
+    pub train_class: Option<u32>,
 }
 
 impl Dataset {
-    /// Loads the dataset `cfg` names onto `dev`, carving validation out of training with `seed`.
+    /// Loads the dataset `cfg` names onto `dev`, carving validation out of training with `seed`
+    /// and fitting the normalisation on the training rows.
     pub fn load(cfg: &DataConfig, seed: u64, dev: &Device) -> Result<Dataset, DataError> {
+        Self::load_with(cfg, seed, dev, None)
+    }
+
+    /// As [`load`](Self::load), normalising with `fitted` (a run's saved statistics) instead of
+    /// fitting anew, so later commands see what training saw.
+    pub fn load_with(
+        cfg: &DataConfig,
+        seed: u64,
+        dev: &Device,
+        fitted: Option<&Normalization>,
+    ) -> Result<Dataset, DataError> {
         cfg.validate()?;
-        let Examples { shape, classes, train, test } = cfg.source().load(dev)?;
-        let train = match cfg.train_class {
-            Some(c) if c as usize >= classes.len() => {
-                return Err(DataError::InvalidConfig {
-                    field: "train_class",
-                    value: c.to_string(),
-                    expected: match classes.len() {
-                        0 => "no class: these examples have no labels".into(),
-                        n => format!("a class from 0 to {}", n - 1),
-                    },
-                });
-            }
+        let Examples { shape, classes, train, test, feature_names, normalize } = cfg.source(seed).load(dev)?;
+        let train_class = match &cfg.train_class {
+            None => None,
+            Some(c) => Some(c.resolve(&classes).ok_or_else(|| DataError::InvalidConfig {
+                field: "train_class",
+                value: c.to_string(),
+                expected: ClassRef::expected(&classes),
+            })?),
+        };
+        let train = match train_class {
             Some(c) => train.only_class(c)?,
             None => train,
         };
@@ -192,7 +287,18 @@ impl Dataset {
             None => test,
         };
         let (train, val) = train.carve(cfg.val_fraction, seed)?;
-        Ok(Dataset { name: cfg.dataset, shape, classes, train, val, test })
+        let normalization = match fitted {
+            Some(n) => Some(n.clone()),
+            None => match cfg.normalize.unwrap_or(normalize) {
+                Normalize::None => None,
+                kind => Some(Normalization::fit(kind, &train)?),
+            },
+        };
+        let (train, val, test) = match &normalization {
+            Some(n) => (n.apply(train)?, val.map(|v| n.apply(v)).transpose()?, n.apply(test)?),
+            None => (train, val, test),
+        };
+        Ok(Dataset { name: cfg.name(), shape, classes, train, val, test, feature_names, normalization, train_class })
     }
 
     /// The name of class `label`, or the label itself where the data names no classes.
@@ -260,7 +366,7 @@ mod tests {
 
     #[test]
     fn one_class_training_keeps_every_test_class() {
-        let cfg = DataConfig { train_class: Some(3), ..Default::default() };
+        let cfg = DataConfig { train_class: Some(ClassRef::Name("3".into())), ..Default::default() };
         let d = Dataset::load(&cfg, 0, &Device::Cpu).unwrap();
         let val = d.val.as_ref().unwrap();
         let (train, val_labels) = (d.train.labels.as_ref().unwrap(), val.labels.as_ref().unwrap());
@@ -295,7 +401,7 @@ mod tests {
             (DataConfig { val_fraction: f64::NAN, ..Default::default() }, "data.val_fraction: NaN is invalid"),
             (DataConfig { train_limit: Some(0), ..Default::default() }, "data.train_limit: 0 is invalid"),
             (
-                DataConfig { train_class: Some(10), ..Default::default() },
+                DataConfig { train_class: Some(ClassRef::Index(10)), ..Default::default() },
                 "data.train_class: 10 is invalid; expected a class from 0 to 9",
             ),
         ] {

@@ -157,6 +157,42 @@ pub enum DataError {
         /// The operation.
         what: &'static str,
     },
+    /// A table that cannot be read as rows of numbers.
+    #[error("{}{}: {why}", path.display(), line.map(|l| format!(": line {l}")).unwrap_or_default())]
+    Table {
+        /// The file.
+        path: PathBuf,
+        /// The 1-based line, where one line is at fault.
+        line: Option<usize>,
+        /// What is wrong and what was expected.
+        why: String,
+    },
+    /// A column named by an option that the table does not have.
+    #[error("{}: {what} {column}: no such column; expected {expected}", path.display())]
+    Column {
+        /// The file.
+        path: PathBuf,
+        /// The option that named it.
+        what: String,
+        /// The name or index given.
+        column: String,
+        /// The columns there are.
+        expected: String,
+    },
+    /// An array file (`.npy`, `.npz`, `.safetensors`) or image that cannot be read.
+    #[error("{}: {why}", path.display())]
+    File {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong and what was expected.
+        why: String,
+    },
+    /// Saved normalisation statistics that do not fit the data.
+    #[error("normalization: {why}")]
+    Normalization {
+        /// What is wrong.
+        why: String,
+    },
     /// A tensor operation failed.
     #[error(transparent)]
     Candle(#[from] candle_core::Error),

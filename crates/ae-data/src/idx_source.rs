@@ -8,6 +8,7 @@ use candle_core::{Device, Tensor};
 use crate::dataset::DatasetName;
 use crate::error::DataError;
 use crate::idx::{self, IMAGES_MAGIC, IdxArray, LABELS_MAGIC};
+use crate::normalize::Normalize;
 use crate::shape::SampleShape;
 use crate::source::{DataSource, Examples};
 use crate::split::Split;
@@ -77,7 +78,14 @@ impl DataSource for IdxFolder {
 
 fn examples(dataset: DatasetName, train: Split, test: Split) -> Examples {
     let classes = dataset.class_names().iter().map(|c| c.to_string()).collect();
-    Examples { shape: SampleShape::grey(28, 28), classes, train, test }
+    Examples {
+        shape: SampleShape::grey(28, 28),
+        classes,
+        train,
+        test,
+        feature_names: Vec::new(),
+        normalize: Normalize::None,
+    }
 }
 
 fn missing_files(dataset: DatasetName, dir: &Path, missing: &str) -> DataError {

@@ -1,5 +1,6 @@
-//! Datasets for ae: the [`DataSource`] seam and its IDX sources (the bundled `digits` set, MNIST
-//! and Fashion-MNIST from a data directory), examples that know their [`SampleShape`] and may have
+//! Datasets for ae: the [`DataSource`] seam and its sources (the bundled `digits` set, MNIST
+//! and Fashion-MNIST from a data directory, and the user's own tables, arrays and image folders
+//! through [`DataFiles`]), normalisation fitted on the training rows, examples that know their [`SampleShape`] and may have
 //! labels of any number of classes, in-memory splits ([`Split::new`], [`Split::carve`]), seeded
 //! batching and the noise models of denoising autoencoders. Pixels are scaled to [0, 1] and each
 //! split is held on the device as one tensor. This crate does no network I/O: `cargo xtask
@@ -17,21 +18,32 @@
 //! # Ok::<(), ae_data::error::DataError>(())
 //! ```
 
+pub mod array;
+pub mod classes;
 pub mod dataset;
 pub mod error;
+pub mod file_source;
 pub mod idx;
 pub mod idx_source;
+pub mod image_folder;
 pub mod loader;
 pub mod noise;
+pub mod normalize;
 pub mod shape;
 pub mod source;
 pub mod split;
+pub mod table;
 
-pub use dataset::{DataConfig, Dataset, DatasetName};
+pub use classes::ClassRef;
+pub use dataset::{DEFAULT_TEST_FRACTION, DataConfig, Dataset, DatasetName};
 pub use error::DataError;
+pub use file_source::{DataFiles, RowReader, Rows};
 pub use idx_source::{BundledDigits, DIGITS_TRAIN, IdxFolder};
+pub use image_folder::ImageSize;
 pub use loader::{EVAL_NOISE_STREAM, Loader};
 pub use noise::Noise;
+pub use normalize::{Normalization, Normalize};
 pub use shape::SampleShape;
 pub use source::{DataSource, Examples};
 pub use split::Split;
+pub use table::{Missing, TableOptions};

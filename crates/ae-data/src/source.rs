@@ -6,6 +6,7 @@
 use candle_core::Device;
 
 use crate::error::DataError;
+use crate::normalize::Normalize;
 use crate::shape::SampleShape;
 use crate::split::Split;
 
@@ -20,6 +21,10 @@ pub struct Examples {
     pub train: Split,
     /// Test examples.
     pub test: Split,
+    /// The features' names (a table's columns), empty where they have none.
+    pub feature_names: Vec<String>,
+    /// The normalisation these examples get when the config names none.
+    pub normalize: Normalize,
 }
 
 /// Where examples come from.

@@ -104,9 +104,25 @@ impl Split {
     /// Moves a seeded random `fraction` of the examples into a second split (both keep their
     /// order), as `ae` carves validation out of training; `None` when that rounds to no example.
     pub fn carve(self, fraction: f64, seed: u64) -> Result<(Split, Option<Split>), DataError> {
+        self.carve_stream(fraction, seed, 0, "val_fraction")
+    }
+
+    /// As [`carve`](Self::carve), for the test split of data that comes without one: another
+    /// seeded stream, so the validation carve that follows is drawn independently.
+    pub fn carve_test(self, fraction: f64, seed: u64) -> Result<(Split, Option<Split>), DataError> {
+        self.carve_stream(fraction, seed, 1, "test_fraction")
+    }
+
+    fn carve_stream(
+        self,
+        fraction: f64,
+        seed: u64,
+        stream: u64,
+        field: &'static str,
+    ) -> Result<(Split, Option<Split>), DataError> {
         if !(fraction.is_finite() && (0.0..1.0).contains(&fraction)) {
             return Err(DataError::InvalidConfig {
-                field: "val_fraction",
+                field,
                 value: fraction.to_string(),
                 expected: "a number in [0, 1)".into(),
             });
@@ -115,7 +131,7 @@ impl Split {
         if n_val == 0 {
             return Ok((self, None));
         }
-        let order = rng::permutation(&mut rng::stream(seed, Purpose::Split, 0), self.len());
+        let order = rng::permutation(&mut rng::stream(seed, Purpose::Split, stream), self.len());
         let mut val_idx = order[..n_val].to_vec();
         let mut train_idx = order[n_val..].to_vec();
         val_idx.sort_unstable();

@@ -1,4 +1,4 @@
-//! Pictures: grids of grayscale images written as PNG.
+//! Pictures: grids of grey or colour images written as PNG.
 
 use std::path::Path;
 
@@ -10,24 +10,35 @@ use crate::error::RunError;
 /// Pixels between tiles.
 const PAD: u32 = 2;
 
-/// Writes `rows` of equally sized grayscale images (each a flat slice of `h*w` values in [0, 1])
-/// as one PNG grid, `PAD` pixels apart on a black background.
+/// Writes `rows` of equally sized images (each a flat slice of `h*w` grey values, or `3*h*w`
+/// channel-major colour values, in [0, 1]) as one PNG grid, `PAD` pixels apart on a black
+/// background; the grid is in colour when any tile is.
 pub fn save_grid(path: &Path, rows: &[Vec<Vec<f32>>], (h, w): (usize, usize)) -> Result<(), RunError> {
     let cols = rows.iter().map(Vec::len).max().unwrap_or(0) as u32;
     let (h32, w32) = (h as u32, w as u32);
     let width = cols * w32 + (cols + 1) * PAD;
     let height = rows.len() as u32 * h32 + (rows.len() as u32 + 1) * PAD;
-    let mut img = GrayImage::new(width.max(1), height.max(1));
+    let colour = rows.iter().flatten().any(|t| t.len() == 3 * h * w && h * w > 0);
+    let mut rgb = image::RgbImage::new(if colour { width.max(1) } else { 1 }, if colour { height.max(1) } else { 1 });
+    let mut grey = GrayImage::new(if colour { 1 } else { width.max(1) }, if colour { 1 } else { height.max(1) });
+    let byte = |v: f32| (v.clamp(0.0, 1.0) * 255.0).round() as u8;
     for (r, row) in rows.iter().enumerate() {
         for (c, tile) in row.iter().enumerate() {
             let (x0, y0) = (PAD + c as u32 * (w32 + PAD), PAD + r as u32 * (h32 + PAD));
-            for (i, &v) in tile.iter().enumerate().take(h * w) {
-                let px = (v.clamp(0.0, 1.0) * 255.0).round() as u8;
-                img.put_pixel(x0 + (i % w) as u32, y0 + (i / w) as u32, Luma([px]));
+            let plane = h * w;
+            for i in 0..plane.min(tile.len()) {
+                let (x, y) = (x0 + (i % w) as u32, y0 + (i / w) as u32);
+                if !colour {
+                    grey.put_pixel(x, y, Luma([byte(tile[i])]));
+                } else if tile.len() == 3 * plane {
+                    rgb.put_pixel(x, y, image::Rgb([byte(tile[i]), byte(tile[plane + i]), byte(tile[2 * plane + i])]));
+                } else {
+                    rgb.put_pixel(x, y, image::Rgb([byte(tile[i]); 3]));
+                }
             }
         }
     }
-    write_png(path, img)
+    if colour { write_png(path, rgb) } else { write_png(path, grey) }
 }
 
 /// Writes `img` as a PNG through ae's one atomic writer: encoded in memory first, so a full disk

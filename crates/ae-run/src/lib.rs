@@ -17,6 +17,7 @@
 
 pub mod aec;
 pub mod config;
+pub mod data;
 pub mod error;
 pub mod images;
 pub mod loss_plot;
@@ -25,6 +26,7 @@ pub mod pictures;
 pub mod plot;
 
 pub use config::{CONFIG_FORMAT, RunConfig, differences};
+pub use data::{NORMALIZATION_FILE, load_run_data};
 pub use error::RunError;
 pub use loss_plot::LossPlot;
 pub use open::{OpenRun, Weights, build_model, open_run};

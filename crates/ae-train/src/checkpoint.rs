@@ -32,7 +32,7 @@ pub const TEMP_PREFIX: &str = ".tmp-";
 
 /// Every file ae writes into a run directory, by any command: the one list `--overwrite` removes.
 /// (A test checks that every `run.file("...")` in the sources names one of these.)
-pub const RUN_FILES: [&str; 20] = [
+pub const RUN_FILES: [&str; 23] = [
     "config.json",
     "model.safetensors",
     "optimizer.safetensors",
@@ -53,6 +53,9 @@ pub const RUN_FILES: [&str; 20] = [
     "sweep.csv",
     "sweep.png",
     "interp.png",
+    "normalization.json",
+    "scores.csv",
+    "scores.png",
 ];
 
 impl RunDir {

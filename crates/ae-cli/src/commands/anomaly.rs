@@ -2,7 +2,6 @@
 //! VAE, the reconstruction loss otherwise) and reports the ROC AUC for telling the images of
 //! other classes from those of the normal class.
 
-use ae_data::Dataset;
 use ae_train::anomaly::{anomaly_scores, roc_auc};
 use serde_json::json;
 
@@ -20,18 +19,18 @@ pub fn run(a: &AnomalyArgs) -> anyhow::Result<()> {
             a.on.run.display()
         )));
     }
-    let trained_on = run.config.data.train_class;
+    let trained_on = run.config.data.train_class.clone();
     a.data.apply(&mut run.config.data);
     run.config.data.val_fraction = 0.0;
     run.config.data.train_class = None;
     if a.test_limit.is_some() {
         run.config.data.test_limit = a.test_limit;
     }
-    let data = Dataset::load(&run.config.data, run.config.train.seed, &dev)?;
+    let data = ae_run::load_run_data(&a.on.run, &run.config.data, run.config.train.seed, &dev)?;
     check_input_size(&*run.model, &data)?;
     let normal = match (&a.normal, trained_on) {
         (Some(value), _) => class_of("--normal", value, &data.classes)?,
-        (None, Some(c)) => c,
+        (None, Some(c)) => class_of("--train-class", &c.to_string(), &data.classes)?,
         (None, None) => unreachable!("refused above"),
     };
     let labels = data.test.require_labels("ae anomaly (to tell the normal class from the others)")?;
@@ -46,7 +45,7 @@ pub fn run(a: &AnomalyArgs) -> anyhow::Result<()> {
     let out = json!({
         "run": a.on.run.display().to_string(),
         "model": run.config.model.kind(),
-        "dataset": data.name.name(),
+        "dataset": data.name,
         "normal_class": normal,
         "normal_name": data.class_name(normal),
         "score": kind,
@@ -81,24 +80,14 @@ pub fn run(a: &AnomalyArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The class `value` names: its index, or its name (any case) among `classes`.
+/// The class `value` names: a class name or label value (any case), else an index.
 fn class_of(flag: &str, value: &str, classes: &[String]) -> anyhow::Result<u32> {
-    if let Ok(i) = value.parse::<u32>()
-        && (i as usize) < classes.len()
-    {
-        return Ok(i);
+    if classes.is_empty() {
+        return Err(usage(format!("{flag} {value}: these examples have no labels, so no classes")));
     }
-    if let Some(i) = classes.iter().position(|c| c.eq_ignore_ascii_case(value)) {
-        return Ok(i as u32);
-    }
-    let named = classes.iter().enumerate().any(|(i, c)| *c != i.to_string());
-    Err(usage(match classes.len() {
-        0 => format!("{flag} {value}: these examples have no classes"),
-        n if named => {
-            format!("{flag} {value}: expected a class from 0 to {} or one of its names ({})", n - 1, classes.join(", "))
-        }
-        n => format!("{flag} {value}: expected a class from 0 to {}", n - 1),
-    }))
+    ae_data::ClassRef::Name(value.to_string())
+        .resolve(classes)
+        .ok_or_else(|| usage(format!("{flag} {value}: expected {}", ae_data::ClassRef::expected(classes))))
 }
 
 #[cfg(test)]

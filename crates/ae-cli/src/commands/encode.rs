@@ -5,7 +5,6 @@
 
 use std::collections::HashMap;
 
-use ae_data::Dataset;
 use anyhow::Context;
 use candle_core::Tensor;
 
@@ -18,7 +17,7 @@ pub fn run(a: &EncodeArgs) -> anyhow::Result<()> {
     let mut run = load_run(&a.on.run, a.on.checkpoint, &dev)?;
     a.data.apply(&mut run.config.data);
     run.config.data.val_fraction = 0.0;
-    let data = Dataset::load(&run.config.data, run.config.train.seed, &dev)?;
+    let data = ae_run::load_run_data(&a.on.run, &run.config.data, run.config.train.seed, &dev)?;
     check_input_size(&*run.model, &data)?;
     let mut tensors = HashMap::new();
     for (name, split) in [("train", &data.train), ("test", &data.test)] {

@@ -1,6 +1,5 @@
 //! `ae eval`: test metrics of a trained run, as a table or one JSON object.
 
-use ae_data::Dataset;
 use ae_train::{denoising_scores, evaluate_with_noise, importance_weighted_nll};
 use serde_json::{Value, json};
 
@@ -21,7 +20,7 @@ pub fn run(a: &EvalArgs) -> anyhow::Result<()> {
     }
     // The validation split is carved as in training, so the training split (whose last rows a
     // sparse run's dead_fraction is measured on) is the one training saw.
-    let data = Dataset::load(&cfg.data, cfg.train.seed, &dev)?;
+    let data = ae_run::load_run_data(&a.on.run, &cfg.data, cfg.train.seed, &dev)?;
     check_input_size(&*model, &data)?;
     // A denoising run's loss is its own objective: rebuilding clean images from noisy ones.
     let test = evaluate_with_noise(&*model, &data.test, cfg.train.batch_size, cfg.train.seed, cfg.train.noise)?;
@@ -41,7 +40,7 @@ pub fn run(a: &EvalArgs) -> anyhow::Result<()> {
         "model": cfg.model.kind(),
         "weights": weights.name(),
         "step": step,
-        "dataset": cfg.data.dataset.name(),
+        "dataset": data.name,
         "split": "test",
         "examples": data.test.len(),
         "recon_loss": model.recon_loss().name(),
@@ -104,7 +103,7 @@ pub fn run(a: &EvalArgs) -> anyhow::Result<()> {
     if a.json {
         println!("{out}");
     } else {
-        println!("{} on {} test ({} examples, {weights} weights)", cfg.model.kind(), cfg.data.dataset, data.test.len());
+        println!("{} on {} test ({} examples, {weights} weights)", cfg.model.kind(), data.name, data.test.len());
         println!("  loss               {:.4} per example", test.total);
         println!("  recon_per_example  {:.4} ({} summed over pixels)", test.recon, model.recon_loss().name());
         println!("  recon_per_pixel    {:.6}", test.recon / input_dim);

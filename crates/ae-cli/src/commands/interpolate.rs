@@ -1,7 +1,6 @@
 //! `ae interpolate`: decode evenly spaced points on the line between the codes of two test
 //! images, shown between the two originals.
 
-use ae_data::Dataset;
 use anyhow::Context;
 use candle_core::Tensor;
 
@@ -17,11 +16,9 @@ pub fn run(a: &InterpolateArgs) -> anyhow::Result<()> {
     }
     let dev = a.on.device.open()?;
     let mut run = load_run(&a.on.run, a.on.checkpoint, &dev)?;
-    if let Some(dir) = &a.data_dir {
-        run.config.data.data_dir = Some(dir.clone());
-    }
+    a.data.apply(&mut run.config.data);
     run.config.data.val_fraction = 0.0;
-    let data = Dataset::load(&run.config.data, run.config.train.seed, &dev)?;
+    let data = ae_run::load_run_data(&a.on.run, &run.config.data, run.config.train.seed, &dev)?;
     check_input_size(&*run.model, &data)?;
     let n = data.test.len();
     for (flag, i) in [("--from", a.from), ("--to", a.to)] {

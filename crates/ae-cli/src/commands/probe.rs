@@ -1,7 +1,6 @@
 //! `ae probe`: a linear softmax classifier on the frozen codes of the run's training split,
 //! scored on the test split, beside the same classifier on raw pixels.
 
-use ae_data::Dataset;
 use ae_train::probe::linear_probe;
 use serde_json::json;
 
@@ -16,8 +15,9 @@ pub fn run(a: &ProbeArgs) -> anyhow::Result<()> {
     }
     let dev = a.on.device.open()?;
     let mut run = load_run(&a.on.run, a.on.checkpoint, &dev)?;
+    a.data.apply(&mut run.config.data);
     run.config.data.val_fraction = 0.0;
-    let data = Dataset::load(&run.config.data, run.config.train.seed, &dev)?;
+    let data = ae_run::load_run_data(&a.on.run, &run.config.data, run.config.train.seed, &dev)?;
     check_input_size(&*run.model, &data)?;
     let seed = run.config.train.seed;
     let (train, test) = (embed_split(&*run.model, &data.train)?, embed_split(&*run.model, &data.test)?);
@@ -30,7 +30,7 @@ pub fn run(a: &ProbeArgs) -> anyhow::Result<()> {
     let out = json!({
         "run": a.on.run.display().to_string(),
         "model": run.config.model.kind(),
-        "dataset": data.name.name(),
+        "dataset": data.name,
         "code_dim": train.dim(1)?,
         "train_examples": data.train.len(),
         "test_examples": data.test.len(),

@@ -4,7 +4,6 @@
 use std::time::Instant;
 
 use ae_core::Autoencoder;
-use ae_data::Dataset;
 use serde_json::json;
 
 use super::{OpenRun, check_input_size, load_run};
@@ -18,8 +17,9 @@ pub fn run(a: &ThroughputArgs) -> anyhow::Result<()> {
     }
     let dev = a.device.open()?;
     let OpenRun { config: mut cfg, model, .. } = load_run(&a.run, Weights::Last, &dev)?;
+    a.data.apply(&mut cfg.data);
     cfg.data.val_fraction = 0.0;
-    let data = Dataset::load(&cfg.data, cfg.train.seed, &dev)?;
+    let data = ae_run::load_run_data(&a.run, &cfg.data, cfg.train.seed, &dev)?;
     check_input_size(&*model, &data)?;
     let batches: Vec<_> = (0..data.test.len())
         .step_by(a.batch_size)

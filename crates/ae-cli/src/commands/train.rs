@@ -21,11 +21,17 @@ use ae_run::{RunConfig, differences};
 
 /// Runs `ae train`.
 pub fn run(a: &TrainArgs) -> anyhow::Result<()> {
-    let (cfg, run, start) = resolve(a)?;
+    let (mut cfg, run, start) = resolve(a)?;
+    cfg.data.validate()?;
+    let dev = a.device.open()?;
+    // A resumed run keeps the statistics it saved; a fresh one fits them on its training rows.
+    let saved = if start == Start::Resume { ae_run::data::saved_normalization(run.path())? } else { None };
+    let data = Dataset::load_with(&cfg.data, cfg.train.seed, &dev, saved.as_ref())?;
+    if start == Start::Fresh {
+        fit_model_to_data(&mut cfg, &data, a)?;
+    }
     cfg.validate()?;
     crate::memory::check_fits(&cfg.model, cfg.train.batch_size)?;
-    let dev = a.device.open()?;
-    let data = Dataset::load(&cfg.data, cfg.train.seed, &dev)?;
     let (model, params) = build_model(&cfg.model, cfg.train.seed, &dev)?;
     check_input_size(&*model, &data)?;
     // Held until this function returns: no other `ae train` writes this directory meanwhile.
@@ -37,6 +43,9 @@ pub fn run(a: &TrainArgs) -> anyhow::Result<()> {
         claim_fresh(&run, a.overwrite || start == Start::Restart)?;
     }
     atomic_write(&run.config(), cfg.to_json().as_bytes())?;
+    if let Some(n) = &data.normalization {
+        atomic_write(&run.file(ae_run::NORMALIZATION_FILE), ae_run::data::normalization_json(n).as_bytes())?;
+    }
 
     let input_dim = model.input_dim();
     let interrupt = Interrupt::install();
@@ -51,7 +60,7 @@ pub fn run(a: &TrainArgs) -> anyhow::Result<()> {
         if resume { "resuming" } else { "training" },
         cfg.model.kind(),
         params.count(),
-        cfg.data.dataset,
+        data.name,
         data.train.len(),
         data.val.as_ref().map_or(0, |v| v.len()),
         data.test.len(),
@@ -113,6 +122,7 @@ pub fn run(a: &TrainArgs) -> anyhow::Result<()> {
         ("loss.png", "training and validation loss per epoch"),
     ]
     .into_iter()
+    .chain(data.normalization.as_ref().map(|_| ("normalization.json", "the normalisation every command applies")))
     .chain(pictures)
     {
         println!("  {file:<22} {what}");
@@ -131,6 +141,31 @@ fn shell_quoted(word: &str) -> String {
         return word.to_string();
     }
     format!("'{}'", word.replace('\'', r"'\''"))
+}
+
+/// What a run directory's default name calls the data: the dataset, or the data file's stem.
+fn data_stem(cfg: &ae_data::DataConfig) -> String {
+    match &cfg.path {
+        Some(p) => p.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "data".into()),
+        None => cfg.dataset.name().to_string(),
+    }
+}
+
+/// Own data decides the model's input width, and values outside [0, 1] (a standardised table)
+/// make MSE the default likelihood, where Bernoulli cross-entropy has no meaning.
+fn fit_model_to_data(cfg: &mut RunConfig, data: &Dataset, a: &TrainArgs) -> anyhow::Result<()> {
+    if cfg.data.path.is_none() {
+        return Ok(());
+    }
+    cfg.model.dense_mut().input_dim = data.shape.features();
+    if a.likelihood.is_none() && a.config.is_none() {
+        let (lo, hi) =
+            (data.train.images.min_all()?.to_scalar::<f32>()?, data.train.images.max_all()?.to_scalar::<f32>()?);
+        if lo < 0.0 || hi > 1.0 || !matches!(data.shape, ae_data::SampleShape::Image { .. }) {
+            cfg.model.likelihood = ae_models::Likelihood::SquaredError;
+        }
+    }
+    Ok(())
 }
 
 /// How `ae train` begins.
@@ -155,7 +190,7 @@ fn resolve(a: &TrainArgs) -> anyhow::Result<(RunConfig, RunDir, Start)> {
             None => RunConfig::default(),
         };
         let cfg = apply_flags(base, a)?;
-        let dir = a.run_dir.clone().unwrap_or_else(|| default_path(cfg.model.kind(), cfg.data.dataset.name()));
+        let dir = a.run_dir.clone().unwrap_or_else(|| default_path(cfg.model.kind(), &data_stem(&cfg.data)));
         return Ok((cfg, RunDir::new(dir), Start::Fresh));
     }
     let dir = a.run_dir.clone().ok_or_else(|| usage("--resume needs --run-dir DIR naming the run to continue"))?;

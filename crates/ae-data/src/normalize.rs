@@ -1,0 +1,154 @@
+//! Normalisation is part of a run: statistics are fitted on the training rows once, saved with the
+//! run and applied unchanged to every split and every later command, so each sees what training
+//! saw. A value becomes `(x - offset) / scale`, per feature.
+
+use candle_core::Tensor;
+use serde::{Deserialize, Serialize};
+
+use crate::error::DataError;
+use crate::split::Split;
+
+/// Which normalisation a run applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Normalize {
+    /// Values as read (images are already scaled to [0, 1]).
+    None,
+    /// Each feature to [0, 1] over the training rows: offset min, scale max - min.
+    Minmax,
+    /// Each feature to mean 0 and standard deviation 1 over the training rows (the population
+    /// deviation, as scikit-learn's `StandardScaler`).
+    Standard,
+}
+
+impl std::str::FromStr for Normalize {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "none" => Ok(Normalize::None),
+            "minmax" => Ok(Normalize::Minmax),
+            "standard" => Ok(Normalize::Standard),
+            _ => Err(format!("unknown normalisation {s:?}; expected none, minmax or standard")),
+        }
+    }
+}
+
+impl std::fmt::Display for Normalize {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Normalize::None => "none",
+            Normalize::Minmax => "minmax",
+            Normalize::Standard => "standard",
+        })
+    }
+}
+
+/// Fitted statistics, as `normalization.json` in a run directory holds them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Normalization {
+    /// How they were fitted.
+    pub kind: Normalize,
+    /// Per feature, subtracted first.
+    pub offset: Vec<f32>,
+    /// Per feature, divided by next (1 where a feature is constant over the training rows).
+    pub scale: Vec<f32>,
+}
+
+impl Normalization {
+    /// Fits `kind` on the rows of `train`.
+    pub fn fit(kind: Normalize, train: &Split) -> Result<Normalization, DataError> {
+        let d = train.features();
+        let rows = train.images.to_dtype(candle_core::DType::F64)?;
+        let (offset, scale): (Tensor, Tensor) = match kind {
+            Normalize::None => return Ok(Normalization { kind, offset: vec![0.0; d], scale: vec![1.0; d] }),
+            Normalize::Minmax => {
+                let lo = rows.min(0)?;
+                (lo.clone(), rows.max(0)?.sub(&lo)?)
+            }
+            Normalize::Standard => {
+                let mean = rows.mean(0)?;
+                let var = rows.broadcast_sub(&mean)?.sqr()?.mean(0)?;
+                (mean, var.sqrt()?)
+            }
+        };
+        let offset: Vec<f32> = offset.to_dtype(candle_core::DType::F32)?.to_vec1()?;
+        let scale: Vec<f32> = scale
+            .to_dtype(candle_core::DType::F32)?
+            .to_vec1::<f32>()?
+            .into_iter()
+            .map(|s| if s > f32::EPSILON && s.is_finite() { s } else { 1.0 })
+            .collect();
+        Ok(Normalization { kind, offset, scale })
+    }
+
+    /// `split` normalised; refuses statistics of another width.
+    pub fn apply(&self, split: Split) -> Result<Split, DataError> {
+        let d = split.features();
+        if self.offset.len() != d || self.scale.len() != d {
+            return Err(DataError::Normalization {
+                why: format!(
+                    "statistics for {} features (offset) and {} (scale), but the data has {d}; expected the run's own data",
+                    self.offset.len(),
+                    self.scale.len()
+                ),
+            });
+        }
+        if self.kind == Normalize::None {
+            return Ok(split);
+        }
+        let dev = split.images.device();
+        let offset = Tensor::from_slice(&self.offset, (1, d), dev)?;
+        let scale = Tensor::from_slice(&self.scale, (1, d), dev)?;
+        let images = split.images.broadcast_sub(&offset)?.broadcast_div(&scale)?;
+        Ok(Split { images, labels: split.labels })
+    }
+
+    /// Undoes [`apply`](Self::apply) on rows of values, for showing reconstructions in the
+    /// data's own units.
+    pub fn invert(&self, rows: &Tensor) -> Result<Tensor, DataError> {
+        let d = self.offset.len();
+        let dev = rows.device();
+        let offset = Tensor::from_slice(&self.offset, (1, d), dev)?;
+        let scale = Tensor::from_slice(&self.scale, (1, d), dev)?;
+        Ok(rows.broadcast_mul(&scale)?.broadcast_add(&offset)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use candle_core::Device;
+
+    fn split(rows: &[[f32; 2]]) -> Split {
+        let flat: Vec<f32> = rows.iter().flatten().copied().collect();
+        Split::new(Tensor::from_vec(flat, (rows.len(), 2), &Device::Cpu).unwrap(), None).unwrap()
+    }
+
+    #[test]
+    fn standard_and_minmax_fit_on_train_and_apply_to_any_split() {
+        let train = split(&[[1.0, 5.0], [3.0, 5.0]]);
+        let std = Normalization::fit(Normalize::Standard, &train).unwrap();
+        assert_eq!(
+            (std.offset.clone(), std.scale.clone()),
+            (vec![2.0, 5.0], vec![1.0, 1.0]),
+            "a constant column keeps scale 1"
+        );
+        let test = std.apply(split(&[[4.0, 6.0]])).unwrap();
+        assert_eq!(test.images.to_vec2::<f32>().unwrap(), [[2.0, 1.0]]);
+        let mm = Normalization::fit(Normalize::Minmax, &split(&[[0.0, 2.0], [4.0, 3.0]])).unwrap();
+        let out = mm.apply(split(&[[2.0, 3.0]])).unwrap();
+        assert_eq!(out.images.to_vec2::<f32>().unwrap(), [[0.5, 1.0]]);
+        assert_eq!(mm.invert(&out.images).unwrap().to_vec2::<f32>().unwrap(), [[2.0, 3.0]]);
+        let json = serde_json::to_string(&mm).unwrap();
+        assert_eq!(serde_json::from_str::<Normalization>(&json).unwrap(), mm);
+    }
+
+    #[test]
+    fn statistics_of_another_width_are_refused() {
+        let std = Normalization::fit(Normalize::Standard, &split(&[[1.0, 2.0]])).unwrap();
+        let three = Split::new(Tensor::zeros((1, 3), candle_core::DType::F32, &Device::Cpu).unwrap(), None).unwrap();
+        let err = std.apply(three).unwrap_err().to_string();
+        assert!(err.starts_with("normalization: statistics for 2 features"), "{err}");
+    }
+}

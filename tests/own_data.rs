@@ -1,0 +1,411 @@
+//! The user's own data end to end (`--data PATH`): scikit-learn's bundled tables, arrays numpy
+//! wrote, folders of PNGs in class subfolders, and every bad file refused with its name, the row
+//! and column or entry, the value and what was expected, exit 1 and no run directory left.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::{fails, ok, python_with};
+
+/// Where Debian's `python3-sklearn` keeps its tables (`cargo xtask setup` installs it).
+const SKLEARN: &str = "/usr/lib/python3/dist-packages/sklearn/datasets/data";
+
+fn sklearn(name: &str) -> String {
+    let p = Path::new(SKLEARN).join(name);
+    assert!(p.is_file(), "{} missing: apt-get install -y python3-sklearn (`cargo xtask setup` does this)", p.display());
+    p.display().to_string()
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+#[test]
+fn breast_cancer_trains_on_benign_rows_and_scores_malignant_ones_as_anomalies() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("bc");
+    let csv = sklearn("breast_cancer.csv");
+    let out = ok(&[
+        "train",
+        "--data",
+        &csv,
+        "--label-column",
+        "30",
+        "--train-class",
+        "benign",
+        "--hidden",
+        "16",
+        "--code-dim",
+        "4",
+        "--epochs",
+        "40",
+        "--batch-size",
+        "32",
+        "--progress",
+        "none",
+        "--run-dir",
+        s(&run),
+    ]);
+    assert!(out.contains("normalization.json"), "{out}");
+    // Standardised on the benign training rows: MSE by default, statistics saved with the run.
+    let cfg: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("config.json")).unwrap()).unwrap();
+    assert_eq!(cfg["model"]["likelihood"], "mse", "{cfg}");
+    assert_eq!(cfg["model"]["body"]["input_dim"], 30);
+    assert_eq!(cfg["data"]["table"]["label_column"], "30");
+    let norm: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("normalization.json")).unwrap()).unwrap();
+    assert_eq!((norm["kind"].as_str(), norm["offset"].as_array().map(Vec::len)), (Some("standard"), Some(30)));
+    // The first feature (mean radius) of benign tumours averages about 12.1 (scikit-learn's data).
+    let mean_radius = norm["offset"][0].as_f64().unwrap();
+    assert!((11.5..12.7).contains(&mean_radius), "benign mean radius {mean_radius}");
+
+    // The count line names the classes: 0 malignant, 1 benign.
+    let report: serde_json::Value = serde_json::from_str(&ok(&["anomaly", "--run", s(&run), "--json"])).unwrap();
+    assert_eq!((report["normal_class"].as_u64(), report["normal_name"].as_str()), (Some(1), Some("benign")));
+    let auroc = report["auroc"].as_f64().unwrap();
+    assert!(auroc > 0.9, "malignant rows should score far above benign ones: ROC AUC {auroc}");
+    let total = report["normal_examples"].as_u64().unwrap() + report["anomalous_examples"].as_u64().unwrap();
+    assert_eq!(total, 114, "20% of 569 rows carved for testing with the seed");
+
+    // Every later command sees what training saw: eval twice agrees, and a test file given
+    // explicitly is normalised with the saved statistics, not refitted.
+    let a = common::eval_json(&run, &[]);
+    let b = common::eval_json(&run, &[]);
+    assert_eq!(a["loss"], b["loss"]);
+    let rows: Vec<String> = std::fs::read_to_string(&csv).unwrap().lines().map(String::from).collect();
+    let malignant: Vec<&String> = rows[1..].iter().filter(|l| l.ends_with(",0")).take(50).collect();
+    let mal = dir.path().join("malignant.csv");
+    std::fs::write(&mal, malignant.iter().map(|l| format!("{l}\n")).collect::<String>()).unwrap();
+    let m = common::eval_json(&run, &["--data", &csv, "--test-data", s(&mal)]);
+    assert!(
+        m["loss"].as_f64().unwrap() > 1.3 * a["loss"].as_f64().unwrap(),
+        "malignant rows alone reconstruct worse than the mixed test split: {m} vs {a}"
+    );
+    // The saved statistics are what eval applies: shifted, they change the loss.
+    let mut shifted = norm.clone();
+    for v in shifted["offset"].as_array_mut().unwrap() {
+        *v = serde_json::json!(v.as_f64().unwrap() + 50.0);
+    }
+    std::fs::write(run.join("normalization.json"), shifted.to_string()).unwrap();
+    let c = common::eval_json(&run, &[]);
+    assert!(c["loss"].as_f64().unwrap() > 10.0 * a["loss"].as_f64().unwrap(), "{c} vs {a}");
+}
+
+#[test]
+fn iris_codes_separate_its_named_species_in_a_linear_probe() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("iris");
+    ok(&[
+        "train",
+        "--data",
+        &sklearn("iris.csv"),
+        "--label-column",
+        "4",
+        "--hidden",
+        "8",
+        "--code-dim",
+        "2",
+        "--epochs",
+        "60",
+        "--batch-size",
+        "16",
+        "--progress",
+        "none",
+        "--run-dir",
+        s(&run),
+    ]);
+    let probe: serde_json::Value =
+        serde_json::from_str(&ok(&["probe", "--run", s(&run), "--json", "--epochs", "200"])).unwrap();
+    let acc = probe["probe_accuracy_codes"].as_f64().unwrap_or_else(|| panic!("{probe}"));
+    assert!(acc > 0.8, "three species from a 2-wide code: {probe}");
+    // The species are named by the count line (`150,4,setosa,versicolor,virginica`).
+    let out = ok(&["anomaly", "--run", s(&run), "--normal", "setosa"]);
+    assert!(out.contains("setosa"), "{out}");
+}
+
+#[test]
+fn arrays_numpy_wrote_train_in_every_dtype_and_layout() {
+    let py = python_with("numpy");
+    let dir = tempfile::tempdir().unwrap();
+    let script = format!(
+        r#"
+import numpy as np
+rng = np.random.default_rng(0)
+x = rng.normal(size=(300, 12))
+np.save("{d}/f64_fortran.npy", np.asfortranarray(x))
+np.save("{d}/f16.npy", x.astype(np.float16))
+np.save("{d}/be_i32.npy", (x * 100).astype('>i4'))
+np.savez("{d}/two.npz", rows=x.astype(np.float32), other=np.zeros(3))
+np.save("{d}/u8_images.npy", rng.integers(0, 256, size=(200, 1, 8, 8), dtype=np.uint8))
+import os
+os.mkdir("{d}/shards")
+np.save("{d}/shards/a.npy", x[:150].astype(np.float32))
+np.save("{d}/shards/b.npy", x[150:].astype(np.float32))
+np.save("{d}/c_order.npy", x.astype(np.float32))
+"#,
+        d = dir.path().display()
+    );
+    let out = std::process::Command::new(py).args(["-c", &script]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    // The same values, however numpy laid them out.
+    let read =
+        |name: &str, tensor: Option<&str>| ae::data::array::read_array_file(&dir.path().join(name), tensor).unwrap();
+    let c = read("c_order.npy", None);
+    assert_eq!((c.n, c.row_shape.clone()), (300, vec![12]));
+    let f = read("f64_fortran.npy", None);
+    assert!(f.values.iter().zip(&c.values).all(|(a, b)| (a - b).abs() < 1e-6), "Fortran order reordered to rows");
+    let h = read("f16.npy", None);
+    assert!(h.values.iter().zip(&c.values).all(|(a, b)| (a - b).abs() < 2e-3 * b.abs().max(1.0)));
+    let i = read("be_i32.npy", None);
+    assert_eq!(i.values[0], (c.values[0] as f64 * 100.0).trunc() as f32);
+    assert_eq!(read("two.npz", Some("rows")).values, c.values);
+
+    for (data, extra) in [
+        ("f64_fortran.npy", &[][..]),
+        ("two.npz", &["--tensor", "rows"][..]),
+        ("shards", &[][..]),
+        ("u8_images.npy", &[][..]),
+    ] {
+        let run = dir.path().join(format!("run-{data}"));
+        let p = dir.path().join(data);
+        let mut args = vec![
+            "train",
+            "--data",
+            s(&p),
+            "--hidden",
+            "8",
+            "--code-dim",
+            "3",
+            "--epochs",
+            "2",
+            "--progress",
+            "none",
+            "--run-dir",
+            s(&run),
+        ];
+        args.extend_from_slice(extra);
+        ok(&args);
+        let e = common::eval_json(&run, &[]);
+        assert!(e["loss"].as_f64().unwrap().is_finite(), "{data}: {e}");
+    }
+    let cfg = std::fs::read_to_string(dir.path().join("run-u8_images.npy/config.json")).unwrap();
+    assert!(cfg.contains("\"bernoulli\""), "u8 images scale to [0, 1] and keep BCE: {cfg}");
+    let cfg = std::fs::read_to_string(dir.path().join("run-shards/config.json")).unwrap();
+    assert!(cfg.contains("\"mse\""), "unbounded rows get MSE: {cfg}");
+}
+
+/// Writes `n` bundled digits of each of classes 0-2 as PNGs in class subfolders named after
+/// Fashion-MNIST-like words.
+fn digit_folder(root: &Path, n: usize) -> PathBuf {
+    let data = ae::data::Dataset::load(&Default::default(), 0, &candle_core::Device::Cpu).unwrap();
+    let labels = data.test.labels.clone().unwrap();
+    let rows = data.test.images.to_vec2::<f32>().unwrap();
+    let folder = root.join("pngs");
+    for (class, name) in ["zero", "one", "two"].iter().enumerate() {
+        std::fs::create_dir_all(folder.join(name)).unwrap();
+        for (k, row) in
+            rows.iter().zip(&labels).filter(|(_, l)| **l == class as u32).map(|(r, _)| r).take(n).enumerate()
+        {
+            let px: Vec<u8> = row.iter().map(|v| (v * 255.0).round() as u8).collect();
+            image::GrayImage::from_raw(28, 28, px)
+                .unwrap()
+                .save(folder.join(name).join(format!("{k:03}.png")))
+                .unwrap();
+        }
+    }
+    folder
+}
+
+#[test]
+fn a_folder_of_pngs_in_class_subfolders_trains_and_names_its_classes() {
+    let dir = tempfile::tempdir().unwrap();
+    let folder = digit_folder(dir.path(), 40);
+    let run = dir.path().join("run");
+    ok(&[
+        "train",
+        "--data",
+        s(&folder),
+        "--train-class",
+        "one",
+        "--hidden",
+        "32",
+        "--code-dim",
+        "4",
+        "--epochs",
+        "15",
+        "--batch-size",
+        "16",
+        "--progress",
+        "none",
+        "--run-dir",
+        s(&run),
+    ]);
+    let cfg = std::fs::read_to_string(run.join("config.json")).unwrap();
+    assert!(cfg.contains("\"bernoulli\"") && cfg.contains("\"input_dim\": 784"), "{cfg}");
+    assert!(!run.join("normalization.json").exists(), "images are scaled to [0, 1], nothing fitted");
+    let report: serde_json::Value = serde_json::from_str(&ok(&["anomaly", "--run", s(&run), "--json"])).unwrap();
+    assert_eq!(report["normal_name"], "one", "{report}");
+    assert!(report["auroc"].as_f64().unwrap() > 0.8, "{report}");
+    // Colour and another size: --channels 3 --image-size 16x20 resizes and converts.
+    let run3 = dir.path().join("rgb");
+    ok(&[
+        "train",
+        "--data",
+        s(&folder),
+        "--channels",
+        "3",
+        "--image-size",
+        "16x20",
+        "--hidden",
+        "8",
+        "--code-dim",
+        "2",
+        "--epochs",
+        "1",
+        "--progress",
+        "none",
+        "--run-dir",
+        s(&run3),
+    ]);
+    let cfg = std::fs::read_to_string(run3.join("config.json")).unwrap();
+    assert!(cfg.contains("\"input_dim\": 960"), "3 x 16 x 20: {cfg}");
+    let pic = image::open(run3.join("reconstructions.png")).unwrap();
+    assert_eq!(pic.color(), image::ColorType::Rgb8, "colour data gives colour pictures");
+}
+
+/// Writes `contents` to `name` in `dir` and returns the path.
+fn file(dir: &Path, name: &str, contents: &[u8]) -> PathBuf {
+    let p = dir.join(name);
+    if let Some(parent) = p.parent() {
+        std::fs::create_dir_all(parent).unwrap();
+    }
+    std::fs::write(&p, contents).unwrap();
+    p
+}
+
+/// Refuses `data` (with `extra` flags) with exit 1, a message holding every `want`, and no run
+/// directory left behind.
+fn refused(data: &Path, extra: &[&str], want: &[&str]) {
+    let run = data.parent().unwrap().join("never-made");
+    let mut args = vec!["train", "--data", s(data), "--epochs", "1", "--progress", "none", "--run-dir", s(&run)];
+    args.extend_from_slice(extra);
+    let err = fails(&args, 1);
+    for w in want {
+        assert!(err.contains(w), "{w:?} missing from: {err}");
+    }
+    assert!(!run.exists(), "a refused run leaves no run directory: {err}");
+}
+
+#[test]
+fn bad_tables_are_refused_naming_the_file_line_column_and_value() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    refused(
+        &file(d, "cell.csv", b"a,b\n1,2\n3,oops\n"),
+        &[],
+        &["cell.csv: line 3: column 1 (\"b\"): \"oops\" is not a number"],
+    );
+    refused(
+        &file(d, "ragged.csv", b"a,b,c\n1,2,3\n4,5\n"),
+        &[],
+        &["ragged.csv: line 3: 2 fields; expected 3 as the header has"],
+    );
+    refused(&file(d, "empty.csv", b""), &[], &["empty.csv: empty: no rows"]);
+    refused(&file(d, "header.csv", b"a,b,c\n"), &[], &["header.csv: a header and no rows"]);
+    refused(&file(d, "dup.csv", b"a,b,a\n1,2,3\n"), &[], &["dup.csv: duplicate column name \"a\" (columns 0 and 2)"]);
+    refused(
+        &file(d, "label.csv", b"a,b\n1,2\n"),
+        &["--label-column", "kind"],
+        &[
+            "label.csv: label column kind: no such column; expected a column name or an index from 0 to 1 (columns: a, b)",
+        ],
+    );
+    refused(
+        &file(d, "missing.csv", b"a,b\n1,2\n3,NaN\n"),
+        &[],
+        &[
+            "missing.csv: line 3: column 1 (\"b\"): missing value \"NaN\"; expected a finite number, or --missing drop|mean",
+        ],
+    );
+}
+
+fn npy_bytes(descr: &str, shape: &str, payload: &[u8]) -> Vec<u8> {
+    let mut header = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}");
+    while (11 + header.len()) % 64 != 0 {
+        header.push(' ');
+    }
+    header.push('\n');
+    let mut out = b"\x93NUMPY\x01\x00".to_vec();
+    out.extend_from_slice(&(header.len() as u16).to_le_bytes());
+    out.extend_from_slice(header.as_bytes());
+    out.extend_from_slice(payload);
+    out
+}
+
+#[test]
+fn bad_arrays_are_refused_naming_the_file_and_what_was_expected() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    refused(&file(d, "magic.npy", b"NUMPY\x01\x00junk"), &[], &["magic.npy: bad .npy magic"]);
+    refused(
+        &file(d, "dtype.npy", &npy_bytes("<c16", "(2, 2)", &[0; 64])),
+        &[],
+        &["dtype.npy: unsupported dtype \"<c16\""],
+    );
+    refused(
+        &file(d, "short.npy", &npy_bytes("<f4", "(10, 4)", &[0; 100])),
+        &[],
+        &["short.npy: truncated: shape [10, 4] of F32 needs 160 payload bytes but only 100 follow"],
+    );
+    refused(
+        &file(d, "absurd.npy", &npy_bytes("<f4", "(1000000000000, 1000000000)", &[0; 16])),
+        &[],
+        &["absurd.npy: header declares shape [1000000000000, 1000000000]", "over the limit"],
+    );
+    file(d, "shards/a.npy", &npy_bytes("<f4", "(2, 3)", &[0; 24]));
+    file(d, "shards/b.npy", &npy_bytes("<f4", "(2, 4)", &[0; 32]));
+    refused(&d.join("shards"), &[], &["shards/b.npy: rows of shape [4]; expected [3] as", "shards/a.npy holds"]);
+    let mut tensors = std::collections::HashMap::new();
+    let zeros = vec![0u8; 16];
+    tensors.insert(
+        "acts".to_string(),
+        safetensors::tensor::TensorView::new(safetensors::Dtype::F32, vec![2, 2], &zeros).unwrap(),
+    );
+    let st = safetensors::serialize(&tensors, None).unwrap();
+    refused(
+        &file(d, "one.safetensors", &st),
+        &["--tensor", "weights"],
+        &["one.safetensors: --tensor weights: no such tensor; expected one of acts"],
+    );
+}
+
+#[test]
+fn bad_image_folders_are_refused_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let png = |p: &Path, w: u32, h: u32| {
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        image::GrayImage::new(w, h).save(p).unwrap();
+    };
+    png(&d.join("mixed/a.png"), 8, 8);
+    png(&d.join("mixed/b.png"), 10, 6);
+    refused(&d.join("mixed"), &[], &["mixed/b.png: 6x10 (HxW) but", "mixed/a.png is 8x8", "--image-size HxW"]);
+    png(&d.join("corrupt/a.png"), 8, 8);
+    let bytes = std::fs::read(d.join("corrupt/a.png")).unwrap();
+    file(d, "corrupt/b.png", &bytes[..bytes.len() / 2]);
+    refused(&d.join("corrupt"), &[], &["corrupt/b.png: cannot decode the image", "expected an intact PNG or JPEG"]);
+    file(d, "zero/a.png", b"");
+    refused(&d.join("zero"), &[], &["zero/a.png: an empty (zero-byte) image file"]);
+    file(d, "gif/a.gif", b"GIF89a");
+    refused(&d.join("gif"), &[], &["gif/a.gif: unsupported image format .gif; expected PNG or JPEG"]);
+    file(d, "none/readme.md", b"no pictures here");
+    refused(&d.join("none"), &[], &["none: a folder without images"]);
+    std::fs::create_dir_all(d.join("loop")).unwrap();
+    std::os::unix::fs::symlink(d.join("loop/self"), d.join("loop/self")).unwrap();
+    refused(&d.join("loop"), &[], &["loop/self", "symbolic links"]);
+}
