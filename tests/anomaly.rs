@@ -29,7 +29,7 @@ fn a_one_class_model_tells_the_other_classes_apart() {
     train(&vae, &["--model", "vae"]);
     let config: serde_json::Value =
         serde_json::from_slice(&std::fs::read(stacked.join("config.json")).unwrap()).unwrap();
-    assert_eq!(config["data"]["train_class"], 1, "recorded in the config");
+    assert_eq!(config["data"]["train_class"], "1", "recorded in the config as given: a class name, else an index");
 
     let s = anomaly(&stacked, &[]);
     eprintln!("stacked: {s}");

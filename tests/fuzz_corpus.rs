@@ -130,3 +130,46 @@ fn the_metrics_corpus_is_kept_or_refused() {
     });
     assert!(ok > 0 && refused > 0);
 }
+
+#[test]
+fn the_table_corpus_reads_or_is_refused() {
+    use ae::data::table::{Missing, TableOptions, parse_table};
+    let (ok, refused) = replay("table", |path, bytes| {
+        [Missing::Refuse, Missing::Drop, Missing::Mean]
+            .into_iter()
+            .flat_map(|missing| [None, Some("0".to_string())].map(|label| (missing, label)))
+            .map(|(missing, label_column)| {
+                let opts = TableOptions { label_column, missing, ..Default::default() };
+                match parse_table(bytes, path, &opts) {
+                    Ok(t) => {
+                        assert_eq!(t.values.len(), t.rows * t.feature_names.len(), "{}", path.display());
+                        assert!(t.values.iter().all(|v| v.is_finite()), "{}: a cell left non-finite", path.display());
+                        Ok(())
+                    }
+                    Err(e) => Err(e.to_string()),
+                }
+            })
+            .collect()
+    });
+    assert!(ok > 0 && refused > 0);
+}
+
+#[test]
+fn the_array_corpus_reads_or_is_refused() {
+    let (ok, refused) = replay("array", |path, bytes| {
+        ["input.npy", "input.safetensors", "input.npz"]
+            .map(|name| {
+                // The refusal names the path it was given: the corpus file with the kind's extension.
+                let as_kind = path.with_file_name(format!("{}-{name}", path.file_name().unwrap().to_string_lossy()));
+                match ae::data::array::parse_array(bytes, &as_kind, None) {
+                    Ok(a) => {
+                        assert_eq!(a.values.len(), a.n * a.row_shape.iter().product::<usize>(), "{}", path.display());
+                        Ok(())
+                    }
+                    Err(e) => Err(e.to_string().replace(&*as_kind.to_string_lossy(), &path.to_string_lossy())),
+                }
+            })
+            .to_vec()
+    });
+    assert!(ok > 0 && refused > 0);
+}

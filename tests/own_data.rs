@@ -70,6 +70,18 @@ fn breast_cancer_trains_on_benign_rows_and_scores_malignant_ones_as_anomalies() 
     assert!(auroc > 0.9, "malignant rows should score far above benign ones: ROC AUC {auroc}");
     let total = report["normal_examples"].as_u64().unwrap() + report["anomalous_examples"].as_u64().unwrap();
     assert_eq!(total, 114, "20% of 569 rows carved for testing with the seed");
+    // scores.csv names each row by its line in the file, with its class; scores.png beside it.
+    let csv_rows: Vec<String> =
+        std::fs::read_to_string(run.join("scores.csv")).unwrap().lines().map(String::from).collect();
+    assert_eq!(csv_rows[0], "index,example,score,label,anomalous");
+    assert_eq!(csv_rows.len(), 115);
+    let first: Vec<&str> = csv_rows[1].split(',').collect();
+    assert!(first[1].starts_with("line ") && ["benign", "malignant"].contains(&first[3]), "{}", csv_rows[1]);
+    assert_eq!(first[4], if first[3] == "malignant" { "1" } else { "0" });
+    let line: usize = first[1]["line ".len()..].parse().unwrap();
+    let source_line = std::fs::read_to_string(&csv).unwrap().lines().nth(line - 1).unwrap().to_string();
+    assert_eq!(source_line.ends_with(",0"), first[3] == "malignant", "line {line} is the row scored: {source_line}");
+    assert!(image::open(run.join("scores.png")).unwrap().width() > 400);
 
     // Every later command sees what training saw: eval twice agrees, and a test file given
     // explicitly is normalised with the saved statistics, not refitted.
@@ -193,6 +205,14 @@ np.save("{d}/c_order.npy", x.astype(np.float32))
         let e = common::eval_json(&run, &[]);
         assert!(e["loss"].as_f64().unwrap().is_finite(), "{data}: {e}");
     }
+    // Without labels, anomaly still scores every test row and says there is no ROC AUC.
+    let shards_run = dir.path().join("run-shards");
+    let out = ok(&["anomaly", "--run", s(&shards_run)]);
+    assert!(out.contains("no labels, so no ROC AUC"), "{out}");
+    let rows = std::fs::read_to_string(shards_run.join("scores.csv")).unwrap();
+    assert_eq!(rows.lines().count(), 61, "60 test rows (20% of 300) and a header: {rows}");
+    let err = fails(&["anomaly", "--run", s(&shards_run), "--normal", "1"], 2);
+    assert!(err.contains("--normal 1: these examples have no labels"), "{err}");
     let cfg = std::fs::read_to_string(dir.path().join("run-u8_images.npy/config.json")).unwrap();
     assert!(cfg.contains("\"bernoulli\""), "u8 images scale to [0, 1] and keep BCE: {cfg}");
     let cfg = std::fs::read_to_string(dir.path().join("run-shards/config.json")).unwrap();

@@ -105,11 +105,17 @@ impl Array {
 /// Reads one `.npy`, `.npz` or `.safetensors` file; `tensor` picks one of several arrays.
 pub fn read_array_file(path: &Path, tensor: Option<&str>) -> Result<Array, DataError> {
     let bytes = std::fs::read(path).map_err(|source| DataError::Io { path: path.to_path_buf(), source })?;
+    parse_array(&bytes, path, tensor)
+}
+
+/// Parses the bytes of an array file, its kind told by `path`'s extension (`.npy`, `.npz`,
+/// anything else as `.safetensors`); `path` also names it in errors.
+pub fn parse_array(bytes: &[u8], path: &Path, tensor: Option<&str>) -> Result<Array, DataError> {
     let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
     match ext.as_str() {
-        "npy" => parse_npy(&bytes, path),
-        "npz" => read_npz(&bytes, path, tensor),
-        _ => parse_safetensors(&bytes, path, tensor),
+        "npy" => parse_npy(bytes, path),
+        "npz" => read_npz(bytes, path, tensor),
+        _ => parse_safetensors(bytes, path, tensor),
     }
 }
 
@@ -218,6 +224,18 @@ fn checked(
     let mut values = to_f32(payload, elem, big);
     if fortran && dims.len() > 1 {
         values = fortran_to_c(&values, dims);
+    }
+    let width: usize = row.iter().product();
+    if let Some(i) = values.iter().position(|v| !v.is_finite()) {
+        return Err(bad(
+            path,
+            format!(
+                "row {} entry {}: {} (as f32); expected finite values",
+                i / width.max(1),
+                i % width.max(1),
+                values[i]
+            ),
+        ));
     }
     Ok(Array { n, row_shape, values })
 }
@@ -428,6 +446,10 @@ mod tests {
             (npy("<f4", false, "()", &[0; 4]), "a.npy: a scalar"),
             (npy("<f4", false, "(0, 3)", &[]), "a.npy: shape [0, 3] holds no examples"),
             (npy("<f4", false, "(1,)", &[0; 8]), "a.npy: 4 trailing bytes"),
+            (
+                npy("<f8", false, "(1, 2)", &[0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xf8, 0x7f]),
+                "a.npy: row 0 entry 1: NaN (as f32); expected finite values",
+            ),
         ] {
             let err = parse_npy(&bytes, p).unwrap_err().to_string();
             assert!(err.starts_with(want), "{err} does not start with {want}");

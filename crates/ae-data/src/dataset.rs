@@ -247,6 +247,9 @@ pub struct Dataset {
     pub normalization: Option<Normalization>,
     /// The class training was restricted to (`train_class`, resolved).
     pub train_class: Option<u32>,
+    /// What each test example is called (a file path, a table line); empty where examples are
+    /// known by their index.
+    pub test_names: Vec<String>,
 }
 
 impl Dataset {
@@ -265,7 +268,8 @@ impl Dataset {
         fitted: Option<&Normalization>,
     ) -> Result<Dataset, DataError> {
         cfg.validate()?;
-        let Examples { shape, classes, train, test, feature_names, normalize } = cfg.source(seed).load(dev)?;
+        let Examples { shape, classes, train, test, feature_names, normalize, mut test_names } =
+            cfg.source(seed).load(dev)?;
         let train_class = match &cfg.train_class {
             None => None,
             Some(c) => Some(c.resolve(&classes).ok_or_else(|| DataError::InvalidConfig {
@@ -286,6 +290,7 @@ impl Dataset {
             Some(n) => test.head(n)?,
             None => test,
         };
+        test_names.truncate(test.len());
         let (train, val) = train.carve(cfg.val_fraction, seed)?;
         let normalization = match fitted {
             Some(n) => Some(n.clone()),
@@ -298,7 +303,23 @@ impl Dataset {
             Some(n) => (n.apply(train)?, val.map(|v| n.apply(v)).transpose()?, n.apply(test)?),
             None => (train, val, test),
         };
-        Ok(Dataset { name: cfg.name(), shape, classes, train, val, test, feature_names, normalization, train_class })
+        Ok(Dataset {
+            name: cfg.name(),
+            shape,
+            classes,
+            train,
+            val,
+            test,
+            feature_names,
+            normalization,
+            train_class,
+            test_names,
+        })
+    }
+
+    /// What test example `i` is called: its name where the data gives one, else its index.
+    pub fn test_name(&self, i: usize) -> String {
+        self.test_names.get(i).cloned().unwrap_or_else(|| i.to_string())
     }
 
     /// The name of class `label`, or the label itself where the data names no classes.

@@ -14,7 +14,7 @@ use crate::image_folder::ImageFolderReader;
 use crate::normalize::Normalize;
 use crate::shape::SampleShape;
 use crate::source::{DataSource, Examples};
-use crate::split::Split;
+use crate::split::{Split, carve_indices};
 use crate::table::read_table;
 
 /// What a reader makes of one file or folder.
@@ -156,26 +156,27 @@ impl DataSource for DataFiles {
             let values = Tensor::from_slice(&rows.values, (rows.len(), rows.shape.features()), dev)?;
             Split::new(values, labels.map(|(_, l)| l))
         };
-        let (train_split, test_split) = match &test {
-            // Test labels named by another class list than training's mean nothing here.
+        let (train_split, test_split, test_names) = match &test {
             // Test labels without training labels have no classes to index.
             Some(t) => {
                 let test_labels = test_labels.filter(|_| train_labels.is_some());
-                (split(&train, train_labels)?, split(t, test_labels)?)
+                (split(&train, train_labels)?, split(t, test_labels)?, t.row_names.clone())
             }
             None => {
                 let n = train.len();
-                let (train, test) = split(&train, train_labels)?.carve_test(self.test_fraction, self.seed)?;
-                (
-                    train,
-                    test.ok_or_else(|| DataError::InvalidConfig {
+                let (kept, carved) = carve_indices(n, self.test_fraction, self.seed, 1);
+                if carved.is_empty() {
+                    return Err(DataError::InvalidConfig {
                         field: "test_fraction",
                         value: self.test_fraction.to_string(),
                         expected: format!(
                             "a fraction that leaves at least one of the {n} rows for testing, or --test-data"
                         ),
-                    })?,
-                )
+                    });
+                }
+                let all = split(&train, train_labels)?;
+                let names = carved.iter().map(|&i| train.row_names[i as usize].clone()).collect();
+                (all.select(&kept)?, all.select(&carved)?, names)
             }
         };
         Ok(Examples {
@@ -185,6 +186,7 @@ impl DataSource for DataFiles {
             test: test_split,
             feature_names: train.feature_names,
             normalize: train.normalize,
+            test_names,
         })
     }
 }

@@ -85,6 +85,7 @@ fn examples(dataset: DatasetName, train: Split, test: Split) -> Examples {
         test,
         feature_names: Vec::new(),
         normalize: Normalize::None,
+        test_names: Vec::new(),
     }
 }
 

@@ -25,6 +25,9 @@ pub struct Examples {
     pub feature_names: Vec<String>,
     /// The normalisation these examples get when the config names none.
     pub normalize: Normalize,
+    /// What each test example is called in reports (a file path, a table line); empty where
+    /// examples are known by their index.
+    pub test_names: Vec<String>,
 }
 
 /// Where examples come from.

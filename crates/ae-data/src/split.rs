@@ -127,15 +127,26 @@ impl Split {
                 expected: "a number in [0, 1)".into(),
             });
         }
-        let n_val = (self.len() as f64 * fraction).round() as usize;
-        if n_val == 0 {
+        let (kept, carved) = carve_indices(self.len(), fraction, seed, stream);
+        if carved.is_empty() {
             return Ok((self, None));
         }
-        let order = rng::permutation(&mut rng::stream(seed, Purpose::Split, stream), self.len());
-        let mut val_idx = order[..n_val].to_vec();
-        let mut train_idx = order[n_val..].to_vec();
-        val_idx.sort_unstable();
-        train_idx.sort_unstable();
-        Ok((self.select(&train_idx)?, Some(self.select(&val_idx)?)))
+        Ok((self.select(&kept)?, Some(self.select(&carved)?)))
     }
+}
+
+/// The rows kept and the rows carved (each in order) when a seeded `fraction` of `n` rows is
+/// carved with stream `stream`: what [`Split::carve`] (stream 0) and [`Split::carve_test`]
+/// (stream 1) select, for data that travels beside a split (row names).
+pub fn carve_indices(n: usize, fraction: f64, seed: u64, stream: u64) -> (Vec<u32>, Vec<u32>) {
+    let n_carved = (n as f64 * fraction).round() as usize;
+    if n_carved == 0 {
+        return ((0..n as u32).collect(), Vec::new());
+    }
+    let order = rng::permutation(&mut rng::stream(seed, Purpose::Split, stream), n);
+    let mut carved = order[..n_carved].to_vec();
+    let mut kept = order[n_carved..].to_vec();
+    carved.sort_unstable();
+    kept.sort_unstable();
+    (kept, carved)
 }

@@ -190,8 +190,9 @@ pub fn parse_table(bytes: &[u8], path: &Path, opts: &TableOptions) -> Result<Tab
                 .iter()
                 .map(|&j| {
                     let cell = cells[j].trim();
+                    // Finite as f32, the type training uses: 1e300 is as missing as inf.
                     match cell.parse::<f64>() {
-                        Ok(v) if v.is_finite() => Ok(v as f32),
+                        Ok(v) if (v as f32).is_finite() => Ok(v as f32),
                         Ok(_) => Ok(f32::NAN),
                         Err(_) if MISSING.iter().any(|m| cell.eq_ignore_ascii_case(m)) => Ok(f32::NAN),
                         Err(_) => Err(err(
@@ -422,7 +423,7 @@ mod tests {
 
     #[test]
     fn missing_cells_are_refused_dropped_or_filled() {
-        let text = "a,b\n1,2\n,4\n5,inf\n3,6\n";
+        let text = "a,b\n1,2\n,4\n5,1e300\n3,6\n";
         let err = parse(text, &TableOptions::default()).unwrap_err().to_string();
         assert_eq!(
             err,

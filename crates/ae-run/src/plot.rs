@@ -1,5 +1,5 @@
-//! Plots written as PNG: a scatter of 2-D codes coloured by label with a legend, and line charts
-//! (PSNR against noise level) with ticks and a legend. Drawn by hand on an RGB buffer with a 3x5
+//! Plots written as PNG: a scatter of 2-D codes coloured by label with a legend, line charts
+//! (PSNR against noise level) with ticks and a legend, and histograms (anomaly scores). Drawn by hand on an RGB buffer with a 3x5
 //! bitmap font (digits, the capitals the labels use, `.` and `-`), so no font file is needed.
 
 use std::path::Path;
@@ -274,6 +274,54 @@ pub fn save_lines(
         let y0 = TOP + 10 + k as u32 * 22;
         fill(&mut img, LEFT + PLOT_W - 150, y0 + 2, 14, 14, PALETTE[k % PALETTE.len()]);
         text(&mut img, LEFT + PLOT_W - 130, y0, name, [0, 0, 0]);
+    }
+    crate::images::write_png(path, img)
+}
+
+/// Bins of [`save_histogram`].
+const BINS: usize = 40;
+
+/// Writes a histogram of each group of `groups` (name, values) over shared bins: side by side in
+/// each bin, each group scaled to its own tallest bin so a small group stays visible, with the
+/// lowest and highest value as x ticks and a legend of the names (with their counts). The bins
+/// are log-spaced when every value is positive and they span more than two decades.
+pub fn save_histogram(path: &Path, groups: &[(&str, &[f64])], xlabel: &str) -> Result<(), crate::RunError> {
+    let all = || groups.iter().flat_map(|(_, v)| v.iter().copied()).filter(|v| v.is_finite());
+    let (lo, hi) = all().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(v), b.max(v)));
+    let log = lo > 0.0 && hi / lo > 100.0;
+    let t = |v: f64| if log { v.log10() } else { v };
+    let (tlo, thi) = if lo.is_finite() { (t(lo), t(hi)) } else { (0.0, 1.0) };
+    let span = if thi > tlo { thi - tlo } else { 1.0 };
+    let bin = |v: f64| (((t(v) - tlo) / span * BINS as f64) as usize).min(BINS - 1);
+    let width = MARGIN * 3 + AREA + 4 * LEGEND;
+    let height = MARGIN * 3 + AREA;
+    let mut img = RgbImage::from_pixel(width, height, Rgb([255, 255, 255]));
+    let slot = AREA / BINS as u32;
+    let bar = (slot / groups.len().max(1) as u32).max(1);
+    for (g, (_, values)) in groups.iter().enumerate() {
+        let mut counts = [0usize; BINS];
+        values.iter().filter(|v| v.is_finite()).for_each(|&v| counts[bin(v)] += 1);
+        let top = counts.iter().copied().max().unwrap_or(0).max(1);
+        for (b, &c) in counts.iter().enumerate() {
+            let h = (c as f64 / top as f64 * (AREA - 2) as f64).round() as u32;
+            let x = MARGIN + b as u32 * slot + g as u32 * bar;
+            fill(&mut img, x, MARGIN + AREA - h, bar, h, colour(g as u32 * 3));
+        }
+    }
+    frame(&mut img, MARGIN - 1, MARGIN - 1, AREA + 2, AREA + 2, [0, 0, 0]);
+    let fmt =
+        |v: f64| if v.abs() >= 1000.0 || (v != 0.0 && v.abs() < 0.01) { format!("{v:.1E}") } else { format!("{v:.2}") };
+    let y_ticks = MARGIN + AREA + 4;
+    text(&mut img, MARGIN, y_ticks, &fmt(lo), [0, 0, 0]);
+    let hi_text = fmt(hi);
+    text(&mut img, (MARGIN + AREA).saturating_sub(hi_text.len() as u32 * 4 * FONT_SCALE), y_ticks, &hi_text, [0, 0, 0]);
+    let label = format!("{}{}", xlabel.to_uppercase(), if log { " LOG" } else { "" });
+    text(&mut img, MARGIN + AREA / 2 - (label.len() as u32 * 2 * FONT_SCALE).min(AREA / 2), y_ticks, &label, [0, 0, 0]);
+    let x0 = MARGIN * 2 + AREA;
+    for (g, (name, values)) in groups.iter().enumerate() {
+        let y0 = MARGIN + g as u32 * (6 * FONT_SCALE + 4);
+        fill(&mut img, x0, y0 + FONT_SCALE, 4 * FONT_SCALE, 4 * FONT_SCALE, colour(g as u32 * 3));
+        text(&mut img, x0 + 6 * FONT_SCALE, y0, &format!("{} {}", name.to_uppercase(), values.len()), [0, 0, 0]);
     }
     crate::images::write_png(path, img)
 }
