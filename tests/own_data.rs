@@ -429,3 +429,81 @@ fn bad_image_folders_are_refused_naming_the_file() {
     std::os::unix::fs::symlink(d.join("loop/self"), d.join("loop/self")).unwrap();
     refused(&d.join("loop"), &[], &["loop/self", "symbolic links"]);
 }
+
+#[test]
+fn streamed_shards_train_exactly_as_the_same_rows_in_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // Three shards of one width, in three dtypes, with a non-finite value only in a fourth folder.
+    let rows = |seed: u32, n: usize| -> Vec<f32> {
+        (0..n * 6).map(|i| (((i as u32).wrapping_mul(2654435761) ^ seed) % 1000) as f32 / 500.0 - 1.0).collect()
+    };
+    let f32s = |v: &[f32]| -> Vec<u8> { v.iter().flat_map(|x| x.to_le_bytes()).collect() };
+    file(d, "shards/a.npy", &npy_bytes("<f4", "(40, 6)", &f32s(&rows(1, 40))));
+    file(d, "shards/b.npy", &npy_bytes("<f4", "(25, 6)", &f32s(&rows(2, 25))));
+    let c = rows(3, 35);
+    let f16s: Vec<u8> = c.iter().flat_map(|x| half::f16::from_f32(*x).to_le_bytes()).collect();
+    file(d, "shards/c.npy", &npy_bytes("<f2", "(35, 6)", &f16s));
+    let train = |stream: &str, run: &Path| {
+        let out = common::run(&[
+            "train",
+            "--data",
+            s(&d.join("shards")),
+            "--stream",
+            stream,
+            "--normalize",
+            "standard",
+            "--hidden",
+            "5",
+            "--code-dim",
+            "2",
+            "--epochs",
+            "3",
+            "--batch-size",
+            "16",
+            "--progress",
+            "none",
+            "--run-dir",
+            s(run),
+        ]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{stderr}");
+        assert_eq!(stderr.contains("72 train (streamed from disk)"), stream == "yes", "{stderr}");
+        common::metrics(run).iter().map(|m| m["train"]["total"].as_f64().unwrap()).collect::<Vec<f64>>()
+    };
+    let (streamed, memory) = (d.join("streamed"), d.join("memory"));
+    let a = train("yes", &streamed);
+    let b = train("no", &memory);
+    assert_eq!(a, b, "the same rows, order, normalisation and steps whether they stream or not");
+    assert_eq!(common::eval_json(&streamed, &[])["loss"], common::eval_json(&memory, &[])["loss"]);
+    let (na, nb) = (
+        std::fs::read_to_string(streamed.join("normalization.json")).unwrap(),
+        std::fs::read_to_string(memory.join("normalization.json")).unwrap(),
+    );
+    let (na, nb): (serde_json::Value, serde_json::Value) =
+        (serde_json::from_str(&na).unwrap(), serde_json::from_str(&nb).unwrap());
+    for (x, y) in na["offset"].as_array().unwrap().iter().zip(nb["offset"].as_array().unwrap()) {
+        assert!((x.as_f64().unwrap() - y.as_f64().unwrap()).abs() < 1e-5, "{na} vs {nb}");
+    }
+    // A NaN deep in a streamed shard is refused when its row is read, naming the shard and row.
+    let mut bad = rows(4, 30);
+    bad[6 * 17 + 2] = f32::NAN;
+    file(d, "nan/a.npy", &npy_bytes("<f4", "(30, 6)", &f32s(&bad)));
+    let err = fails(
+        &[
+            "train",
+            "--data",
+            s(&d.join("nan")),
+            "--stream",
+            "yes",
+            "--epochs",
+            "1",
+            "--progress",
+            "none",
+            "--run-dir",
+            s(&d.join("nan-run")),
+        ],
+        1,
+    );
+    assert!(err.contains("nan/a.npy: row 17 entry 2: NaN (as f32); expected finite values"), "{err}");
+}

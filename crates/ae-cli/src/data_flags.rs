@@ -50,6 +50,10 @@ pub struct DataFlags {
     /// Arrays: the tensor to read from an .npz or .safetensors file that holds several.
     #[arg(long, value_name = "NAME")]
     pub tensor: Option<String>,
+    /// Arrays: stream the training rows from disk (yes) or hold them in memory (no) [default:
+    /// stream above 1 GiB].
+    #[arg(long, value_name = "yes|no", value_parser = parse_yes_no)]
+    pub stream: Option<bool>,
     /// Images: 1 (grey) or 3 (colour) [default: grey when every image is].
     #[arg(long, value_name = "1|3")]
     pub channels: Option<usize>,
@@ -87,6 +91,7 @@ impl DataFlags {
         }
         set(&mut cfg.normalize, self.normalize);
         set(&mut cfg.tensor, self.tensor.clone());
+        set(&mut cfg.stream, self.stream);
         set(&mut cfg.channels, self.channels);
         set(&mut cfg.image_size, self.image_size);
     }

@@ -84,7 +84,8 @@ pub struct Array {
 }
 
 impl Array {
-    fn into_rows(self, path: &Path) -> Rows {
+    /// These values as rows, their shape read from the row shape.
+    pub(crate) fn into_rows(self, path: &Path) -> Rows {
         let shape = match self.row_shape[..] {
             [h, w] => SampleShape::Image { channels: 1, height: h, width: w },
             [c, h, w] if c == 1 || c == 3 => SampleShape::Image { channels: c, height: h, width: w },
@@ -125,7 +126,7 @@ fn bad(path: &Path, why: impl Into<String>) -> DataError {
 
 /// The element types arrays may hold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Elem {
+pub(crate) enum Elem {
     F16,
     Bf16,
     F32,
@@ -142,7 +143,7 @@ enum Elem {
 }
 
 impl Elem {
-    fn size(self) -> usize {
+    pub(crate) fn size(self) -> usize {
         match self {
             Elem::I8 | Elem::U8 | Elem::Bool => 1,
             Elem::F16 | Elem::Bf16 | Elem::I16 | Elem::U16 => 2,
@@ -155,9 +156,16 @@ impl Elem {
 /// Converts `data` of `elem` (little-endian unless `big`) to f32; u8 scales to [0, 1], the
 /// convention for pixels.
 fn to_f32(data: &[u8], elem: Elem, big: bool) -> Vec<f32> {
+    let mut out = vec![0f32; data.len() / elem.size()];
+    elem_to_f32(data, elem, big, &mut out);
+    out
+}
+
+/// [`to_f32`] into `out` (one value per element of `data`).
+pub(crate) fn elem_to_f32(data: &[u8], elem: Elem, big: bool, out: &mut [f32]) {
     let size = elem.size();
-    data.chunks_exact(size)
-        .map(|c| {
+    for (o, c) in out.iter_mut().zip(data.chunks_exact(size)) {
+        *o = {
             let mut b = [0u8; 8];
             b[..size].copy_from_slice(c);
             if big {
@@ -178,8 +186,8 @@ fn to_f32(data: &[u8], elem: Elem, big: bool) -> Vec<f32> {
                 Elem::U64 => u64::from_le_bytes(b) as f32,
                 Elem::Bool => f32::from(u8::from(b[0] != 0)),
             }
-        })
-        .collect()
+        };
+    }
 }
 
 /// Checks a declared shape against the payload and builds the array.
@@ -263,8 +271,25 @@ fn fortran_to_c(values: &[f32], dims: &[usize]) -> Vec<f32> {
     out
 }
 
+/// What an array file's header says: the shape, how values are stored, and where they start.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Header {
+    pub(crate) dims: Vec<usize>,
+    pub(crate) elem: Elem,
+    pub(crate) big: bool,
+    pub(crate) fortran: bool,
+    /// The payload's first byte.
+    pub(crate) offset: u64,
+}
+
 /// Parses a `.npy` file (format versions 1 to 3).
 pub fn parse_npy(bytes: &[u8], path: &Path) -> Result<Array, DataError> {
+    let h = npy_header(bytes, path)?;
+    checked(path, &h.dims, h.elem, &bytes[h.offset as usize..], h.big, h.fortran)
+}
+
+/// The header of a `.npy` file from its first bytes (at least the whole header).
+pub(crate) fn npy_header(bytes: &[u8], path: &Path) -> Result<Header, DataError> {
     const MAGIC: &[u8] = b"\x93NUMPY";
     if bytes.len() < 10 || &bytes[..6] != MAGIC {
         let found: Vec<u8> = bytes.iter().take(6).copied().collect();
@@ -330,7 +355,53 @@ pub fn parse_npy(bytes: &[u8], path: &Path) -> Result<Array, DataError> {
             ));
         }
     };
-    checked(path, &dims, elem, &bytes[start + len..], big, fortran)
+    Ok(Header { dims, elem, big, fortran, offset: (start + len) as u64 })
+}
+
+/// The header of one tensor (`tensor`, or the only one) of a `.safetensors` file from its first
+/// bytes (at least the whole header).
+pub(crate) fn safetensors_header(bytes: &[u8], path: &Path, tensor: Option<&str>) -> Result<Header, DataError> {
+    let len = bytes.get(..8).map(|b| u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]));
+    let json = len
+        .and_then(|n| bytes.get(8..8usize.checked_add(usize::try_from(n).ok()?)?))
+        .ok_or_else(|| bad(path, "truncated safetensors header; expected an 8-byte length and that much JSON"))?;
+    let map: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_slice(json).map_err(|e| bad(path, format!("not a readable safetensors header: {e}")))?;
+    let mut names: Vec<String> = map.keys().filter(|k| *k != "__metadata__").cloned().collect();
+    names.sort();
+    let name = pick(path, &names, tensor)?;
+    let info = &map[&name];
+    let dtype = info["dtype"].as_str().unwrap_or("");
+    let elem = match dtype {
+        "F16" => Elem::F16,
+        "BF16" => Elem::Bf16,
+        "F32" => Elem::F32,
+        "F64" => Elem::F64,
+        "I8" => Elem::I8,
+        "I16" => Elem::I16,
+        "I32" => Elem::I32,
+        "I64" => Elem::I64,
+        "U8" => Elem::U8,
+        "U16" => Elem::U16,
+        "U32" => Elem::U32,
+        "U64" => Elem::U64,
+        "BOOL" => Elem::Bool,
+        other => {
+            return Err(bad(
+                path,
+                format!("tensor {name}: unsupported dtype {other:?}; expected a float or integer type"),
+            ));
+        }
+    };
+    let dims: Option<Vec<usize>> =
+        info["shape"].as_array().and_then(|a| a.iter().map(|d| d.as_u64().map(|d| d as usize)).collect());
+    let start = info["data_offsets"][0].as_u64();
+    match (dims, start) {
+        (Some(dims), Some(start)) => {
+            Ok(Header { dims, elem, big: false, fortran: false, offset: 8 + json.len() as u64 + start })
+        }
+        _ => Err(bad(path, format!("tensor {name}: header without a shape or data offsets"))),
+    }
 }
 
 /// Reads the array of an `.npz` archive (one, or the one `tensor` names).

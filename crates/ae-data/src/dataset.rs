@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use candle_core::Device;
+use candle_core::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 
 use crate::classes::ClassRef;
@@ -12,10 +12,12 @@ use crate::error::DataError;
 use crate::file_source::DataFiles;
 use crate::idx_source::{BundledDigits, IdxFolder};
 use crate::image_folder::ImageSize;
+use crate::loader::RowSource;
 use crate::normalize::{Normalization, Normalize};
 use crate::shape::SampleShape;
 use crate::source::{DataSource, Examples};
-use crate::split::Split;
+use crate::split::{Split, carve_indices};
+use crate::stream::{MAX_STREAMED_HOLDOUT, StreamedRows, holdout_fraction};
 use crate::table::TableOptions;
 
 /// The test fraction carved from `path` when no `test_path` is given.
@@ -109,6 +111,10 @@ pub struct DataConfig {
     /// The array to read from an `.npz` or `.safetensors` file holding several.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tensor: Option<String>,
+    /// Arrays: stream the training rows from disk (`true`), hold them in memory (`false`), or
+    /// stream when the files exceed [`crate::stream::STREAM_ABOVE`] (absent).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stream: Option<bool>,
     /// Images: 1 (grey) or 3 (colour); the folder's own when absent.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub channels: Option<usize>,
@@ -144,6 +150,7 @@ impl Default for DataConfig {
             test_fraction: None,
             table: TableOptions::default(),
             tensor: None,
+            stream: None,
             channels: None,
             image_size: None,
             normalize: None,
@@ -250,6 +257,9 @@ pub struct Dataset {
     /// What each test example is called (a file path, a table line); empty where examples are
     /// known by their index.
     pub test_names: Vec<String>,
+    /// The training rows when they stream from disk; `train` then holds only the last
+    /// [`crate::stream::MAX_STREAMED_HOLDOUT`] of them, for reports.
+    pub train_stream: Option<StreamedRows>,
 }
 
 impl Dataset {
@@ -268,8 +278,11 @@ impl Dataset {
         fitted: Option<&Normalization>,
     ) -> Result<Dataset, DataError> {
         cfg.validate()?;
-        let Examples { shape, classes, train, test, feature_names, normalize, mut test_names } =
-            cfg.source(seed).load(dev)?;
+        let examples = cfg.source(seed).load(dev)?;
+        if let Some(stream) = examples.train_stream.clone() {
+            return Self::streamed(cfg, seed, fitted, examples, stream);
+        }
+        let Examples { shape, classes, train, test, feature_names, normalize, mut test_names, .. } = examples;
         let train_class = match &cfg.train_class {
             None => None,
             Some(c) => Some(c.resolve(&classes).ok_or_else(|| DataError::InvalidConfig {
@@ -314,7 +327,83 @@ impl Dataset {
             normalization,
             train_class,
             test_names,
+            train_stream: None,
         })
+    }
+
+    /// The rest of [`load_with`](Self::load_with) for training rows that stream: limits, a
+    /// validation carve of at most [`crate::stream::MAX_STREAMED_HOLDOUT`] rows read into memory,
+    /// and normalisation fitted in one pass over the files and applied as rows are read.
+    fn streamed(
+        cfg: &DataConfig,
+        seed: u64,
+        fitted: Option<&Normalization>,
+        examples: Examples,
+        stream: StreamedRows,
+    ) -> Result<Dataset, DataError> {
+        if let Some(c) = &cfg.train_class {
+            return Err(DataError::InvalidConfig {
+                field: "train_class",
+                value: c.to_string(),
+                expected: "no class: streamed arrays have no labels".into(),
+            });
+        }
+        let stream = match cfg.train_limit {
+            Some(n) if n < stream.len() => stream.subset(&(0..n as u32).collect::<Vec<_>>()),
+            _ => stream,
+        };
+        let test = match cfg.test_limit {
+            Some(n) => examples.test.head(n)?,
+            None => examples.test,
+        };
+        let mut test_names = examples.test_names;
+        test_names.truncate(test.len());
+        let n = stream.len();
+        let (kept, carved) = carve_indices(n, holdout_fraction(n, cfg.val_fraction), seed, 0);
+        let normalization = match fitted {
+            Some(f) => Some(f.clone()),
+            None => match cfg.normalize.unwrap_or(examples.normalize) {
+                Normalize::None => None,
+                kind => Some(stream.subset(&kept).fit(kind)?),
+            },
+        };
+        let stream = stream.normalized(normalization.clone());
+        let d = stream.features();
+        let dev = stream.device().clone();
+        let val = if carved.is_empty() {
+            None
+        } else {
+            Some(Split::new(Tensor::from_vec(stream.read(&carved)?, (carved.len(), d), &dev)?, None)?)
+        };
+        let train_stream = if carved.is_empty() { stream } else { stream.subset(&kept) };
+        let window: Vec<u32> =
+            (train_stream.len().saturating_sub(MAX_STREAMED_HOLDOUT) as u32..train_stream.len() as u32).collect();
+        let train = Split::new(Tensor::from_vec(train_stream.read(&window)?, (window.len(), d), &dev)?, None)?;
+        let test = match &normalization {
+            Some(n) => n.apply(test)?,
+            None => test,
+        };
+        Ok(Dataset {
+            name: cfg.name(),
+            shape: examples.shape,
+            classes: Vec::new(),
+            train,
+            val,
+            test,
+            feature_names: Vec::new(),
+            normalization,
+            train_class: None,
+            test_names,
+            train_stream: Some(train_stream),
+        })
+    }
+
+    /// Every training row: streamed from disk, or the in-memory split.
+    pub fn training_rows(&self) -> &dyn RowSource {
+        match &self.train_stream {
+            Some(s) => s,
+            None => &self.train,
+        }
     }
 
     /// What test example `i` is called: its name where the data gives one, else its index.

@@ -11,10 +11,12 @@ use crate::classes::classes_of;
 use crate::dataset::DataConfig;
 use crate::error::DataError;
 use crate::image_folder::ImageFolderReader;
+use crate::loader::RowSource;
 use crate::normalize::Normalize;
 use crate::shape::SampleShape;
 use crate::source::{DataSource, Examples};
 use crate::split::{Split, carve_indices};
+use crate::stream::{StreamedRows, holdout_fraction, streams};
 use crate::table::read_table;
 
 /// What a reader makes of one file or folder.
@@ -127,6 +129,9 @@ impl DataSource for DataFiles {
     }
 
     fn load(&self, dev: &Device) -> Result<Examples, DataError> {
+        if streams(&self.path, self.cfg.stream) {
+            return self.load_streamed(dev);
+        }
         let train = read_rows(&self.path, &self.cfg)?;
         let test = self.test_path.as_deref().map(|p| read_rows(p, &self.cfg)).transpose()?;
         if let (Some(t), Some(p)) = (&test, &self.test_path)
@@ -187,6 +192,58 @@ impl DataSource for DataFiles {
             feature_names: train.feature_names,
             normalize: train.normalize,
             test_names,
+            train_stream: None,
+        })
+    }
+}
+
+impl DataFiles {
+    /// Training rows streamed from the array files; the test split (`test_path`, or at most
+    /// [`crate::stream::MAX_STREAMED_HOLDOUT`] rows carved with the seed) in memory.
+    fn load_streamed(&self, dev: &Device) -> Result<Examples, DataError> {
+        let rows = StreamedRows::open(&StreamedRows::files_of(&self.path), self.cfg.tensor.as_deref(), dev)?;
+        let shape = crate::array::Array { n: 0, row_shape: rows.row_shape().to_vec(), values: Vec::new() }
+            .into_rows(&self.path)
+            .shape;
+        let d = shape.features();
+        let (train, test, test_names) = match &self.test_path {
+            Some(p) => {
+                let t = read_rows(p, &self.cfg)?;
+                if t.shape != shape {
+                    return Err(DataError::File {
+                        path: p.clone(),
+                        why: format!("{}; expected {shape} as {} holds", t.shape, self.path.display()),
+                    });
+                }
+                let test = Split::new(Tensor::from_slice(&t.values, (t.len(), d), dev)?, None)?;
+                (rows, test, t.row_names)
+            }
+            None => {
+                let n = rows.len();
+                let (kept, carved) = carve_indices(n, holdout_fraction(n, self.test_fraction), self.seed, 1);
+                if carved.is_empty() {
+                    return Err(DataError::InvalidConfig {
+                        field: "test_fraction",
+                        value: self.test_fraction.to_string(),
+                        expected: format!(
+                            "a fraction that leaves at least one of the {n} rows for testing, or --test-data"
+                        ),
+                    });
+                }
+                let test = Split::new(Tensor::from_vec(rows.read(&carved)?, (carved.len(), d), dev)?, None)?;
+                let names = carved.iter().map(|i| format!("{}[{i}]", self.path.display())).collect();
+                (rows.subset(&kept), test, names)
+            }
+        };
+        Ok(Examples {
+            shape,
+            classes: Vec::new(),
+            train: Split::new(Tensor::zeros((0, d), candle_core::DType::F32, dev)?, None)?,
+            test,
+            feature_names: Vec::new(),
+            normalize: Normalize::None,
+            test_names,
+            train_stream: Some(train),
         })
     }
 }

@@ -86,6 +86,7 @@ fn examples(dataset: DatasetName, train: Split, test: Split) -> Examples {
         feature_names: Vec::new(),
         normalize: Normalize::None,
         test_names: Vec::new(),
+        train_stream: None,
     }
 }
 

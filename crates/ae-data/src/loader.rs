@@ -13,10 +13,57 @@ use crate::error::DataError;
 use crate::noise::Noise;
 use crate::split::Split;
 
+/// Rows a loader batches: a [`Split`] in memory, or rows streamed from files on disk
+/// ([`crate::stream::StreamedRows`]).
+pub trait RowSource: Sync + std::fmt::Debug {
+    /// Number of rows.
+    fn len(&self) -> usize;
+
+    /// True without rows.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Values per row.
+    fn features(&self) -> usize;
+
+    /// The device batches are made on.
+    fn device(&self) -> &candle_core::Device;
+
+    /// The rows at `idx`, in that order, as one `(idx.len(), features)` f32 tensor.
+    fn gather(&self, idx: &[u32]) -> Result<Tensor, DataError>;
+
+    /// `len` rows from `start`.
+    fn range(&self, start: usize, len: usize) -> Result<Tensor, DataError>;
+}
+
+impl RowSource for Split {
+    fn len(&self) -> usize {
+        Split::len(self)
+    }
+
+    fn features(&self) -> usize {
+        Split::features(self)
+    }
+
+    fn device(&self) -> &candle_core::Device {
+        self.images.device()
+    }
+
+    fn gather(&self, idx: &[u32]) -> Result<Tensor, DataError> {
+        let t = Tensor::from_slice(idx, idx.len(), self.images.device())?;
+        Ok(self.images.index_select(&t, 0)?)
+    }
+
+    fn range(&self, start: usize, len: usize) -> Result<Tensor, DataError> {
+        Ok(self.images.narrow(0, start, len)?)
+    }
+}
+
 /// Batches of one split.
 #[derive(Debug, Clone)]
 pub struct Loader<'a> {
-    split: &'a Split,
+    split: &'a dyn RowSource,
     batch_size: usize,
     shuffle: Option<u64>,
     noise: Option<(Noise, u64, u64)>,
@@ -28,12 +75,12 @@ pub const EVAL_NOISE_STREAM: u64 = 1 << 63;
 
 impl<'a> Loader<'a> {
     /// Batches of `batch_size` in file order (evaluation).
-    pub fn sequential(split: &'a Split, batch_size: usize) -> Self {
+    pub fn sequential(split: &'a dyn RowSource, batch_size: usize) -> Self {
         Self { split, batch_size: batch_size.max(1), shuffle: None, noise: None }
     }
 
     /// Batches of `batch_size` in an order drawn anew each epoch from `seed` (training).
-    pub fn shuffled(split: &'a Split, batch_size: usize, seed: u64) -> Self {
+    pub fn shuffled(split: &'a dyn RowSource, batch_size: usize, seed: u64) -> Self {
         Self { split, batch_size: batch_size.max(1), shuffle: Some(seed), noise: None }
     }
 
@@ -65,12 +112,8 @@ impl<'a> Loader<'a> {
             let start = b * self.batch_size;
             let len = self.batch_size.min(n - start);
             let xs = match &order {
-                None => self.split.images.narrow(0, start, len)?,
-                Some(order) => {
-                    let idx = &order[start..start + len];
-                    let idx = Tensor::from_slice(idx, len, self.split.images.device())?;
-                    self.split.images.index_select(&idx, 0)?
-                }
+                None => self.split.range(start, len)?,
+                Some(order) => self.split.gather(&order[start..start + len])?,
             };
             match &self.noise {
                 None => Ok(Batch::plain(xs)),

@@ -28,6 +28,8 @@ pub struct Examples {
     /// What each test example is called in reports (a file path, a table line); empty where
     /// examples are known by their index.
     pub test_names: Vec<String>,
+    /// Training rows streamed from disk instead of held in `train` (which is then empty).
+    pub train_stream: Option<crate::stream::StreamedRows>,
 }
 
 /// Where examples come from.

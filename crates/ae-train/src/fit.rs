@@ -12,7 +12,7 @@ use std::time::Instant;
 use ae_core::fused::FusedScratch;
 use ae_core::rng::{self, Purpose};
 use ae_core::{Autoencoder, LossValues, Params, StepContext};
-use ae_data::{Loader, Split};
+use ae_data::{Loader, RowSource, Split};
 
 use crate::checkpoint::RunDir;
 use crate::clip::clip_grad_norm;
@@ -77,7 +77,7 @@ pub struct FitReport {
 pub struct Fit<'a, M: Autoencoder + ?Sized> {
     model: &'a M,
     params: &'a Params,
-    train: &'a Split,
+    train: &'a dyn RowSource,
     val: Option<&'a Split>,
     cfg: TrainConfig,
     run: Option<&'a RunDir>,
@@ -89,7 +89,7 @@ pub struct Fit<'a, M: Autoencoder + ?Sized> {
 impl<'a, M: Autoencoder + ?Sized> Fit<'a, M> {
     /// Trains `model`, whose parameters are `params`, on `train`, with the default
     /// [`TrainConfig`], no validation, no run directory and no observer.
-    pub fn new(model: &'a M, params: &'a Params, train: &'a Split) -> Self {
+    pub fn new(model: &'a M, params: &'a Params, train: &'a dyn RowSource) -> Self {
         Self {
             model,
             params,
@@ -224,7 +224,7 @@ impl<'a> BestWeights<'a> {
 fn fit_loop<M: Autoencoder + ?Sized>(
     model: &M,
     params: &Params,
-    (train, val_split): (&Split, Option<&Split>),
+    (train, val_split): (&dyn RowSource, Option<&Split>),
     cfg: &TrainConfig,
     run: Option<&RunDir>,
     resume: bool,
@@ -232,7 +232,14 @@ fn fit_loop<M: Autoencoder + ?Sized>(
     best: &mut BestWeights<'_>,
 ) -> Result<FitReport, TrainError> {
     cfg.validate()?;
-    check_split(model, train, "training")?;
+    if train.features() != model.input_dim() {
+        return Err(TrainError::DataShape {
+            split: "training",
+            expected: model.input_dim(),
+            shape: vec![train.len(), train.features()],
+            dtype: candle_core::DType::F32,
+        });
+    }
     if let Some(val) = val_split {
         check_split(model, val, "validation")?;
     }

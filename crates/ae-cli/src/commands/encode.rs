@@ -20,9 +20,11 @@ pub fn run(a: &EncodeArgs) -> anyhow::Result<()> {
     let data = ae_run::load_run_data(&a.on.run, &run.config.data, run.config.train.seed, &dev)?;
     check_input_size(&*run.model, &data)?;
     let mut tensors = HashMap::new();
-    for (name, split) in [("train", &data.train), ("test", &data.test)] {
-        tensors.insert(format!("{name}.codes"), embed_split(&*run.model, split)?);
-        if let Some(labels) = &split.labels {
+    for (name, rows, labels) in
+        [("train", data.training_rows(), &data.train.labels), ("test", &data.test, &data.test.labels)]
+    {
+        tensors.insert(format!("{name}.codes"), embed_split(&*run.model, rows)?);
+        if let Some(labels) = labels {
             tensors.insert(format!("{name}.labels"), label_tensor(labels, &dev)?);
         }
     }
@@ -42,7 +44,7 @@ pub fn run(a: &EncodeArgs) -> anyhow::Result<()> {
     println!(
         "wrote {}: {} train and {} test codes of width {}{} ({} weights)",
         a.out.display(),
-        data.train.len(),
+        data.training_rows().len(),
         data.test.len(),
         tensors["test.codes"].dim(1)?,
         if data.test.labels.is_some() { " with labels" } else { "" },

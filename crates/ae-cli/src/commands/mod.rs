@@ -107,12 +107,16 @@ pub(crate) fn sparse_report(
     Ok(Some(out))
 }
 
-/// The codes of every example of `split`, in batches, without gradients.
-pub(crate) fn embed_split(model: &dyn Autoencoder, split: &ae_data::Split) -> anyhow::Result<candle_core::Tensor> {
+/// The codes of every example of `split` (in memory or streamed), in batches, without
+/// gradients.
+pub(crate) fn embed_split(
+    model: &dyn Autoencoder,
+    split: &dyn ae_data::RowSource,
+) -> anyhow::Result<candle_core::Tensor> {
     let mut parts = Vec::new();
     for start in (0..split.len()).step_by(1000) {
         let n = 1000.min(split.len() - start);
-        parts.push(model.embed(&split.images.narrow(0, start, n)?)?);
+        parts.push(model.embed(&split.range(start, n)?)?);
     }
     Ok(candle_core::Tensor::cat(&parts, 0)?)
 }

@@ -56,18 +56,19 @@ pub fn run(a: &TrainArgs) -> anyhow::Result<()> {
         Box::new(interrupt.clone()),
     ];
     eprintln!(
-        "{} {} ({} parameters) on {}: {} train / {} validation / {} test examples, into {} ({})",
+        "{} {} ({} parameters) on {}: {} train{} / {} validation / {} test examples, into {} ({})",
         if resume { "resuming" } else { "training" },
         cfg.model.kind(),
         params.count(),
         data.name,
-        data.train.len(),
+        data.training_rows().len(),
+        if data.train_stream.is_some() { " (streamed from disk)" } else { "" },
         data.val.as_ref().map_or(0, |v| v.len()),
         data.test.len(),
         run.path().display(),
         ae_core::fused::gemm::describe()
     );
-    let report = Fit::new(&*model, &params, &data.train)
+    let report = Fit::new(&*model, &params, data.training_rows())
         .validation(data.val.as_ref())
         .config(&cfg.train)
         .run_dir(&run)
