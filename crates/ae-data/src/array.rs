@@ -163,30 +163,39 @@ fn to_f32(data: &[u8], elem: Elem, big: bool) -> Vec<f32> {
 
 /// [`to_f32`] into `out` (one value per element of `data`).
 pub(crate) fn elem_to_f32(data: &[u8], elem: Elem, big: bool, out: &mut [f32]) {
-    let size = elem.size();
-    for (o, c) in out.iter_mut().zip(data.chunks_exact(size)) {
-        *o = {
-            let mut b = [0u8; 8];
-            b[..size].copy_from_slice(c);
-            if big {
-                b[..size].reverse();
-            }
-            match elem {
-                Elem::F16 => half::f16::from_le_bytes([b[0], b[1]]).to_f32(),
-                Elem::Bf16 => half::bf16::from_le_bytes([b[0], b[1]]).to_f32(),
-                Elem::F32 => f32::from_le_bytes([b[0], b[1], b[2], b[3]]),
-                Elem::F64 => f64::from_le_bytes(b) as f32,
-                Elem::I8 => b[0] as i8 as f32,
-                Elem::I16 => i16::from_le_bytes([b[0], b[1]]) as f32,
-                Elem::I32 => i32::from_le_bytes([b[0], b[1], b[2], b[3]]) as f32,
-                Elem::I64 => i64::from_le_bytes(b) as f32,
-                Elem::U8 => b[0] as f32 / 255.0,
-                Elem::U16 => u16::from_le_bytes([b[0], b[1]]) as f32,
-                Elem::U32 => u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as f32,
-                Elem::U64 => u64::from_le_bytes(b) as f32,
-                Elem::Bool => f32::from(u8::from(b[0] != 0)),
+    // One loop per type and byte order, so each compiles to a tight (vectorisable) loop: the
+    // streamed loader converts every value of every batch through here.
+    macro_rules! convert {
+        ($n:literal, |$b:ident| $e:expr) => {
+            for (o, c) in out.iter_mut().zip(data.chunks_exact($n)) {
+                let mut $b = [0u8; $n];
+                $b.copy_from_slice(c);
+                if big {
+                    $b.reverse();
+                }
+                *o = $e;
             }
         };
+    }
+    match elem {
+        Elem::F32 if !big => {
+            for (o, c) in out.iter_mut().zip(data.chunks_exact(4)) {
+                *o = f32::from_le_bytes([c[0], c[1], c[2], c[3]]);
+            }
+        }
+        Elem::F16 => convert!(2, |b| half::f16::from_le_bytes(b).to_f32()),
+        Elem::Bf16 => convert!(2, |b| half::bf16::from_le_bytes(b).to_f32()),
+        Elem::F32 => convert!(4, |b| f32::from_le_bytes(b)),
+        Elem::F64 => convert!(8, |b| f64::from_le_bytes(b) as f32),
+        Elem::I8 => convert!(1, |b| b[0] as i8 as f32),
+        Elem::I16 => convert!(2, |b| i16::from_le_bytes(b) as f32),
+        Elem::I32 => convert!(4, |b| i32::from_le_bytes(b) as f32),
+        Elem::I64 => convert!(8, |b| i64::from_le_bytes(b) as f32),
+        Elem::U8 => convert!(1, |b| b[0] as f32 / 255.0),
+        Elem::U16 => convert!(2, |b| u16::from_le_bytes(b) as f32),
+        Elem::U32 => convert!(4, |b| u32::from_le_bytes(b) as f32),
+        Elem::U64 => convert!(8, |b| u64::from_le_bytes(b) as f32),
+        Elem::Bool => convert!(1, |b| f32::from(u8::from(b[0] != 0))),
     }
 }
 

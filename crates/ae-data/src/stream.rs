@@ -1,11 +1,12 @@
 //! Training rows streamed from array files on disk (`--stream`, or arrays larger than
-//! [`STREAM_ABOVE`]), so a set larger than memory trains: only the headers are read up front,
-//! and each batch reads its rows with positioned reads (`pread`), converting them to f32 in
-//! parallel. The pages read are the kernel's file cache, not the process's anonymous memory, so
-//! the process stays small however large the files are.
+//! [`STREAM_ABOVE`]), so a set larger than memory trains: only the headers are read up front;
+//! the files are memory-mapped read-only ([`crate::mapped`]) and each batch copies its rows out
+//! of the mapping, converting them to f32 in parallel. The pages touched are the kernel's file
+//! cache, not the process's anonymous memory, so the process stays small however large the
+//! files are.
 
 use std::fs::File;
-use std::os::unix::fs::FileExt;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -52,7 +53,7 @@ pub fn streams(path: &Path, stream: Option<bool>) -> bool {
 #[derive(Debug)]
 struct Shard {
     path: PathBuf,
-    file: File,
+    map: crate::mapped::Mapped,
     offset: u64,
     elem: Elem,
     big: bool,
@@ -85,7 +86,7 @@ impl StreamedRows {
             let file = File::open(path).map_err(|source| DataError::Io { path: path.clone(), source })?;
             let len = file.metadata().map_err(|source| DataError::Io { path: path.clone(), source })?.len();
             let mut head = vec![0u8; len.min(1 << 20) as usize];
-            file.read_exact_at(&mut head, 0).map_err(|source| DataError::Io { path: path.clone(), source })?;
+            (&file).read_exact(&mut head).map_err(|source| DataError::Io { path: path.clone(), source })?;
             let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
             let h = match ext.as_str() {
                 "npy" => npy_header(&head, path)?,
@@ -129,7 +130,8 @@ impl StreamedRows {
                 Some(_) => {}
             }
             starts.push(starts[starts.len() - 1] + n);
-            shards.push(Shard { path: path.clone(), file, offset: h.offset, elem: h.elem, big: h.big });
+            let map = crate::mapped::Mapped::of(&file, path)?;
+            shards.push(Shard { path: path.clone(), map, offset: h.offset, elem: h.elem, big: h.big });
         }
         let (row_shape, _) = row_shape.ok_or_else(|| DataError::File {
             path: paths.first().cloned().unwrap_or_default(),
@@ -194,13 +196,9 @@ impl StreamedRows {
         let s = self.starts.partition_point(|&start| start <= g) - 1;
         let shard = &self.shards[s];
         let size = shard.elem.size();
-        let mut bytes = vec![0u8; out.len() * size];
-        let at = shard.offset + ((g - self.starts[s]) * out.len() * size) as u64;
-        shard
-            .file
-            .read_exact_at(&mut bytes, at)
-            .map_err(|source| DataError::Io { path: shard.path.clone(), source })?;
-        elem_to_f32(&bytes, shard.elem, shard.big, out);
+        let at = shard.offset as usize + (g - self.starts[s]) * out.len() * size;
+        // In bounds: `open` checked each file's size against its header.
+        elem_to_f32(&shard.map.bytes()[at..at + out.len() * size], shard.elem, shard.big, out);
         if let Some(i) = out.iter().position(|v| !v.is_finite()) {
             return Err(DataError::File {
                 path: shard.path.clone(),
@@ -219,9 +217,13 @@ impl StreamedRows {
     pub fn read(&self, idx: &[u32]) -> Result<Vec<f32>, DataError> {
         let d = self.features();
         let mut out = vec![0f32; idx.len() * d];
-        out.par_chunks_mut(d.max(1))
-            .zip(idx.par_iter())
-            .try_for_each(|(row, &i)| self.read_row(self.global(i), row))?;
+        // Blocks of rows per task: one row is too little work to hand to another thread.
+        let rows_per_task = (16384 / d.max(1)).max(1);
+        out.par_chunks_mut(d.max(1) * rows_per_task).zip(idx.par_chunks(rows_per_task)).try_for_each(
+            |(block, ids)| {
+                block.chunks_exact_mut(d.max(1)).zip(ids).try_for_each(|(row, &i)| self.read_row(self.global(i), row))
+            },
+        )?;
         Ok(out)
     }
 }
@@ -287,5 +289,75 @@ impl RowSource for StreamedRows {
     fn range(&self, start: usize, len: usize) -> Result<Tensor, DataError> {
         let idx: Vec<u32> = (start as u32..(start + len) as u32).collect();
         self.gather(&idx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn npy(descr: &str, fortran: bool, shape: &str, payload: &[u8]) -> Vec<u8> {
+        let order = if fortran { "True" } else { "False" };
+        let mut header = format!("{{'descr': '{descr}', 'fortran_order': {order}, 'shape': {shape}, }}");
+        while (11 + header.len()) % 64 != 0 {
+            header.push(' ');
+        }
+        header.push('\n');
+        let mut out = b"\x93NUMPY\x01\x00".to_vec();
+        out.extend_from_slice(&(header.len() as u16).to_le_bytes());
+        out.extend_from_slice(header.as_bytes());
+        out.extend_from_slice(payload);
+        out
+    }
+
+    #[test]
+    fn streams_refuse_what_they_cannot_read_in_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |name: &str, bytes: &[u8]| {
+            let p = dir.path().join(name);
+            std::fs::write(&p, bytes).unwrap();
+            p
+        };
+        let f = write("f.npy", &npy("<f4", true, "(2, 3)", &[0; 24]));
+        let err = StreamedRows::open(&[f], None, &Device::Cpu).unwrap_err().to_string();
+        assert!(
+            err.ends_with(
+                "f.npy: Fortran-order array cannot stream; expected C order (numpy's default), or no --stream"
+            ),
+            "{err}"
+        );
+        let z = write("z.npz", b"PK");
+        let err = StreamedRows::open(&[z], None, &Device::Cpu).unwrap_err().to_string();
+        assert!(err.contains("z.npz: .npz cannot stream"), "{err}");
+        let short = write("s.npy", &npy("<f4", false, "(4, 3)", &[0; 24]));
+        let err = StreamedRows::open(&[short], None, &Device::Cpu).unwrap_err().to_string();
+        assert!(
+            err.contains("s.npy: shape [4, 3] of F32 needs 48 payload bytes after the header but the file holds 24"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn streamed_rows_read_what_the_files_hold() {
+        let dir = tempfile::tempdir().unwrap();
+        let vals: Vec<f32> = (0..12).map(|i| i as f32).collect();
+        let bytes: Vec<u8> = vals.iter().flat_map(|v| v.to_le_bytes()).collect();
+        let a = dir.path().join("a.npy");
+        std::fs::write(&a, npy("<f4", false, "(4, 3)", &bytes)).unwrap();
+        let b = dir.path().join("b.npy");
+        std::fs::write(
+            &b,
+            npy("<f8", false, "(1, 3)", &[1.5f64, 2.5, 3.5].iter().flat_map(|v| v.to_le_bytes()).collect::<Vec<u8>>()),
+        )
+        .unwrap();
+        let rows = StreamedRows::open(&[a, b], None, &Device::Cpu).unwrap();
+        assert_eq!((rows.len(), rows.features()), (5, 3));
+        assert_eq!(rows.read(&[4, 1]).unwrap(), [1.5, 2.5, 3.5, 3.0, 4.0, 5.0]);
+        let sub = rows.subset(&[3, 0]);
+        assert_eq!(sub.gather(&[1]).unwrap().to_vec2::<f32>().unwrap(), [[0.0, 1.0, 2.0]]);
+        let fitted = sub.fit(crate::normalize::Normalize::Minmax).unwrap();
+        assert_eq!((fitted.offset, fitted.scale), (vec![0.0, 1.0, 2.0], vec![9.0, 9.0, 9.0]));
+        assert_eq!(holdout_fraction(1_000_000, 0.2), 0.01);
+        assert_eq!(holdout_fraction(1000, 0.2), 0.2);
     }
 }

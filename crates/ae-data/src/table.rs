@@ -296,16 +296,57 @@ fn detect_delimiter(lines: &[(usize, &str)]) -> char {
     best.0
 }
 
-/// The fields of one line split by `d` (quotes respected; a space means runs of whitespace).
+/// The fields of one line split by `d` (a space means runs of whitespace). A field that opens
+/// with `"` runs to its closing quote, `""` inside it standing for one quote (RFC 4180); an
+/// unterminated quote runs to the end of the line.
 fn fields_of(line: &str, d: char) -> Vec<String> {
     if d == ' ' {
         return line.split_whitespace().map(|s| s.trim_matches('"').to_string()).collect();
     }
-    let mut reader =
-        csv::ReaderBuilder::new().has_headers(false).flexible(true).delimiter(d as u8).from_reader(line.as_bytes());
-    match reader.records().next() {
-        Some(Ok(rec)) => rec.iter().map(|s| s.to_string()).collect(),
-        _ => vec![line.to_string()],
+    if !line.contains('"') {
+        return line.split(d).map(str::to_string).collect();
+    }
+    let mut out = Vec::new();
+    let mut chars = line.chars().peekable();
+    loop {
+        let mut field = String::new();
+        while chars.peek() == Some(&' ') {
+            chars.next();
+        }
+        if chars.peek() == Some(&'"') {
+            chars.next();
+            while let Some(c) = chars.next() {
+                match c {
+                    '"' if chars.peek() == Some(&'"') => {
+                        chars.next();
+                        field.push('"');
+                    }
+                    '"' => break,
+                    c => field.push(c),
+                }
+            }
+            // Whatever follows the closing quote up to the delimiter belongs to the field.
+            while let Some(&c) = chars.peek() {
+                if c == d {
+                    break;
+                }
+                field.push(c);
+                chars.next();
+            }
+        } else {
+            while let Some(&c) = chars.peek() {
+                if c == d {
+                    break;
+                }
+                field.push(c);
+                chars.next();
+            }
+        }
+        out.push(field);
+        match chars.next() {
+            Some(_) => continue,
+            None => return out,
+        }
     }
 }
 
@@ -401,6 +442,8 @@ mod tests {
     fn delimiters_headers_and_quotes_are_detected() {
         let t = parse("\"a\";\"b c\";kind\n1;2;x\n3;4;y\n", &labelled("kind")).unwrap();
         assert_eq!((t.feature_names.clone(), t.values.clone()), (vec!["a".into(), "b c".into()], vec![1., 2., 3., 4.]));
+        assert_eq!(fields_of(r#""x ""y""",2,"a,b"#, ','), ["x \"y\"", "2", "a,b"]);
+        assert_eq!(fields_of("1,,3,", ','), ["1", "", "3", ""]);
         let t = parse("1\t2\n3\t4\n", &TableOptions::default()).unwrap();
         assert_eq!((t.rows, t.feature_names.len()), (2, 2));
         let t = parse("1  2 3\n 4 5   6\n", &TableOptions::default()).unwrap();
