@@ -109,19 +109,12 @@ fn write_shards(dir: &Path, rows: usize) -> anyhow::Result<()> {
     let mut k = 0;
     while written < rows {
         let n = SHARD_ROWS.min(rows - written);
-        let mut header = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': ({n}, {WIDTH}), }}");
-        while (11 + header.len()) % 64 != 0 {
-            header.push(' ');
-        }
-        header.push('\n');
-        let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
-        bytes.extend_from_slice(&(header.len() as u16).to_le_bytes());
-        bytes.extend_from_slice(header.as_bytes());
-        bytes.reserve(n * WIDTH * 4);
+        let mut payload = Vec::with_capacity(n * WIDTH * 4);
         for i in 0..n * WIDTH {
             let v = ((written * WIDTH + i) as u32).wrapping_mul(2_654_435_761) >> 8;
-            bytes.extend_from_slice(&(v as f32 / (1 << 24) as f32 - 0.5).to_le_bytes());
+            payload.extend_from_slice(&(v as f32 / (1 << 24) as f32 - 0.5).to_le_bytes());
         }
+        let bytes = ae::data::array::npy_file("<f4", false, &format!("({n}, {WIDTH})"), &payload);
         std::fs::write(dir.join(format!("shard-{k:04}.npy")), &bytes)?;
         written += n;
         k += 1;

@@ -354,17 +354,9 @@ fn bad_tables_are_refused_naming_the_file_line_column_and_value() {
     );
 }
 
+/// A `.npy` file in C order.
 fn npy_bytes(descr: &str, shape: &str, payload: &[u8]) -> Vec<u8> {
-    let mut header = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}");
-    while (11 + header.len()) % 64 != 0 {
-        header.push(' ');
-    }
-    header.push('\n');
-    let mut out = b"\x93NUMPY\x01\x00".to_vec();
-    out.extend_from_slice(&(header.len() as u16).to_le_bytes());
-    out.extend_from_slice(header.as_bytes());
-    out.extend_from_slice(payload);
-    out
+    ae::data::array::npy_file(descr, false, shape, payload)
 }
 
 #[test]

@@ -291,6 +291,23 @@ pub(crate) struct Header {
     pub(crate) offset: u64,
 }
 
+/// The bytes of a format-1.0 `.npy` file: a header of `descr` (such as `<f4`), `fortran_order`
+/// and `shape` (written as Python writes a tuple, `(2, 3)` or `(5,)`), padded to 64 bytes as
+/// numpy pads it, then `payload`. For writing arrays other programs read, and for tests.
+pub fn npy_file(descr: &str, fortran_order: bool, shape: &str, payload: &[u8]) -> Vec<u8> {
+    let order = if fortran_order { "True" } else { "False" };
+    let mut header = format!("{{'descr': '{descr}', 'fortran_order': {order}, 'shape': {shape}, }}");
+    while (11 + header.len()) % 64 != 0 {
+        header.push(' ');
+    }
+    header.push('\n');
+    let mut out = b"\x93NUMPY\x01\x00".to_vec();
+    out.extend_from_slice(&(header.len() as u16).to_le_bytes());
+    out.extend_from_slice(header.as_bytes());
+    out.extend_from_slice(payload);
+    out
+}
+
 /// Parses a `.npy` file (format versions 1 to 3).
 pub fn parse_npy(bytes: &[u8], path: &Path) -> Result<Array, DataError> {
     let h = npy_header(bytes, path)?;
@@ -479,37 +496,21 @@ fn parse_safetensors(bytes: &[u8], path: &Path, tensor: Option<&str>) -> Result<
 mod tests {
     use super::*;
 
-    fn npy(descr: &str, fortran: bool, shape: &str, payload: &[u8]) -> Vec<u8> {
-        let mut header = format!(
-            "{{'descr': '{descr}', 'fortran_order': {}, 'shape': {shape}, }}",
-            if fortran { "True" } else { "False" }
-        );
-        while (10 + header.len() + 1) % 64 != 0 {
-            header.push(' ');
-        }
-        header.push('\n');
-        let mut out = b"\x93NUMPY\x01\x00".to_vec();
-        out.extend_from_slice(&(header.len() as u16).to_le_bytes());
-        out.extend_from_slice(header.as_bytes());
-        out.extend_from_slice(payload);
-        out
-    }
-
     #[test]
     fn dtypes_orders_and_layouts_are_read() {
         let p = Path::new("a.npy");
         let f64s: Vec<u8> = [1.0f64, 2.0, 3.0, 4.0, 5.0, 6.0].iter().flat_map(|v| v.to_le_bytes()).collect();
-        let a = parse_npy(&npy("<f8", false, "(2, 3)", &f64s), p).unwrap();
+        let a = parse_npy(&npy_file("<f8", false, "(2, 3)", &f64s), p).unwrap();
         assert_eq!((a.n, a.row_shape.clone(), a.values), (2, vec![3], vec![1., 2., 3., 4., 5., 6.]));
         // Column-major: the same bytes are the transpose.
-        let a = parse_npy(&npy("<f8", true, "(2, 3)", &f64s), p).unwrap();
+        let a = parse_npy(&npy_file("<f8", true, "(2, 3)", &f64s), p).unwrap();
         assert_eq!(a.values, [1., 3., 5., 2., 4., 6.]);
         let be: Vec<u8> = [1i32, -2].iter().flat_map(|v| v.to_be_bytes()).collect();
-        assert_eq!(parse_npy(&npy(">i4", false, "(2,)", &be), p).unwrap().values, [1., -2.]);
-        let u8s = parse_npy(&npy("|u1", false, "(1, 2, 2)", &[0, 255, 51, 0]), p).unwrap();
+        assert_eq!(parse_npy(&npy_file(">i4", false, "(2,)", &be), p).unwrap().values, [1., -2.]);
+        let u8s = parse_npy(&npy_file("|u1", false, "(1, 2, 2)", &[0, 255, 51, 0]), p).unwrap();
         assert_eq!((u8s.values, u8s.row_shape), (vec![0., 1., 0.2, 0.], vec![2, 2]));
         let h: Vec<u8> = [0.5f32, -1.0].iter().flat_map(|v| half::f16::from_f32(*v).to_le_bytes()).collect();
-        assert_eq!(parse_npy(&npy("<f2", false, "(1, 2)", &h), p).unwrap().values, [0.5, -1.0]);
+        assert_eq!(parse_npy(&npy_file("<f2", false, "(1, 2)", &h), p).unwrap().values, [0.5, -1.0]);
     }
 
     #[test]
@@ -517,17 +518,17 @@ mod tests {
         let p = Path::new("a.npy");
         for (bytes, want) in [
             (b"PK\x03\x04junkjunk".to_vec(), "a.npy: bad .npy magic"),
-            (npy("<c8", false, "(2, 2)", &[0; 32]), "a.npy: unsupported dtype \"<c8\""),
+            (npy_file("<c8", false, "(2, 2)", &[0; 32]), "a.npy: unsupported dtype \"<c8\""),
             (
-                npy("<f4", false, "(2, 2)", &[0; 12]),
+                npy_file("<f4", false, "(2, 2)", &[0; 12]),
                 "a.npy: truncated: shape [2, 2] of F32 needs 16 payload bytes but only 12 follow",
             ),
-            (npy("<f4", false, "(4611686018427387904, 4611686018427387904)", &[]), "a.npy: header declares shape"),
-            (npy("<f4", false, "()", &[0; 4]), "a.npy: a scalar"),
-            (npy("<f4", false, "(0, 3)", &[]), "a.npy: shape [0, 3] holds no examples"),
-            (npy("<f4", false, "(1,)", &[0; 8]), "a.npy: 4 trailing bytes"),
+            (npy_file("<f4", false, "(4611686018427387904, 4611686018427387904)", &[]), "a.npy: header declares shape"),
+            (npy_file("<f4", false, "()", &[0; 4]), "a.npy: a scalar"),
+            (npy_file("<f4", false, "(0, 3)", &[]), "a.npy: shape [0, 3] holds no examples"),
+            (npy_file("<f4", false, "(1,)", &[0; 8]), "a.npy: 4 trailing bytes"),
             (
-                npy("<f8", false, "(1, 2)", &[0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xf8, 0x7f]),
+                npy_file("<f8", false, "(1, 2)", &[0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xf8, 0x7f]),
                 "a.npy: row 0 entry 1: NaN (as f32); expected finite values",
             ),
         ] {

@@ -169,16 +169,7 @@ impl DataSource for DataFiles {
             }
             None => {
                 let n = train.len();
-                let (kept, carved) = carve_indices(n, self.test_fraction, self.seed, 1);
-                if carved.is_empty() {
-                    return Err(DataError::InvalidConfig {
-                        field: "test_fraction",
-                        value: self.test_fraction.to_string(),
-                        expected: format!(
-                            "a fraction that leaves at least one of the {n} rows for testing, or --test-data"
-                        ),
-                    });
-                }
+                let (kept, carved) = self.carve_test(n, self.test_fraction)?;
                 let all = split(&train, train_labels)?;
                 let names = carved.iter().map(|&i| train.row_names[i as usize].clone()).collect();
                 (all.select(&kept)?, all.select(&carved)?, names)
@@ -198,6 +189,20 @@ impl DataSource for DataFiles {
 }
 
 impl DataFiles {
+    /// The rows kept for training and those carved for testing (`fraction` of `n`, stream 1 of
+    /// the seed's split streams); an error when no row would be carved.
+    fn carve_test(&self, n: usize, fraction: f64) -> Result<(Vec<u32>, Vec<u32>), DataError> {
+        let (kept, carved) = carve_indices(n, fraction, self.seed, 1);
+        if carved.is_empty() {
+            return Err(DataError::InvalidConfig {
+                field: "test_fraction",
+                value: self.test_fraction.to_string(),
+                expected: format!("a fraction that leaves at least one of the {n} rows for testing, or --test-data"),
+            });
+        }
+        Ok((kept, carved))
+    }
+
     /// Training rows streamed from the array files; the test split (`test_path`, or at most
     /// [`crate::stream::MAX_STREAMED_HOLDOUT`] rows carved with the seed) in memory.
     fn load_streamed(&self, dev: &Device) -> Result<Examples, DataError> {
@@ -220,16 +225,7 @@ impl DataFiles {
             }
             None => {
                 let n = rows.len();
-                let (kept, carved) = carve_indices(n, holdout_fraction(n, self.test_fraction), self.seed, 1);
-                if carved.is_empty() {
-                    return Err(DataError::InvalidConfig {
-                        field: "test_fraction",
-                        value: self.test_fraction.to_string(),
-                        expected: format!(
-                            "a fraction that leaves at least one of the {n} rows for testing, or --test-data"
-                        ),
-                    });
-                }
+                let (kept, carved) = self.carve_test(n, holdout_fraction(n, self.test_fraction))?;
                 let test = Split::new(Tensor::from_vec(rows.read(&carved)?, (carved.len(), d), dev)?, None)?;
                 let names = carved.iter().map(|i| format!("{}[{i}]", self.path.display())).collect();
                 (rows.subset(&kept), test, names)

@@ -1,12 +1,12 @@
 //! Training rows streamed from array files on disk (`--stream`, or arrays larger than
-//! [`STREAM_ABOVE`]), so a set larger than memory trains: only the headers are read up front;
-//! the files are memory-mapped read-only ([`crate::mapped`]) and each batch copies its rows out
-//! of the mapping, converting them to f32 in parallel. The pages touched are the kernel's file
-//! cache, not the process's anonymous memory, so the process stays small however large the
-//! files are.
+//! [`STREAM_ABOVE`]), so a set larger than memory trains: only the headers are read up front,
+//! and each batch reads its rows with positioned reads (`pread`, no `unsafe` memory map),
+//! converting them to f32 in parallel blocks. The pages read are the kernel's file cache, not the
+//! process's anonymous memory, so the process stays small however large the files are.
 
 use std::fs::File;
 use std::io::Read;
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -53,7 +53,7 @@ pub fn streams(path: &Path, stream: Option<bool>) -> bool {
 #[derive(Debug)]
 struct Shard {
     path: PathBuf,
-    map: crate::mapped::Mapped,
+    file: File,
     offset: u64,
     elem: Elem,
     big: bool,
@@ -130,8 +130,7 @@ impl StreamedRows {
                 Some(_) => {}
             }
             starts.push(starts[starts.len() - 1] + n);
-            let map = crate::mapped::Mapped::of(&file, path)?;
-            shards.push(Shard { path: path.clone(), map, offset: h.offset, elem: h.elem, big: h.big });
+            shards.push(Shard { path: path.clone(), file, offset: h.offset, elem: h.elem, big: h.big });
         }
         let (row_shape, _) = row_shape.ok_or_else(|| DataError::File {
             path: paths.first().cloned().unwrap_or_default(),
@@ -191,14 +190,15 @@ impl StreamedRows {
         }
     }
 
-    /// Reads global row `g` into `out` as f32.
-    fn read_row(&self, g: usize, out: &mut [f32]) -> Result<(), DataError> {
+    /// Reads global row `g` into `out` as f32, through `bytes` (scratch, reused across rows).
+    fn read_row(&self, g: usize, out: &mut [f32], bytes: &mut Vec<u8>) -> Result<(), DataError> {
         let s = self.starts.partition_point(|&start| start <= g) - 1;
         let shard = &self.shards[s];
         let size = shard.elem.size();
-        let at = shard.offset as usize + (g - self.starts[s]) * out.len() * size;
-        // In bounds: `open` checked each file's size against its header.
-        elem_to_f32(&shard.map.bytes()[at..at + out.len() * size], shard.elem, shard.big, out);
+        bytes.resize(out.len() * size, 0);
+        let at = shard.offset + ((g - self.starts[s]) * out.len() * size) as u64;
+        shard.file.read_exact_at(bytes, at).map_err(|source| DataError::Io { path: shard.path.clone(), source })?;
+        elem_to_f32(bytes, shard.elem, shard.big, out);
         if let Some(i) = out.iter().position(|v| !v.is_finite()) {
             return Err(DataError::File {
                 path: shard.path.clone(),
@@ -221,7 +221,11 @@ impl StreamedRows {
         let rows_per_task = (16384 / d.max(1)).max(1);
         out.par_chunks_mut(d.max(1) * rows_per_task).zip(idx.par_chunks(rows_per_task)).try_for_each(
             |(block, ids)| {
-                block.chunks_exact_mut(d.max(1)).zip(ids).try_for_each(|(row, &i)| self.read_row(self.global(i), row))
+                let mut bytes = Vec::new();
+                block
+                    .chunks_exact_mut(d.max(1))
+                    .zip(ids)
+                    .try_for_each(|(row, &i)| self.read_row(self.global(i), row, &mut bytes))
             },
         )?;
         Ok(out)
@@ -296,20 +300,6 @@ impl RowSource for StreamedRows {
 mod tests {
     use super::*;
 
-    fn npy(descr: &str, fortran: bool, shape: &str, payload: &[u8]) -> Vec<u8> {
-        let order = if fortran { "True" } else { "False" };
-        let mut header = format!("{{'descr': '{descr}', 'fortran_order': {order}, 'shape': {shape}, }}");
-        while (11 + header.len()) % 64 != 0 {
-            header.push(' ');
-        }
-        header.push('\n');
-        let mut out = b"\x93NUMPY\x01\x00".to_vec();
-        out.extend_from_slice(&(header.len() as u16).to_le_bytes());
-        out.extend_from_slice(header.as_bytes());
-        out.extend_from_slice(payload);
-        out
-    }
-
     #[test]
     fn streams_refuse_what_they_cannot_read_in_place() {
         let dir = tempfile::tempdir().unwrap();
@@ -318,7 +308,7 @@ mod tests {
             std::fs::write(&p, bytes).unwrap();
             p
         };
-        let f = write("f.npy", &npy("<f4", true, "(2, 3)", &[0; 24]));
+        let f = write("f.npy", &crate::array::npy_file("<f4", true, "(2, 3)", &[0; 24]));
         let err = StreamedRows::open(&[f], None, &Device::Cpu).unwrap_err().to_string();
         assert!(
             err.ends_with(
@@ -329,7 +319,7 @@ mod tests {
         let z = write("z.npz", b"PK");
         let err = StreamedRows::open(&[z], None, &Device::Cpu).unwrap_err().to_string();
         assert!(err.contains("z.npz: .npz cannot stream"), "{err}");
-        let short = write("s.npy", &npy("<f4", false, "(4, 3)", &[0; 24]));
+        let short = write("s.npy", &crate::array::npy_file("<f4", false, "(4, 3)", &[0; 24]));
         let err = StreamedRows::open(&[short], None, &Device::Cpu).unwrap_err().to_string();
         assert!(
             err.contains("s.npy: shape [4, 3] of F32 needs 48 payload bytes after the header but the file holds 24"),
@@ -343,11 +333,16 @@ mod tests {
         let vals: Vec<f32> = (0..12).map(|i| i as f32).collect();
         let bytes: Vec<u8> = vals.iter().flat_map(|v| v.to_le_bytes()).collect();
         let a = dir.path().join("a.npy");
-        std::fs::write(&a, npy("<f4", false, "(4, 3)", &bytes)).unwrap();
+        std::fs::write(&a, crate::array::npy_file("<f4", false, "(4, 3)", &bytes)).unwrap();
         let b = dir.path().join("b.npy");
         std::fs::write(
             &b,
-            npy("<f8", false, "(1, 3)", &[1.5f64, 2.5, 3.5].iter().flat_map(|v| v.to_le_bytes()).collect::<Vec<u8>>()),
+            crate::array::npy_file(
+                "<f8",
+                false,
+                "(1, 3)",
+                &[1.5f64, 2.5, 3.5].iter().flat_map(|v| v.to_le_bytes()).collect::<Vec<u8>>(),
+            ),
         )
         .unwrap();
         let rows = StreamedRows::open(&[a, b], None, &Device::Cpu).unwrap();
