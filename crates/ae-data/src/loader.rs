@@ -35,12 +35,6 @@ pub trait RowSource: Sync + std::fmt::Debug {
 
     /// `len` rows from `start`.
     fn range(&self, start: usize, len: usize) -> Result<Tensor, DataError>;
-
-    /// A handle another thread can gather the next batch from while the current one trains, for
-    /// sources that read from disk; `None` (the default) for rows already in memory.
-    fn prefetch_handle(&self) -> Option<std::sync::Arc<dyn RowSource + Send>> {
-        None
-    }
 }
 
 impl RowSource for Split {
@@ -114,35 +108,13 @@ impl<'a> Loader<'a> {
             .shuffle
             .map(|seed| rng::permutation(&mut rng::stream(seed, Purpose::Shuffle, epoch), self.split.len()));
         let n = self.split.len();
-        let bounds = move |b: usize| (b * self.batch_size, self.batch_size.min(n - b * self.batch_size));
-        let rows: Box<dyn Iterator<Item = Result<Tensor, DataError>> + '_> = match (order, self.split.prefetch_handle())
-        {
-            (None, _) => Box::new((0..self.len()).map(move |b| {
-                let (start, len) = bounds(b);
-                self.split.range(start, len)
-            })),
-            // Rows read from disk: a thread gathers the next batch while this one trains.
-            (Some(order), Some(source)) => {
-                let (tx, rx) = std::sync::mpsc::sync_channel(1);
-                let (batches, size) = (self.len(), self.batch_size);
-                std::thread::spawn(move || {
-                    for b in 0..batches {
-                        let start = b * size;
-                        let idx = &order[start..(start + size).min(order.len())];
-                        if tx.send(source.gather(idx)).is_err() {
-                            break;
-                        }
-                    }
-                });
-                Box::new(rx.into_iter())
-            }
-            (Some(order), None) => Box::new((0..self.len()).map(move |b| {
-                let (start, len) = bounds(b);
-                self.split.gather(&order[start..start + len])
-            })),
-        };
-        rows.enumerate().map(move |(b, xs)| {
-            let xs = xs?;
+        (0..self.len()).map(move |b| {
+            let start = b * self.batch_size;
+            let len = self.batch_size.min(n - start);
+            let xs = match &order {
+                None => self.split.range(start, len)?,
+                Some(order) => self.split.gather(&order[start..start + len])?,
+            };
             match &self.noise {
                 None => Ok(Batch::plain(xs)),
                 Some((noise, seed, base)) => {
