@@ -97,6 +97,34 @@ fn breast_cancer_trains_on_benign_rows_and_scores_malignant_ones_as_anomalies() 
         m["loss"].as_f64().unwrap() > 1.3 * a["loss"].as_f64().unwrap(),
         "malignant rows alone reconstruct worse than the mixed test split: {m} vs {a}"
     );
+    // compress --data stores every row as its code; decompress rebuilds a table in the file's
+    // own units (the normalisation undone), each row named by its line, close to the original
+    // for the benign rows the model learned.
+    let aec = dir.path().join("bc.aec");
+    let said = ok(&["compress", "--run", s(&run), "--data", &csv, "--quant", "f32", "--out", s(&aec)]);
+    assert!(said.contains("compressed 569 example(s) (rows of 30 features)"), "{said}");
+    let back = dir.path().join("back");
+    ok(&["decompress", "--run", s(&run), "--input", s(&aec), "--out", s(&back)]);
+    let table = std::fs::read_to_string(back.join("rows.csv")).unwrap();
+    let rebuilt: Vec<&str> = table.lines().collect();
+    assert_eq!(rebuilt.len(), 570, "a header and 569 rows");
+    assert_eq!(rebuilt[0].split(',').count(), 31, "example and 30 columns: {}", rebuilt[0]);
+    let scale: Vec<f64> = norm["scale"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
+    let mut err = 0.0;
+    let mut n = 0;
+    for (orig, back) in rows[1..].iter().zip(&rebuilt[1..]).filter(|(o, _)| o.ends_with(",1")) {
+        let o: Vec<f64> = orig.split(',').take(30).map(|v| v.parse().unwrap()).collect();
+        let (name, values) = back.split_once(',').unwrap();
+        assert!(name.starts_with("line "), "{back}");
+        let b: Vec<f64> = values.split(',').map(|v| v.parse().unwrap()).collect();
+        err += o.iter().zip(&b).zip(&scale).map(|((x, y), sc)| ((x - y) / sc).abs()).sum::<f64>() / 30.0;
+        n += 1;
+    }
+    let err = err / f64::from(n);
+    eprintln!("breast cancer, benign rows rebuilt from 4-value codes: mean error {err:.3} standard deviations");
+    // Predicting every row as the benign mean would be off by about 0.8 standard deviations.
+    assert!(err < 0.5, "rebuilt benign rows are off by {err} standard deviations on average");
+
     // The saved statistics are what eval applies: shifted, they change the loss.
     let mut shifted = norm.clone();
     for v in shifted["offset"].as_array_mut().unwrap() {
@@ -221,6 +249,52 @@ np.save("{d}/c_order.npy", x.astype(np.float32))
 
 /// Writes `n` bundled digits of each of classes 0-2 as PNGs in class subfolders named after
 /// Fashion-MNIST-like words.
+#[test]
+fn safetensors_files_the_python_package_wrote_read_as_numpy_arrays_do() {
+    let py = common::venv_python("safetensors.numpy");
+    let dir = tempfile::tempdir().unwrap();
+    let script = format!(
+        r#"
+import numpy as np
+from safetensors.numpy import save_file
+rng = np.random.default_rng(1)
+x = rng.normal(size=(240, 20)).astype(np.float32)
+np.save("{d}/x.npy", x)
+save_file({{"activations": x, "half": x.astype(np.float16), "ids": np.arange(240, dtype=np.int64)}}, "{d}/acts.safetensors")
+save_file({{"only": x}}, "{d}/one.safetensors")
+"#,
+        d = dir.path().display()
+    );
+    let out = std::process::Command::new(py).args(["-c", &script]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let read =
+        |name: &str, tensor: Option<&str>| ae::data::array::read_array_file(&dir.path().join(name), tensor).unwrap();
+    let npy = read("x.npy", None);
+    assert_eq!(read("acts.safetensors", Some("activations")).values, npy.values);
+    assert_eq!(read("one.safetensors", None).values, npy.values, "a file of one tensor needs no --tensor");
+    let half = read("acts.safetensors", Some("half"));
+    assert!(half.values.iter().zip(&npy.values).all(|(a, b)| (a - b).abs() < 2e-3 * b.abs().max(1.0)));
+    assert_eq!(read("acts.safetensors", Some("ids")).values[239], 239.0);
+
+    // Trained with one seed, the safetensors tensor and the .npy of the same values give the
+    // same run, to the last digit of the loss.
+    let mut losses = Vec::new();
+    for (name, extra) in [("x.npy", &[][..]), ("acts.safetensors", &["--tensor", "activations"][..])] {
+        let run = dir.path().join(format!("run-{name}"));
+        let p = dir.path().join(name);
+        let mut args =
+            vec!["train", "--data", s(&p), "--hidden", "8", "--code-dim", "3", "--epochs", "3", "--progress", "none"];
+        args.extend_from_slice(extra);
+        args.extend_from_slice(&["--run-dir", s(&run)]);
+        ok(&args);
+        losses.push(common::eval_json(&run, &[])["loss"].clone());
+    }
+    assert_eq!(losses[0], losses[1], "{losses:?}");
+    let err =
+        fails(&["train", "--data", s(&dir.path().join("acts.safetensors")), "--run-dir", s(&dir.path().join("r"))], 1);
+    assert!(err.contains("acts.safetensors") && err.contains("activations"), "several tensors need --tensor: {err}");
+}
+
 fn digit_folder(root: &Path, n: usize) -> PathBuf {
     let data = ae::data::Dataset::load(&Default::default(), 0, &candle_core::Device::Cpu).unwrap();
     let labels = data.test.labels.clone().unwrap();

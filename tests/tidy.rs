@@ -77,11 +77,16 @@ fn libraries_print_nothing() {
 }
 
 #[test]
-fn unsafe_code_stays_in_the_two_matrix_product_files() {
+fn unsafe_code_stays_in_the_matrix_product_files_and_the_file_map() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut dirs = vec![root.join("src"), root.join("xtask"), root.join("examples"), root.join("tests")];
     dirs.extend(std::fs::read_dir(root.join("crates")).unwrap().map(|e| e.unwrap().path()));
-    let allowed = ["gemm.rs", "dense_avx512.rs"].map(|f| root.join("crates/ae-core/src/fused").join(f));
+    let allowed = [
+        root.join("crates/ae-core/src/fused/gemm.rs"),
+        root.join("crates/ae-core/src/fused/dense_avx512.rs"),
+        // Mapping a file is unsafe by nature; the issue asks for memory-mapped shards.
+        root.join("crates/ae-data/src/mapped.rs"),
+    ];
     for dir in dirs {
         for path in rust_files(&dir) {
             let text = std::fs::read_to_string(&path).unwrap();

@@ -153,3 +153,12 @@ pub fn python_with(module: &str) -> &'static str {
         )
     })
 }
+
+/// The Python of the virtual environment `cargo xtask setup` makes for PyPI packages Debian
+/// lacks (`target/pyenv`: `safetensors`, `numpy`), checked to import `module`.
+pub fn venv_python(module: &str) -> std::path::PathBuf {
+    let py = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/pyenv/bin/python");
+    let ok = Command::new(&py).args(["-c", &format!("import {module}")]).output().is_ok_and(|o| o.status.success());
+    assert!(ok, "{} cannot import {module}: run `cargo xtask setup`, which creates it with pip", py.display());
+    py
+}

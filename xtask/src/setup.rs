@@ -28,7 +28,18 @@ struct Need {
 /// Where Debian's `python3-sklearn` keeps the CSV tables the own-data tests read.
 const SKLEARN_DATA: &str = "/usr/lib/python3/dist-packages/sklearn/datasets/data";
 
-const NEEDS: [Need; 4] = [
+/// Where Debian's `python3-skimage` keeps the photographs the colour image tests cut up.
+const SKIMAGE_DATA: &str = "/usr/lib/python3/dist-packages/skimage/data";
+
+/// The virtual environment (inside `target/`, so `cargo clean` removes it) holding PyPI
+/// packages Debian does not ship: the `safetensors` package, so the array tests read files
+/// that Python's own writer made. `tests/common::venv_python` uses the same path.
+const VENV: &str = "target/pyenv";
+
+/// What [`VENV`] holds, as pip names it.
+const VENV_PACKAGES: [&str; 2] = ["safetensors", "numpy"];
+
+const NEEDS: [Need; 5] = [
     Need {
         what: "Fashion-MNIST for the real-data tests",
         present: || Path::new(FASHION_MNIST).join("t10k-images-idx3-ubyte.gz").is_file(),
@@ -45,6 +56,11 @@ const NEEDS: [Need; 4] = [
         packages: &["python3-sklearn"],
     },
     Need {
+        what: "scikit-image's photographs (astronaut, coffee, chelsea) for the colour image tests",
+        present: || Path::new(SKIMAGE_DATA).join("astronaut.png").is_file(),
+        packages: &["python3-skimage"],
+    },
+    Need {
         what: "OpenBLAS and pkg-config, so the tests cover the OpenBLAS backend too",
         present: || succeeds(Command::new("pkg-config").args(["--exists", "openblas"])),
         packages: &["libopenblas-dev", "pkg-config"],
@@ -56,6 +72,7 @@ pub fn run(_args: &[String]) -> anyhow::Result<()> {
     rust_components()?;
     let missing: Vec<&Need> = NEEDS.iter().filter(|n| !(n.present)()).collect();
     if missing.is_empty() {
+        venv()?;
         eprintln!("xtask setup: everything the tests need is installed");
         return Ok(());
     }
@@ -78,6 +95,32 @@ pub fn run(_args: &[String]) -> anyhow::Result<()> {
     let still: Vec<&str> = missing.iter().filter(|n| !(n.present)()).map(|n| n.what).collect();
     if !still.is_empty() {
         bail!("installed {} but still missing: {}", packages.join(" "), still.join("; "));
+    }
+    venv()
+}
+
+/// Creates [`VENV`] with [`VENV_PACKAGES`] from PyPI unless it already imports them.
+fn venv() -> anyhow::Result<()> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap_or(Path::new("."));
+    let dir = root.join(VENV);
+    let python = dir.join("bin/python");
+    let imports = || succeeds(Command::new(&python).args(["-c", "import safetensors.numpy, numpy"]));
+    if imports() {
+        return Ok(());
+    }
+    eprintln!("xtask setup: creating {} with {} (pip, from PyPI)", dir.display(), VENV_PACKAGES.join(" "));
+    let base =
+        PYTHONS.into_iter().find(|py| succeeds(Command::new(py).args(["-c", "import venv, ensurepip"]))).ok_or_else(
+            || anyhow::anyhow!("no Python with venv and ensurepip to create {}: install python3-venv", dir.display()),
+        )?;
+    sh(Command::new(base).args(["-m", "venv"]).arg(&dir))?;
+    sh(Command::new(dir.join("bin/pip")).args(["install", "-q", "--disable-pip-version-check"]).args(VENV_PACKAGES))?;
+    if !imports() {
+        bail!(
+            "{}: pip installed {} but `import safetensors.numpy` still fails",
+            dir.display(),
+            VENV_PACKAGES.join(" ")
+        );
     }
     Ok(())
 }

@@ -47,7 +47,7 @@ pub enum Command {
     /// Score test images by how badly the model explains them; report ROC AUC against a
     /// normal class.
     Anomaly(AnomalyArgs),
-    /// Store grayscale PNGs as their quantised codes in one .aec file.
+    /// Store images or table rows as their quantised codes in one .aec file.
     Compress(CompressArgs),
     /// Rebuild the images of an .aec file as PNGs.
     Decompress(DecompressArgs),
@@ -227,7 +227,7 @@ pub struct DenoiseArgs {
     /// The trained run, its weights and the device.
     #[command(flatten)]
     pub on: RunSelect,
-    /// A grayscale PNG of the model's size, or a directory of them.
+    /// A PNG as the run was trained on (its size and colour), or a directory of them.
     #[arg(long, value_name = "FILE.png|DIR")]
     pub input: PathBuf,
     /// Where to write: a PNG for one input, a directory (created if missing) for a directory.
@@ -321,9 +321,13 @@ pub struct CompressArgs {
     /// The trained run, its weights and the device.
     #[command(flatten)]
     pub on: RunSelect,
-    /// Grayscale PNGs of the model's size, or folders of them.
-    #[arg(long, value_name = "FILE.png|DIR", num_args = 1.., required = true)]
+    /// PNGs as the run was trained on (their size and colour), or folders of them.
+    #[arg(long, value_name = "FILE.png|DIR", num_args = 1.., required_unless_present = "data", conflicts_with = "data")]
     pub input: Vec<PathBuf>,
+    /// Every row or image of a table, array or image folder (`--data` and its reading options),
+    /// instead of --input.
+    #[command(flatten)]
+    pub data: crate::data_flags::DataFlags,
     /// The .aec file to write.
     #[arg(long, value_name = "FILE.aec")]
     pub out: PathBuf,

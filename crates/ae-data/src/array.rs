@@ -105,8 +105,11 @@ impl Array {
 
 /// Reads one `.npy`, `.npz` or `.safetensors` file; `tensor` picks one of several arrays.
 pub fn read_array_file(path: &Path, tensor: Option<&str>) -> Result<Array, DataError> {
-    let bytes = std::fs::read(path).map_err(|source| DataError::Io { path: path.to_path_buf(), source })?;
-    parse_array(&bytes, path, tensor)
+    // Mapped, not read: the file's bytes stay in the kernel's cache instead of a second copy
+    // of the data in the process's memory beside the parsed values.
+    let file = std::fs::File::open(path).map_err(|source| DataError::Io { path: path.to_path_buf(), source })?;
+    let map = crate::mapped::Mapped::of(&file, path)?;
+    parse_array(map.bytes(), path, tensor)
 }
 
 /// Parses the bytes of an array file, its kind told by `path`'s extension (`.npy`, `.npz`,

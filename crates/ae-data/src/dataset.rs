@@ -138,6 +138,10 @@ pub struct DataConfig {
     /// model learns what "normal" looks like); the test split keeps every class.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub train_class: Option<ClassRef>,
+    /// The shape of one example, recorded by `ae train` from the data it read, so later commands
+    /// read new images (`denoise`, `compress`) as training did; not needed in a config you write.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sample: Option<SampleShape>,
 }
 
 impl Default for DataConfig {
@@ -158,6 +162,7 @@ impl Default for DataConfig {
             train_limit: None,
             test_limit: None,
             train_class: None,
+            sample: None,
         }
     }
 }

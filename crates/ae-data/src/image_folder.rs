@@ -92,6 +92,46 @@ impl RowReader for ImageFolderReader {
     }
 }
 
+/// Image files for a model trained on images of `shape`, flat and channel-major: converted to its
+/// channels when `convert_channels` (the run was trained with `--channels`), cropped and resized
+/// to its size when `resize` (trained with `--image-size`); otherwise each must already match,
+/// or it is refused naming the file, its size and colour, and what the model takes.
+pub fn read_images_as(
+    files: &[PathBuf],
+    shape: SampleShape,
+    convert_channels: bool,
+    resize: bool,
+) -> Result<Vec<f32>, DataError> {
+    let SampleShape::Image { channels, height, width } = shape else {
+        return Err(DataError::File {
+            path: files.first().cloned().unwrap_or_default(),
+            why: format!("an image, but the model was trained on {shape}; expected rows of that width"),
+        });
+    };
+    let (h, w) = (height as u32, width as u32);
+    let per_file: Vec<Vec<f32>> = files
+        .par_iter()
+        .map(|file| {
+            let img = decode(file)?;
+            let colour = img.color().has_color();
+            let refuse = |what: String, fix: &str| DataError::File {
+                path: file.clone(),
+                why: format!("{what}; expected {shape} (what the model was trained on){fix}"),
+            };
+            if !convert_channels && colour != (channels == 3) {
+                let what = format!("a {} image", if colour { "colour" } else { "grey" });
+                return Err(refuse(what, ", or a run trained with --channels to convert"));
+            }
+            if !resize && (img.height(), img.width()) != (h, w) {
+                let what = format!("{}x{} (HxW) pixels", img.height(), img.width());
+                return Err(refuse(what, ", or a run trained with --image-size to resize"));
+            }
+            Ok(pixels(fit(img, h, w), channels))
+        })
+        .collect::<Result<_, DataError>>()?;
+    Ok(per_file.concat())
+}
+
 /// The images of `dir` with their class (the subfolder's name), sorted: class subfolders when
 /// there are any, else the images in `dir` itself.
 fn list(dir: &Path) -> Result<Vec<(PathBuf, Option<String>)>, DataError> {

@@ -27,6 +27,7 @@ pub mod idx;
 pub mod idx_source;
 pub mod image_folder;
 pub mod loader;
+pub mod mapped;
 pub mod noise;
 pub mod normalize;
 pub mod shape;

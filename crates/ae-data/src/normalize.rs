@@ -84,7 +84,13 @@ impl Normalization {
 
     /// `split` normalised; refuses statistics of another width.
     pub fn apply(&self, split: Split) -> Result<Split, DataError> {
-        let d = split.features();
+        let images = self.apply_rows(&split.images)?;
+        Ok(Split { images, labels: split.labels })
+    }
+
+    /// Rows of values normalised; refuses statistics of another width.
+    pub fn apply_rows(&self, rows: &Tensor) -> Result<Tensor, DataError> {
+        let d = rows.dim(1)?;
         if self.offset.len() != d || self.scale.len() != d {
             return Err(DataError::Normalization {
                 why: format!(
@@ -95,13 +101,12 @@ impl Normalization {
             });
         }
         if self.kind == Normalize::None {
-            return Ok(split);
+            return Ok(rows.clone());
         }
-        let dev = split.images.device();
+        let dev = rows.device();
         let offset = Tensor::from_slice(&self.offset, (1, d), dev)?;
         let scale = Tensor::from_slice(&self.scale, (1, d), dev)?;
-        let images = split.images.broadcast_sub(&offset)?.broadcast_div(&scale)?;
-        Ok(Split { images, labels: split.labels })
+        Ok(rows.broadcast_sub(&offset)?.broadcast_div(&scale)?)
     }
 
     /// Undoes [`apply`](Self::apply) on rows of values, for showing reconstructions in the

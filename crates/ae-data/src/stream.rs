@@ -1,12 +1,13 @@
 //! Training rows streamed from array files on disk (`--stream`, or arrays larger than
-//! [`STREAM_ABOVE`]), so a set larger than memory trains: only the headers are read up front,
-//! and each batch reads its rows with positioned reads (`pread`, no `unsafe` memory map),
-//! converting them to f32 in parallel blocks. The pages read are the kernel's file cache, not the
-//! process's anonymous memory, so the process stays small however large the files are.
+//! [`STREAM_ABOVE`]), so a set larger than memory trains: only the headers are read up front;
+//! the files are memory-mapped read-only ([`crate::mapped`]) and each batch copies its rows out
+//! of the mapping, converting them to f32 in parallel blocks. The pages touched are the kernel's
+//! file cache, not the process's anonymous memory, so the process stays small however large the
+//! files are. (Positioned reads, `pread` per row, measured 69-73% of in-memory speed against the
+//! mapping's 85-91%: a system call per row costs more than the copy.)
 
 use std::fs::File;
 use std::io::Read;
-use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -53,7 +54,7 @@ pub fn streams(path: &Path, stream: Option<bool>) -> bool {
 #[derive(Debug)]
 struct Shard {
     path: PathBuf,
-    file: File,
+    map: crate::mapped::Mapped,
     offset: u64,
     elem: Elem,
     big: bool,
@@ -130,7 +131,8 @@ impl StreamedRows {
                 Some(_) => {}
             }
             starts.push(starts[starts.len() - 1] + n);
-            shards.push(Shard { path: path.clone(), file, offset: h.offset, elem: h.elem, big: h.big });
+            let map = crate::mapped::Mapped::of(&file, path)?;
+            shards.push(Shard { path: path.clone(), map, offset: h.offset, elem: h.elem, big: h.big });
         }
         let (row_shape, _) = row_shape.ok_or_else(|| DataError::File {
             path: paths.first().cloned().unwrap_or_default(),
@@ -190,15 +192,14 @@ impl StreamedRows {
         }
     }
 
-    /// Reads global row `g` into `out` as f32, through `bytes` (scratch, reused across rows).
-    fn read_row(&self, g: usize, out: &mut [f32], bytes: &mut Vec<u8>) -> Result<(), DataError> {
+    /// Reads global row `g` into `out` as f32.
+    fn read_row(&self, g: usize, out: &mut [f32]) -> Result<(), DataError> {
         let s = self.starts.partition_point(|&start| start <= g) - 1;
         let shard = &self.shards[s];
         let size = shard.elem.size();
-        bytes.resize(out.len() * size, 0);
-        let at = shard.offset + ((g - self.starts[s]) * out.len() * size) as u64;
-        shard.file.read_exact_at(bytes, at).map_err(|source| DataError::Io { path: shard.path.clone(), source })?;
-        elem_to_f32(bytes, shard.elem, shard.big, out);
+        let at = shard.offset as usize + (g - self.starts[s]) * out.len() * size;
+        // In bounds: `open` checked each file's size against its header.
+        elem_to_f32(&shard.map.bytes()[at..at + out.len() * size], shard.elem, shard.big, out);
         if let Some(i) = out.iter().position(|v| !v.is_finite()) {
             return Err(DataError::File {
                 path: shard.path.clone(),
@@ -221,11 +222,7 @@ impl StreamedRows {
         let rows_per_task = (16384 / d.max(1)).max(1);
         out.par_chunks_mut(d.max(1) * rows_per_task).zip(idx.par_chunks(rows_per_task)).try_for_each(
             |(block, ids)| {
-                let mut bytes = Vec::new();
-                block
-                    .chunks_exact_mut(d.max(1))
-                    .zip(ids)
-                    .try_for_each(|(row, &i)| self.read_row(self.global(i), row, &mut bytes))
+                block.chunks_exact_mut(d.max(1)).zip(ids).try_for_each(|(row, &i)| self.read_row(self.global(i), row))
             },
         )?;
         Ok(out)

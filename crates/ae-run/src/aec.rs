@@ -77,8 +77,16 @@ pub struct Header {
     pub image_shape: [usize; 2],
     /// The storage of the values.
     pub quant: Quant,
-    /// One name per image (its file name), in order.
+    /// One name per example, in order: an image's path relative to the folder it came from
+    /// (where decompress writes it), or a row's (`line 12`, `data.npy[3]`).
     pub names: Vec<String>,
+    /// What the codes rebuild: images of a size and colour, or rows of features; 28x28-style
+    /// grey images of `image_shape` when absent (files written before rows and colour).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sample: Option<ae_data::SampleShape>,
+    /// Rows: the names of their columns, for the header of the rebuilt table.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub columns: Vec<String>,
     /// U8 only: per dimension, the value of step 0.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub offset: Vec<f32>,
@@ -200,12 +208,17 @@ pub fn decode<'a>(bytes: &'a [u8], name: &str) -> Result<(Header, &'a [u8]), Run
             header.quant.width()
         )));
     }
-    // Each name becomes a file in decompress's output folder: it must be a plain file name, and
-    // no two alike, or one image would overwrite another or land elsewhere.
-    let plain = |n: &str| !n.is_empty() && n != "." && n != ".." && !n.contains(['/', '\\', '\0']);
-    if let Some(name) = header.names.iter().find(|n| !plain(n)) {
+    // Each image's name becomes a file under decompress's output folder: it must be a relative
+    // path of plain names, and no two alike, or one image would overwrite another or land
+    // elsewhere. Rows are written into one table, so their names are only labels.
+    let plain = |n: &str| {
+        !n.is_empty() && !n.contains(['\\', '\0']) && n.split('/').all(|c| !c.is_empty() && c != "." && c != "..")
+    };
+    let images = !matches!(header.sample, Some(ae_data::SampleShape::Features(_)));
+    if let Some(name) = header.names.iter().find(|n| images && !plain(n)) {
         return Err(bad(format!(
-            "the image name {name:?} is not a plain file name; expected names such as \"digit-0.png\""
+            "the image name {name:?} is not a relative path of plain names; expected names such as \"digit-0.png\" \
+             or \"cat/1.png\""
         )));
     }
     let mut seen = std::collections::HashSet::new();
@@ -231,6 +244,8 @@ mod tests {
             image_shape: [2, 2],
             quant,
             names: vec!["a.png".into(), "b.png".into()],
+            sample: None,
+            columns: vec![],
             offset,
             step,
         }
@@ -268,6 +283,8 @@ mod tests {
         dup.names = vec!["a.png".into(), "a.png".into()];
         let mut escape = header(Quant::F16, vec![], vec![]);
         escape.names = vec!["../a.png".into(), "b.png".into()];
+        let mut absolute = header(Quant::F16, vec![], vec![]);
+        absolute.names = vec!["/tmp/a.png".into(), "b.png".into()];
         for (bad, want) in [
             (b"PNG!xxxxxxxx".to_vec(), "not an .aec file"),
             (file[..20].to_vec(), "checksum mismatch"),
@@ -276,7 +293,8 @@ mod tests {
             (v1[..20].to_vec(), "truncated: the header declares"),
             (v1[..v1.len() - 1].to_vec(), "11 bytes of codes, expected 12 (2 images x 3 values x 2 bytes)"),
             (encode(&dup, &bytes).unwrap(), "the image name \"a.png\" appears more than once"),
-            (encode(&escape, &bytes).unwrap(), "the image name \"../a.png\" is not a plain file name"),
+            (encode(&escape, &bytes).unwrap(), "the image name \"../a.png\" is not a relative path of plain names"),
+            (encode(&absolute, &bytes).unwrap(), "the image name \"/tmp/a.png\" is not a relative path"),
         ] {
             let err = decode(&bad, "x.aec").unwrap_err().to_string();
             assert!(err.starts_with("x.aec: ") && err.contains(want), "{err}");

@@ -110,6 +110,25 @@ pub fn write_gray(path: &Path, pixels: &[f32], (h, w): (usize, usize)) -> Result
     write_png(path, img)
 }
 
+/// Writes one example of `shape` (values in [0, 1], channel-major) as an 8-bit grey or RGB PNG.
+pub fn write_image(path: &Path, values: &[f32], shape: ae_data::SampleShape) -> Result<(), RunError> {
+    let ae_data::SampleShape::Image { channels, height, width } = shape else {
+        return Err(RunError::file(path, format!("the model's examples are {shape}, not images")));
+    };
+    if channels == 1 {
+        return write_gray(path, values, (height, width));
+    }
+    let plane = height * width;
+    if channels != 3 || values.len() != 3 * plane {
+        return Err(RunError::file(path, format!("{} values do not make a {shape}", values.len())));
+    }
+    let byte = |v: f32| (v.clamp(0.0, 1.0) * 255.0).round() as u8;
+    let bytes: Vec<u8> = (0..plane).flat_map(|i| (0..3).map(move |c| byte(values[c * plane + i]))).collect();
+    let img = image::RgbImage::from_raw(width as u32, height as u32, bytes)
+        .ok_or_else(|| RunError::file(path, format!("{} values do not make a {shape}", values.len())))?;
+    write_png(path, img)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

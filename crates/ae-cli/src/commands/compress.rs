@@ -1,17 +1,20 @@
-//! `ae compress` and `ae decompress`: grayscale images stored as their quantised codes in one
-//! `.aec` file (see [`crate::aec`]), and rebuilt from it by the same model's decoder.
+//! `ae compress` and `ae decompress`: images or table rows stored as their quantised codes in
+//! one `.aec` file (see [`ae_run::aec`]), and rebuilt from it by the same model's decoder, in
+//! the data's own units (the run's normalisation undone).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
-use candle_core::Tensor;
+use candle_core::{Device, Tensor};
 
+use super::inputs::{denormalize, normalize, read_images, run_sample};
 use super::png_files;
-use super::{OpenRun, decode_to_pixels, load_run};
+use super::{OpenRun, load_run};
 use crate::args::{CompressArgs, DecompressArgs};
 use crate::exit::usage;
+use ae_data::SampleShape;
 use ae_run::aec::{self, Header, ModelId};
-use ae_run::images::{image_shape, read_gray, write_gray};
+use ae_run::images::write_image;
 
 /// The fingerprint of the run's loaded weights.
 fn model_id(run: &OpenRun) -> anyhow::Result<ModelId> {
@@ -26,8 +29,53 @@ fn model_id(run: &OpenRun) -> anyhow::Result<ModelId> {
 
 /// Runs `ae compress`.
 pub fn compress(a: &CompressArgs) -> anyhow::Result<()> {
+    let inputs = if a.data.data.is_some() { None } else { Some(input_files(&a.input)?) };
+    let dev = a.on.device.open()?;
+    let run = load_run(&a.on.run, a.on.checkpoint, &dev)?;
+    let (xs, names, columns) = match inputs {
+        Some(files) => {
+            let names =
+                files.iter().map(|f| f.file_name().unwrap_or_default().to_string_lossy().into_owned()).collect();
+            (read_images(&run, &a.on.run, &files, &dev)?, names, Vec::new())
+        }
+        None => read_data(a, &run, &dev)?,
+    };
+    let sample = run_sample(&run);
+    let codes = run.model.embed(&xs)?.to_vec2::<f32>()?;
+    let code_dim = codes.first().map_or(0, Vec::len);
+    let (payload, offset, step) = aec::quantise(&codes, a.quant);
+    let (h, w) = sample.tile();
+    let n = names.len();
+    let header = Header {
+        model: model_id(&run)?,
+        code_dim,
+        image_shape: [h, w],
+        quant: a.quant,
+        names,
+        // Grey images need no record: `image_shape` says it all, as in files before colour.
+        sample: (sample != SampleShape::grey(h, w)).then_some(sample),
+        columns,
+        offset,
+        step,
+    };
+    let bytes = aec::encode(&header, &payload)?;
+    ae_train::checkpoint::atomic_write(&a.out, &bytes)?;
+    println!(
+        "compressed {n} example(s) ({sample}) into {}: {} bytes ({:.1} per example; {} raw values each), {} codes of {code_dim} values",
+        a.out.display(),
+        bytes.len(),
+        bytes.len() as f64 / n.max(1) as f64,
+        sample.features(),
+        a.quant.name()
+    );
+    Ok(())
+}
+
+/// The PNGs `--input` names (files, and every `.png` in the folders), refusing two of one name:
+/// decompress writes them side by side.
+fn input_files(input: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
     let mut files: Vec<PathBuf> = Vec::new();
-    for input in &a.input {
+    for input in input {
         if input.is_dir() {
             files.extend(png_files(input)?);
         } else if input.is_file() {
@@ -36,35 +84,55 @@ pub fn compress(a: &CompressArgs) -> anyhow::Result<()> {
             return Err(usage(format!("--input {}: no such file or folder", input.display())));
         }
     }
-    let names: Vec<String> =
-        files.iter().map(|f| f.file_name().unwrap_or_default().to_string_lossy().into_owned()).collect();
     let mut seen = std::collections::BTreeSet::new();
-    if let Some(dup) = names.iter().find(|n| !seen.insert(n.as_str())) {
+    if let Some(dup) = files.iter().filter_map(|f| f.file_name()).find(|n| !seen.insert(*n)) {
         return Err(usage(format!(
-            "--input: two images are named {dup}; expected distinct file names (decompress writes them side by side)"
+            "--input: two images are named {}; expected distinct file names (decompress writes them side by side)",
+            dup.to_string_lossy()
         )));
     }
-    let dev = a.on.device.open()?;
-    let run = load_run(&a.on.run, a.on.checkpoint, &dev)?;
-    let (h, w) = image_shape(run.model.input_dim());
-    let images = files.iter().map(|f| read_gray(f, (h, w))).collect::<Result<Vec<_>, _>>()?;
-    let xs = Tensor::from_vec(images.concat(), (images.len(), h * w), &dev)?;
-    let codes = run.model.embed(&xs)?.to_vec2::<f32>()?;
-    let code_dim = codes.first().map_or(0, Vec::len);
-    let (payload, offset, step) = aec::quantise(&codes, a.quant);
-    let header = Header { model: model_id(&run)?, code_dim, image_shape: [h, w], quant: a.quant, names, offset, step };
-    let bytes = aec::encode(&header, &payload)?;
-    ae_train::checkpoint::atomic_write(&a.out, &bytes)?;
-    println!(
-        "compressed {} image(s) into {}: {} bytes ({:.1} per image; {} raw pixels each), {} codes of {code_dim} values",
-        files.len(),
-        a.out.display(),
-        bytes.len(),
-        bytes.len() as f64 / files.len().max(1) as f64,
-        h * w,
-        a.quant.name()
-    );
-    Ok(())
+    Ok(files)
+}
+
+/// Every example of `--data`, read with the run's reading options (the flags given override
+/// them) and normalised as training was: the rows, their names and, for tables, the columns.
+fn read_data(a: &CompressArgs, run: &OpenRun, dev: &Device) -> anyhow::Result<(Tensor, Vec<String>, Vec<String>)> {
+    for (given, flag) in [
+        (a.data.test_data.is_some(), "--test-data"),
+        (a.data.test_fraction.is_some(), "--test-fraction"),
+        (a.data.stream.is_some(), "--stream"),
+    ] {
+        if given {
+            return Err(usage(format!(
+                "{flag}: compress reads every example of --data; expected no split or streaming"
+            )));
+        }
+    }
+    let mut cfg = run.config.data.clone();
+    a.data.apply(&mut cfg);
+    let path = cfg.path.clone().unwrap_or_default();
+    let rows = ae_data::file_source::read_rows(&path, &cfg)?;
+    let sample = run_sample(run);
+    if rows.shape != sample {
+        return Err(usage(format!(
+            "--data {}: {}; expected {sample}, what the model was trained on",
+            path.display(),
+            rows.shape
+        )));
+    }
+    let names = match rows.shape {
+        SampleShape::Image { .. } => rows.row_names.iter().map(|n| relative(n, &path)).collect(),
+        SampleShape::Features(_) => rows.row_names.clone(),
+    };
+    let xs = Tensor::from_vec(rows.values, (names.len(), sample.features()), dev)?;
+    Ok((normalize(&a.on.run, xs)?, names, rows.feature_names))
+}
+
+/// An image's path below the folder it was read from, `/`-separated.
+fn relative(file: &str, root: &Path) -> String {
+    let file = Path::new(file);
+    let rel = file.strip_prefix(root).unwrap_or(file);
+    rel.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/")
 }
 
 /// Runs `ae decompress`.
@@ -91,13 +159,55 @@ pub fn decompress(a: &DecompressArgs) -> anyhow::Result<()> {
     let codes = aec::dequantise(payload, header.quant, header.code_dim, &header.offset, &header.step);
     let n = codes.len();
     let zs = Tensor::from_vec(codes.concat(), (n, header.code_dim), &dev)?;
-    let pixels = decode_to_pixels(&*run.model, &zs)?;
+    let values = denormalize(&a.on.run, &run.model.decode_output(&zs)?)?;
     std::fs::create_dir_all(&a.out).with_context(|| format!("--out {}: cannot create", a.out.display()))?;
     let [h, w] = header.image_shape;
-    // `aec::decode` admits only distinct plain file names, so none can point elsewhere.
-    for (file, image) in header.names.iter().zip(&pixels) {
-        write_gray(&a.out.join(file), image, (h, w))?;
+    match header.sample.unwrap_or(SampleShape::grey(h, w)) {
+        SampleShape::Features(_) => {
+            let table = a.out.join(ROWS_FILE);
+            ae_train::checkpoint::atomic_write(&table, rows_csv(&header, &values).as_bytes())?;
+            println!("decompressed {n} row(s) into {}", table.display());
+        }
+        sample => {
+            // `aec::decode` admits only relative paths of plain names, so none lands elsewhere.
+            for (file, image) in header.names.iter().zip(&values) {
+                let path = a.out.join(file);
+                if let Some(parent) = path.parent() {
+                    std::fs::create_dir_all(parent)
+                        .with_context(|| format!("--out {}: cannot create", parent.display()))?;
+                }
+                write_image(&path, image, sample)?;
+            }
+            println!("decompressed {n} image(s) into {}", a.out.display());
+        }
     }
-    println!("decompressed {n} image(s) into {}", a.out.display());
     Ok(())
+}
+
+/// The file decompressed rows are written to, in `--out`.
+pub const ROWS_FILE: &str = "rows.csv";
+
+/// Rebuilt rows as CSV: a header (`example` and the columns' names), then each row's name and
+/// values.
+fn rows_csv(header: &Header, rows: &[Vec<f32>]) -> String {
+    let width = rows.first().map_or(0, Vec::len);
+    let columns: Vec<String> = if header.columns.len() == width {
+        header.columns.clone()
+    } else {
+        (0..width).map(|j| format!("x{j}")).collect()
+    };
+    let quote =
+        |s: &str| if s.contains([',', '"', '\n']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_string() };
+    let mut out =
+        std::iter::once("example".to_string()).chain(columns.iter().map(|c| quote(c))).collect::<Vec<_>>().join(",");
+    out.push('\n');
+    for (name, row) in header.names.iter().zip(rows) {
+        out.push_str(&quote(name));
+        for v in row {
+            out.push(',');
+            out.push_str(&v.to_string());
+        }
+        out.push('\n');
+    }
+    out
 }

@@ -1,34 +1,34 @@
-//! `ae denoise`: clean grayscale PNGs of the model's size with a trained model, one file or every
-//! PNG in a folder. Inputs are checked before anything is written, and outputs are written
-//! atomically next to nothing they could overwrite by mistake (never the input itself).
+//! `ae denoise`: clean PNGs with a trained model, one file or every PNG in a folder, read as the
+//! run's training images were (grey or colour, their size; see [`super::inputs`]). Inputs are
+//! checked before anything is written, and outputs are written atomically next to nothing they
+//! could overwrite by mistake (never the input itself).
 
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use candle_core::Tensor;
 
+use super::inputs::{denormalize, read_images, run_sample};
 use super::load_run;
 use super::png_files;
 use crate::args::DenoiseArgs;
 use crate::exit::usage;
-use ae_run::images::{image_shape, read_gray, write_gray};
+use ae_run::images::write_image;
 
 /// Runs `ae denoise`.
 pub fn run(a: &DenoiseArgs) -> anyhow::Result<()> {
     let jobs = plan(&a.input, &a.output)?;
     let dev = a.on.device.open()?;
     let run = load_run(&a.on.run, a.on.checkpoint, &dev)?;
-    let (h, w) = image_shape(run.model.input_dim());
-    let images = jobs.iter().map(|(src, _)| read_gray(src, (h, w))).collect::<Result<Vec<_>, _>>()?;
-    let flat: Vec<f32> = images.concat();
-    let xs = Tensor::from_vec(flat, (images.len(), h * w), &dev)?;
-    let clean = run.model.reconstruct(&xs)?.to_vec2::<f32>()?;
+    let sources: Vec<PathBuf> = jobs.iter().map(|(src, _)| src.clone()).collect();
+    let xs = read_images(&run, &a.on.run, &sources, &dev)?;
+    let clean = denormalize(&a.on.run, &run.model.reconstruct(&xs)?)?;
     if a.input.is_dir() {
         std::fs::create_dir_all(&a.output)
             .with_context(|| format!("--output {}: cannot create", a.output.display()))?;
     }
+    let sample = run_sample(&run);
     for ((_, dst), pixels) in jobs.iter().zip(&clean) {
-        write_gray(dst, pixels, (h, w))?;
+        write_image(dst, pixels, sample)?;
     }
     println!("denoised {} image(s) into {} ({} weights)", jobs.len(), a.output.display(), run.weights);
     Ok(())

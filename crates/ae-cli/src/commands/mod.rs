@@ -6,6 +6,7 @@ mod compression;
 mod denoise;
 mod encode;
 mod eval;
+mod inputs;
 mod interpolate;
 mod probe;
 mod runs;

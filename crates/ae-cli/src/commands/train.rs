@@ -155,6 +155,7 @@ fn data_stem(cfg: &ae_data::DataConfig) -> String {
 /// Own data decides the model's input width, and values outside [0, 1] (a standardised table)
 /// make MSE the default likelihood, where Bernoulli cross-entropy has no meaning.
 fn fit_model_to_data(cfg: &mut RunConfig, data: &Dataset, a: &TrainArgs) -> anyhow::Result<()> {
+    cfg.data.sample = Some(data.shape);
     if cfg.data.path.is_none() {
         return Ok(());
     }
