@@ -63,6 +63,18 @@ fn breast_cancer_trains_on_benign_rows_and_scores_malignant_ones_as_anomalies() 
     let mean_radius = norm["offset"][0].as_f64().unwrap();
     assert!((11.5..12.7).contains(&mean_radius), "benign mean radius {mean_radius}");
 
+    // A chart of each column's reconstruction error, in standardised units (fractions of the
+    // benign variance): the 4-value code keeps most of it, and the test rows hold malignant ones.
+    assert!(out.contains("column_errors.png"), "{out}");
+    let chart = image::open(run.join("column_errors.png")).unwrap();
+    assert!(chart.height() > 30 * 20, "a bar per column: {}x{}", chart.width(), chart.height());
+    let errors = std::fs::read_to_string(run.join("column_errors.csv")).unwrap();
+    let lines: Vec<&str> = errors.lines().collect();
+    assert_eq!((lines[0], lines.len()), ("column,mse", 31), "{errors}");
+    let mse: Vec<f64> = lines[1..].iter().map(|l| l.rsplit(',').next().unwrap().parse().unwrap()).collect();
+    assert!(mse.iter().all(|e| e.is_finite() && *e >= 0.0), "{errors}");
+    eprintln!("breast cancer column errors: {errors}");
+
     // The count line names the classes: 0 malignant, 1 benign.
     let report: serde_json::Value = serde_json::from_str(&ok(&["anomaly", "--run", s(&run), "--json"])).unwrap();
     assert_eq!((report["normal_class"].as_u64(), report["normal_name"].as_str()), (Some(1), Some("benign")));

@@ -30,4 +30,4 @@ pub use data::{NORMALIZATION_FILE, load_run_data};
 pub use error::RunError;
 pub use loss_plot::LossPlot;
 pub use open::{OpenRun, Weights, build_model, open_run};
-pub use pictures::write_pictures;
+pub use pictures::{write_column_errors, write_pictures};

@@ -80,6 +80,39 @@ pub fn write_pictures(
     Ok(written)
 }
 
+/// Test rows the per-column error averages over, at most.
+const COLUMN_ERROR_ROWS: usize = 10_000;
+
+/// For rows of features (tables, arrays): each column's mean squared reconstruction error over
+/// the first [`COLUMN_ERROR_ROWS`] test rows, in the units the model sees (after the run's
+/// normalisation: for `standard`, a column's error is a fraction of its variance), as
+/// `column_errors.csv` (`column,mse`) and a bar chart, `column_errors.png`, named by
+/// `names` (or the column's index where there are none).
+pub fn write_column_errors(
+    model: &dyn Autoencoder,
+    test: &Split,
+    names: &[String],
+    run: &RunDir,
+) -> Result<Vec<(&'static str, &'static str)>, RunError> {
+    if test.is_empty() {
+        return Ok(Vec::new());
+    }
+    let xs = test.head(COLUMN_ERROR_ROWS)?.images;
+    let errors: Vec<f32> = model.reconstruct(&xs)?.sub(&xs)?.sqr()?.mean(0)?.to_vec1()?;
+    let name = |j: usize| names.get(j).cloned().unwrap_or_else(|| j.to_string());
+    let bars: Vec<(String, f64)> = errors.iter().enumerate().map(|(j, &e)| (name(j), f64::from(e))).collect();
+    let quote =
+        |s: &str| if s.contains([',', '"', '\n']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.into() };
+    let csv: String = std::iter::once("column,mse\n".to_string())
+        .chain(bars.iter().map(|(n, e)| format!("{},{e}\n", quote(n))))
+        .collect();
+    ae_train::checkpoint::atomic_write(&run.file("column_errors.csv"), csv.as_bytes())?;
+    let png = run.file("column_errors.png");
+    crate::plot::save_bars(&png, &bars, "mean squared error per column")
+        .map_err(|e| RunError::Picture { path: png.clone(), source: Box::new(e) })?;
+    Ok(vec![("column_errors.png", "each column's test reconstruction error (also column_errors.csv)")])
+}
+
 /// Decodes a `MANIFOLD_SIDE`² grid of 2-D codes at the standard normal's quantiles
 /// `(i + 1/2) / side`: first code across the columns, second up the rows.
 fn save_manifold(

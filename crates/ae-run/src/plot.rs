@@ -326,6 +326,33 @@ pub fn save_histogram(path: &Path, groups: &[(&str, &[f64])], xlabel: &str) -> R
     crate::images::write_png(path, img)
 }
 
+/// Height of one bar of [`save_bars`], pixels.
+const BAR_ROW: u32 = 6 * FONT_SCALE + 4;
+/// Characters of a bar's name shown before it is cut.
+const BAR_NAME: usize = 24;
+
+/// Writes a horizontal bar chart: one bar per (name, value), longest for the largest value, each
+/// named on the left (cut to [`BAR_NAME`] characters) with its value on the right, under a
+/// title. Non-finite or negative values draw no bar.
+pub fn save_bars(path: &Path, bars: &[(String, f64)], title: &str) -> Result<(), crate::RunError> {
+    let name_w = BAR_NAME as u32 * 4 * FONT_SCALE;
+    let width = MARGIN * 3 + name_w + AREA + 10 * 4 * FONT_SCALE;
+    let height = MARGIN * 3 + BAR_ROW * (bars.len() as u32 + 1);
+    let mut img = RgbImage::from_pixel(width, height, Rgb([255, 255, 255]));
+    text(&mut img, MARGIN, MARGIN, &title.to_uppercase(), [0, 0, 0]);
+    let top = bars.iter().map(|(_, v)| *v).filter(|v| v.is_finite()).fold(0.0f64, f64::max);
+    let x0 = MARGIN * 2 + name_w;
+    for (i, (name, v)) in bars.iter().enumerate() {
+        let y = MARGIN * 2 + BAR_ROW * (i as u32 + 1);
+        let short: String = name.chars().take(BAR_NAME).collect();
+        text(&mut img, MARGIN, y, &short, [0, 0, 0]);
+        let len = if v.is_finite() && *v > 0.0 && top > 0.0 { (v / top * f64::from(AREA)).round() as u32 } else { 0 };
+        fill(&mut img, x0, y, len.max(1), 5 * FONT_SCALE, colour(0));
+        text(&mut img, x0 + AREA + MARGIN, y, &format!("{v:.4}"), [0, 0, 0]);
+    }
+    crate::images::write_png(path, img)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -361,6 +388,21 @@ mod tests {
         let img = image::open(&path).unwrap().to_rgb8();
         let count = |c: [u8; 3]| img.pixels().filter(|p| p.0 == c).count() as u32;
         assert_eq!(count(colour(2)), 9 + 16 * FONT_SCALE * FONT_SCALE);
+    }
+
+    #[test]
+    fn bars_are_as_long_as_their_values() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("bars.png");
+        let bars = [("mean radius".to_string(), 0.5), ("texture".to_string(), 0.25), ("nan".to_string(), f64::NAN)];
+        save_bars(&path, &bars, "squared error").unwrap();
+        let img = image::open(&path).unwrap().to_rgb8();
+        let x0 = MARGIN * 2 + BAR_NAME as u32 * 4 * FONT_SCALE;
+        let length = |i: u32| {
+            let y = MARGIN * 2 + BAR_ROW * (i + 1) + 1;
+            (x0..img.width()).take_while(|&x| img.get_pixel(x, y).0 == colour(0)).count() as u32
+        };
+        assert_eq!((length(0), length(1), length(2)), (AREA, AREA / 2, 1), "the largest value spans the area");
     }
 
     #[test]

@@ -32,7 +32,7 @@ pub const TEMP_PREFIX: &str = ".tmp-";
 
 /// Every file ae writes into a run directory, by any command: the one list `--overwrite` removes.
 /// (A test checks that every `run.file("...")` in the sources names one of these.)
-pub const RUN_FILES: [&str; 23] = [
+pub const RUN_FILES: [&str; 25] = [
     "config.json",
     "model.safetensors",
     "optimizer.safetensors",
@@ -56,6 +56,8 @@ pub const RUN_FILES: [&str; 23] = [
     "normalization.json",
     "scores.csv",
     "scores.png",
+    "column_errors.png",
+    "column_errors.csv",
 ];
 
 impl RunDir {

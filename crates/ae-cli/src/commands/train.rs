@@ -84,7 +84,10 @@ pub fn run(a: &TrainArgs) -> anyhow::Result<()> {
         return Err(Interrupted(msg).into());
     }
 
-    let pictures = write_pictures(&*model, &data.test, data.shape.tile(), &run, cfg.train.seed, cfg.train.noise)?;
+    let mut pictures = write_pictures(&*model, &data.test, data.shape.tile(), &run, cfg.train.seed, cfg.train.noise)?;
+    if matches!(data.shape, ae_data::SampleShape::Features(_)) {
+        pictures.extend(ae_run::write_column_errors(&*model, &data.test, &data.feature_names, &run)?);
+    }
     let weights = if run.best().exists() { "best" } else { "last" };
     if weights == "best" {
         params.load(&run.best())?;
