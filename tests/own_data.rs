@@ -441,6 +441,70 @@ fn bad_tables_are_refused_naming_the_file_line_column_and_value() {
 }
 
 /// A `.npy` file in C order.
+#[test]
+fn missing_mean_fills_with_the_training_rows_means_and_every_command_reuses_them() {
+    let dir = tempfile::tempdir().unwrap();
+    // Column a averages 2 over the training rows' values; the test file's 1000s must not move it.
+    let train = file(dir.path(), "train.csv", b"a,b\n1,10\n,20\n3,30\n2,NA\n");
+    let test = file(dir.path(), "test.csv", b"a,b\n1000,10\n1000,\n,25\n");
+    let run = dir.path().join("run");
+    let args = |extra: &[&str]| {
+        let mut a = vec!["train", "--data", s(&train), "--test-data", s(&test), "--val-fraction", "0"];
+        a.extend_from_slice(&["--hidden", "", "--code-dim", "1", "--epochs", "2", "--progress", "none"]);
+        a.extend_from_slice(extra);
+        a.extend_from_slice(&["--run-dir", s(&run)]);
+        a.into_iter().map(String::from).collect::<Vec<String>>()
+    };
+    let refused = args(&[]);
+    let err = fails(&refused.iter().map(String::as_str).collect::<Vec<_>>(), 1);
+    assert!(err.contains("train.csv: line 3: column 0 (\"a\"): missing value"), "{err}");
+    let given = args(&["--missing", "mean"]);
+    ok(&given.iter().map(String::as_str).collect::<Vec<_>>());
+    let norm: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("normalization.json")).unwrap()).unwrap();
+    assert_eq!(norm["fill"], serde_json::json!([2.0, 20.0]), "the training rows' means, saved: {norm}");
+    // Standardised after the fill: the mean is unchanged by it.
+    assert_eq!(norm["offset"], serde_json::json!([2.0, 20.0]), "{norm}");
+    // Later commands fill the test file's gaps with the saved means: finite losses.
+    let e = common::eval_json(&run, &[]);
+    assert!(e["loss"].as_f64().unwrap().is_finite(), "{e}");
+    let aec = dir.path().join("t.aec");
+    ok(&["compress", "--run", s(&run), "--data", s(&test), "--quant", "f32", "--out", s(&aec)]);
+    let back = dir.path().join("back");
+    ok(&["decompress", "--run", s(&run), "--input", s(&aec), "--out", s(&back)]);
+    let rows = std::fs::read_to_string(back.join("rows.csv")).unwrap();
+    assert!(!rows.contains("NaN") && rows.lines().count() == 4, "{rows}");
+    // A run trained on complete rows has no means to fill another file's gaps with.
+    let complete = file(dir.path(), "complete.csv", b"a,b\n1,10\n2,20\n3,30\n4,40\n5,50\n");
+    let plain = dir.path().join("plain");
+    ok(&[
+        "train",
+        "--data",
+        s(&complete),
+        "--hidden",
+        "",
+        "--code-dim",
+        "1",
+        "--epochs",
+        "1",
+        "--progress",
+        "none",
+        "--run-dir",
+        s(&plain),
+    ]);
+    let out = dir.path().join("p.aec");
+    let err = fails(&["compress", "--run", s(&plain), "--data", s(&test), "--missing", "mean", "--out", s(&out)], 1);
+    assert!(err.contains("the run was trained without --missing mean"), "{err}");
+    assert!(!out.exists());
+    // A column with no value among the training rows has no mean to fill with.
+    let empty = file(dir.path(), "empty.csv", b"a,b\n,1\n,2\n");
+    let e = dir.path().join("e");
+    let err =
+        fails(&["train", "--data", s(&empty), "--test-data", s(&test), "--missing", "mean", "--run-dir", s(&e)], 1);
+    assert!(err.contains("--missing mean: column \"a\" has no value in the training rows"), "{err}");
+    assert!(!dir.path().join("e").exists(), "nothing left behind");
+}
+
 fn npy_bytes(descr: &str, shape: &str, payload: &[u8]) -> Vec<u8> {
     ae::data::array::npy_file(descr, false, shape, payload)
 }

@@ -13,12 +13,12 @@ use crate::file_source::DataFiles;
 use crate::idx_source::{BundledDigits, IdxFolder};
 use crate::image_folder::ImageSize;
 use crate::loader::RowSource;
-use crate::normalize::{Normalization, Normalize};
+use crate::normalize::{Normalization, Normalize, fill_missing};
 use crate::shape::SampleShape;
 use crate::source::{DataSource, Examples};
 use crate::split::{Split, carve_indices};
 use crate::stream::{MAX_STREAMED_HOLDOUT, StreamedRows, holdout_fraction};
-use crate::table::TableOptions;
+use crate::table::{Missing, TableOptions};
 
 /// The test fraction carved from `path` when no `test_path` is given.
 pub const DEFAULT_TEST_FRACTION: f64 = 0.2;
@@ -310,11 +310,21 @@ impl Dataset {
         };
         test_names.truncate(test.len());
         let (train, val) = train.carve(cfg.val_fraction, seed)?;
+        // `--missing mean`: the training rows' means fill missing cells everywhere, unless the
+        // run saved its own.
+        let fill = match fitted {
+            Some(n) if !n.fill.is_empty() => n.fill.clone(),
+            _ if cfg.table.missing == Missing::Mean => Normalization::fill_of(&train, &feature_names)?,
+            _ => Vec::new(),
+        };
         let normalization = match fitted {
-            Some(n) => Some(n.clone()),
+            Some(n) => Some(Normalization { fill, ..n.clone() }),
             None => match cfg.normalize.unwrap_or(normalize) {
-                Normalize::None => None,
-                kind => Some(Normalization::fit(kind, &train)?),
+                Normalize::None if fill.is_empty() => None,
+                kind => {
+                    let filled = Split::new(fill_missing(&train.images, &fill)?, train.labels.clone())?;
+                    Some(Normalization { fill, ..Normalization::fit(kind, &filled)? })
+                }
             },
         };
         let (train, val, test) = match &normalization {

@@ -53,6 +53,10 @@ pub struct Normalization {
     pub offset: Vec<f32>,
     /// Per feature, divided by next (1 where a feature is constant over the training rows).
     pub scale: Vec<f32>,
+    /// `--missing mean`: per feature, the training rows' mean, put first in place of a missing
+    /// cell; empty when the data had none to fill.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fill: Vec<f32>,
 }
 
 impl Normalization {
@@ -61,7 +65,9 @@ impl Normalization {
         let d = train.features();
         let rows = train.images.to_dtype(candle_core::DType::F64)?;
         let (offset, scale): (Tensor, Tensor) = match kind {
-            Normalize::None => return Ok(Normalization { kind, offset: vec![0.0; d], scale: vec![1.0; d] }),
+            Normalize::None => {
+                return Ok(Normalization { kind, offset: vec![0.0; d], scale: vec![1.0; d], fill: Vec::new() });
+            }
             Normalize::Minmax => {
                 let lo = rows.min(0)?;
                 (lo.clone(), rows.max(0)?.sub(&lo)?)
@@ -79,7 +85,34 @@ impl Normalization {
             .into_iter()
             .map(|s| if s > f32::EPSILON && s.is_finite() { s } else { 1.0 })
             .collect();
-        Ok(Normalization { kind, offset, scale })
+        Ok(Normalization { kind, offset, scale, fill: Vec::new() })
+    }
+
+    /// Per feature, the mean of the finite values of `train` (missing cells are NaN), for
+    /// `--missing mean`; `names` name a feature with none in the error.
+    pub fn fill_of(train: &Split, names: &[String]) -> Result<Vec<f32>, DataError> {
+        let x = &train.images;
+        let present = x.eq(x)?.to_dtype(candle_core::DType::F64)?;
+        let zeros = x.zeros_like()?;
+        let sums = present.ne(0.0)?.where_cond(x, &zeros)?.to_dtype(candle_core::DType::F64)?.sum(0)?;
+        let counts: Vec<f64> = present.sum(0)?.to_vec1()?;
+        let sums: Vec<f64> = sums.to_vec1()?;
+        sums.iter()
+            .zip(&counts)
+            .enumerate()
+            .map(|(j, (s, &c))| {
+                if c == 0.0 {
+                    let name = names.get(j).cloned().unwrap_or_else(|| j.to_string());
+                    return Err(DataError::Normalization {
+                        why: format!(
+                            "--missing mean: column {name:?} has no value in the training rows to take a mean of; \
+                             expected at least one"
+                        ),
+                    });
+                }
+                Ok((s / c) as f32)
+            })
+            .collect()
     }
 
     /// `split` normalised; refuses statistics of another width.
@@ -88,10 +121,11 @@ impl Normalization {
         Ok(Split { images, labels: split.labels })
     }
 
-    /// Rows of values normalised; refuses statistics of another width.
+    /// Rows of values normalised, missing cells (NaN) filled first; refuses statistics of
+    /// another width, and missing cells where nothing was fitted to fill them.
     pub fn apply_rows(&self, rows: &Tensor) -> Result<Tensor, DataError> {
         let d = rows.dim(1)?;
-        if self.offset.len() != d || self.scale.len() != d {
+        if self.offset.len() != d || self.scale.len() != d || !(self.fill.is_empty() || self.fill.len() == d) {
             return Err(DataError::Normalization {
                 why: format!(
                     "statistics for {} features (offset) and {} (scale), but the data has {d}; expected the run's own data",
@@ -100,8 +134,9 @@ impl Normalization {
                 ),
             });
         }
+        let rows = fill_missing(rows, &self.fill)?;
         if self.kind == Normalize::None {
-            return Ok(rows.clone());
+            return Ok(rows);
         }
         let dev = rows.device();
         let offset = Tensor::from_slice(&self.offset, (1, d), dev)?;
@@ -118,6 +153,24 @@ impl Normalization {
         let scale = Tensor::from_slice(&self.scale, (1, d), dev)?;
         Ok(rows.broadcast_mul(&scale)?.broadcast_add(&offset)?)
     }
+}
+
+/// `rows` with each NaN replaced by its column's `fill`; an error when there is a NaN and no
+/// fill (a run trained without `--missing mean` meeting a missing cell).
+pub fn fill_missing(rows: &Tensor, fill: &[f32]) -> Result<Tensor, DataError> {
+    let missing = rows.ne(rows)?;
+    if missing.to_dtype(candle_core::DType::F32)?.sum_all()?.to_scalar::<f32>()? == 0.0 {
+        return Ok(rows.clone());
+    }
+    if fill.is_empty() {
+        return Err(DataError::Normalization {
+            why: "missing cells, but the run was trained without --missing mean and has no values to fill them; \
+                  expected complete rows, or a run trained with --missing mean"
+                .into(),
+        });
+    }
+    let fill = Tensor::from_slice(fill, (1, fill.len()), rows.device())?.broadcast_as(rows.shape())?;
+    Ok(missing.where_cond(&fill, rows)?)
 }
 
 #[cfg(test)]

@@ -262,7 +262,7 @@ impl StreamedRows {
                 sum.iter().zip(&sq).map(|(s, q)| keep((q / n - (s / n) * (s / n)).max(0.0).sqrt())).collect(),
             ),
         };
-        Ok(Normalization { kind, offset, scale })
+        Ok(Normalization { kind, offset, scale, fill: Vec::new() })
     }
 }
 

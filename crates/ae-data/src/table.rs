@@ -58,7 +58,8 @@ pub enum Missing {
     Refuse,
     /// Leave out every row with a missing cell.
     Drop,
-    /// Replace a missing cell with its column's mean over the file's finite cells.
+    /// Replace a missing cell with its column's mean over the training rows' finite cells
+    /// (kept as NaN by the reader; the fill is fitted with the normalisation and saved with it).
     Mean,
 }
 
@@ -207,7 +208,7 @@ pub fn parse_table(bytes: &[u8], path: &Path, opts: &TableOptions) -> Result<Tab
                 .collect()
         })
         .collect();
-    let mut rows: Vec<Vec<f32>> = parsed.into_iter().collect::<Result<_, _>>()?;
+    let rows: Vec<Vec<f32>> = parsed.into_iter().collect::<Result<_, _>>()?;
     let mut kept: Vec<usize> = (0..rows.len()).collect();
     let missing_at = |row: &[f32]| row.iter().position(|v| v.is_nan());
     match opts.missing {
@@ -231,22 +232,9 @@ pub fn parse_table(bytes: &[u8], path: &Path, opts: &TableOptions) -> Result<Tab
                 return Err(err(None, "every row has a missing cell; --missing drop left no rows".into()));
             }
         }
-        Missing::Mean => {
-            for j in 0..features.len() {
-                let finite: Vec<f64> = rows.iter().map(|r| r[j]).filter(|v| !v.is_nan()).map(f64::from).collect();
-                if finite.is_empty() {
-                    return Err(err(
-                        None,
-                        format!(
-                            "column {} ({:?}) has no finite cell to take a mean of",
-                            features[j], names[features[j]]
-                        ),
-                    ));
-                }
-                let mean = (finite.iter().sum::<f64>() / finite.len() as f64) as f32;
-                rows.iter_mut().filter(|r| r[j].is_nan()).for_each(|r| r[j] = mean);
-            }
-        }
+        // Filled after the split, with the training rows' means (`Normalization::fill`), so
+        // no test row's value leaks into training.
+        Missing::Mean => {}
     }
     let labels = match label {
         None => None,
@@ -376,7 +364,8 @@ fn is_count_line(records: &Records) -> bool {
     }
 }
 
-/// A first row is a header when some column holds text there and numbers below it.
+/// A first row is a header when some column holds text there and numbers below it (missing
+/// cells among them, so a header over a column with gaps is still found).
 fn looks_like_header(records: &Records) -> bool {
     let Some((_, first)) = records.first() else { return false };
     let below = &records[1..records.len().min(21)];
@@ -387,7 +376,12 @@ fn looks_like_header(records: &Records) -> bool {
     }
     (0..first.len()).any(|j| {
         let cell = first[j].trim();
-        !cell.is_empty() && !number(cell) && below.iter().all(|(_, r)| r.get(j).is_some_and(|c| number(c)))
+        let missing = |c: &str| MISSING.iter().any(|m| c.trim().eq_ignore_ascii_case(m));
+        !cell.is_empty()
+            && !number(cell)
+            && !missing(cell)
+            && below.iter().all(|(_, r)| r.get(j).is_some_and(|c| number(c) || missing(c)))
+            && below.iter().any(|(_, r)| r.get(j).is_some_and(|c| number(c)))
     })
 }
 
@@ -474,8 +468,12 @@ mod tests {
         );
         let t = parse(text, &TableOptions { missing: Missing::Drop, ..Default::default() }).unwrap();
         assert_eq!((t.values, t.lines), (vec![1., 2., 3., 6.], vec![2, 5]));
+        // The header is found over a first column whose second row is missing.
+        assert_eq!(t.feature_names, ["a", "b"]);
+        // Left missing (NaN) for the training rows' means to fill after the split.
         let t = parse(text, &TableOptions { missing: Missing::Mean, ..Default::default() }).unwrap();
-        assert_eq!(t.values, [1., 2., 3., 4., 5., 4., 3., 6.]);
+        let shown: Vec<String> = t.values.iter().map(|v| v.to_string()).collect();
+        assert_eq!(shown, ["1", "2", "NaN", "4", "5", "NaN", "3", "6"]);
     }
 
     #[test]

@@ -29,11 +29,12 @@ pub(crate) fn read_images(run: &OpenRun, dir: &Path, files: &[PathBuf], dev: &De
     normalize(dir, Tensor::from_vec(values, (files.len(), sample.features()), dev)?)
 }
 
-/// Rows normalised with run `dir`'s saved statistics (unchanged when it saved none).
+/// Rows normalised with run `dir`'s saved statistics (unchanged when it saved none); missing
+/// cells are filled with the saved training means, or refused when the run saved none.
 pub(crate) fn normalize(dir: &Path, rows: Tensor) -> anyhow::Result<Tensor> {
     Ok(match saved_normalization(dir)? {
         Some(n) => n.apply_rows(&rows)?,
-        None => rows,
+        None => ae_data::normalize::fill_missing(&rows, &[])?,
     })
 }
 
