@@ -16,10 +16,12 @@ use crate::plot::save_scatter;
 /// Tiles per side of `manifold.png`.
 const MANIFOLD_SIDE: usize = 20;
 
-/// Writes the pictures for `model` into `run`, returning each file written and what it shows.
+/// Writes the pictures for `model` into `run`, returning each file written and what it shows;
+/// `classes` name the labels in legends.
 pub fn write_pictures(
     model: &dyn Autoencoder,
     test: &Split,
+    classes: &[String],
     shape: (usize, usize),
     run: &RunDir,
     seed: u64,
@@ -69,7 +71,7 @@ pub fn write_pictures(
     let codes = model.embed(&test.images)?;
     if codes.dim(1)? == 2 {
         let points: Vec<(f32, f32)> = codes.to_vec2::<f32>()?.into_iter().map(|c| (c[0], c[1])).collect();
-        save("latent.png", save_scatter(&run.file("latent.png"), &points, test.labels.as_deref()))?;
+        save("latent.png", save_scatter(&run.file("latent.png"), &points, test.labels.as_deref(), classes))?;
         written.push(("latent.png", "test codes coloured by label"));
         if prior.is_some() {
             let manifold = save_manifold(model, &run.file("manifold.png"), shape, test.images.device());

@@ -89,15 +89,28 @@ pub fn colour(label: u32) -> [u8; 3] {
     PALETTE[label as usize % PALETTE.len()]
 }
 
+/// Characters of a class name the scatter's legend shows before it is cut.
+const LEGEND_NAME: usize = 16;
+
 /// Writes `points` (x, y) coloured by `labels` as a square scatter plot with a frame and a
-/// legend naming each label present (unlabelled points share the first colour, with no legend).
-pub fn save_scatter(path: &Path, points: &[(f32, f32)], labels: Option<&[u32]>) -> Result<(), crate::RunError> {
+/// legend naming each label present by its class name in `names` (the label itself where
+/// `names` has none; unlabelled points share the first colour, with no legend).
+pub fn save_scatter(
+    path: &Path,
+    points: &[(f32, f32)],
+    labels: Option<&[u32]>,
+    names: &[String],
+) -> Result<(), crate::RunError> {
     let unlabelled = vec![0; points.len()];
     let (labels, legend) = match labels {
         Some(l) => (l, true),
         None => (&unlabelled[..], false),
     };
-    let width = MARGIN * 3 + AREA + LEGEND;
+    let name = |label: u32| -> String {
+        names.get(label as usize).map_or_else(|| label.to_string(), |n| n.chars().take(LEGEND_NAME).collect())
+    };
+    let longest = if legend { labels.iter().map(|&l| name(l).chars().count()).max().unwrap_or(0) } else { 0 };
+    let width = MARGIN * 3 + AREA + LEGEND.max(6 * FONT_SCALE + longest as u32 * 4 * FONT_SCALE);
     let height = MARGIN * 2 + AREA;
     let mut img = RgbImage::from_pixel(width, height, Rgb([255, 255, 255]));
     let finite = || points.iter().filter(|(x, y)| x.is_finite() && y.is_finite());
@@ -131,7 +144,7 @@ pub fn save_scatter(path: &Path, points: &[(f32, f32)], labels: Option<&[u32]>) 
     for (row, &label) in present.iter().enumerate() {
         let y0 = MARGIN + row as u32 * (6 * FONT_SCALE + 4);
         fill(&mut img, x0, y0 + FONT_SCALE, 4 * FONT_SCALE, 4 * FONT_SCALE, colour(label));
-        text(&mut img, x0 + 6 * FONT_SCALE, y0, &label.to_string(), [0, 0, 0]);
+        text(&mut img, x0 + 6 * FONT_SCALE, y0, &name(label), [0, 0, 0]);
     }
     crate::images::write_png(path, img)
 }
@@ -362,7 +375,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("latent.png");
         let points = [(0.0, 0.0), (1.0, 1.0), (1.0, 0.0)];
-        save_scatter(&path, &points, Some(&[3, 7, 3])).unwrap();
+        save_scatter(&path, &points, Some(&[3, 7, 3]), &[]).unwrap();
         let img = image::open(&path).unwrap().to_rgb8();
         assert_eq!(img.dimensions(), (MARGIN * 3 + AREA + LEGEND, MARGIN * 2 + AREA));
         let count = |c: [u8; 3]| img.pixels().filter(|p| p.0 == c).count() as u32;
@@ -381,10 +394,26 @@ mod tests {
     }
 
     #[test]
+    fn the_legend_names_classes_by_their_names() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("latent.png");
+        let names: Vec<String> = ["T-shirt/top", "Trouser"].map(String::from).to_vec();
+        save_scatter(&path, &[(0.0, 0.0), (1.0, 1.0)], Some(&[0, 1]), &names).unwrap();
+        let img = image::open(&path).unwrap().to_rgb8();
+        // Wide enough for the swatch and 11 characters of "T-shirt/top".
+        assert_eq!(img.width(), MARGIN * 3 + AREA + 6 * FONT_SCALE + 11 * 4 * FONT_SCALE);
+        // "T" opens the first row: its top bar is three font pixels wide.
+        let x0 = MARGIN * 2 + AREA + 6 * FONT_SCALE;
+        for col in 0..3 {
+            assert_eq!(img.get_pixel(x0 + col * FONT_SCALE, MARGIN).0, [0, 0, 0]);
+        }
+    }
+
+    #[test]
     fn non_finite_points_are_skipped_and_coincident_points_still_plot() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("p.png");
-        save_scatter(&path, &[(f32::NAN, 0.0), (2.0, 2.0), (2.0, 2.0)], Some(&[1, 2, 2])).unwrap();
+        save_scatter(&path, &[(f32::NAN, 0.0), (2.0, 2.0), (2.0, 2.0)], Some(&[1, 2, 2]), &[]).unwrap();
         let img = image::open(&path).unwrap().to_rgb8();
         let count = |c: [u8; 3]| img.pixels().filter(|p| p.0 == c).count() as u32;
         assert_eq!(count(colour(2)), 9 + 16 * FONT_SCALE * FONT_SCALE);

@@ -84,7 +84,8 @@ pub fn run(a: &TrainArgs) -> anyhow::Result<()> {
         return Err(Interrupted(msg).into());
     }
 
-    let mut pictures = write_pictures(&*model, &data.test, data.shape.tile(), &run, cfg.train.seed, cfg.train.noise)?;
+    let mut pictures =
+        write_pictures(&*model, &data.test, &data.classes, data.shape.tile(), &run, cfg.train.seed, cfg.train.noise)?;
     if matches!(data.shape, ae_data::SampleShape::Features(_)) {
         pictures.extend(ae_run::write_column_errors(&*model, &data.test, &data.feature_names, &run)?);
     }
