@@ -201,8 +201,7 @@ np.save("{d}/c_order.npy", x.astype(np.float32))
 "#,
         d = dir.path().display()
     );
-    let out = std::process::Command::new(py).args(["-c", &script]).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    common::python(py, &script);
 
     // The same values, however numpy laid them out.
     let read =
@@ -277,8 +276,7 @@ save_file({{"only": x}}, "{d}/one.safetensors")
 "#,
         d = dir.path().display()
     );
-    let out = std::process::Command::new(py).args(["-c", &script]).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    common::python(py, &script);
     let read =
         |name: &str, tensor: Option<&str>| ae::data::array::read_array_file(&dir.path().join(name), tensor).unwrap();
     let npy = read("x.npy", None);
@@ -332,25 +330,11 @@ fn a_folder_of_pngs_in_class_subfolders_trains_and_names_its_classes() {
     let dir = tempfile::tempdir().unwrap();
     let folder = digit_folder(dir.path(), 40);
     let run = dir.path().join("run");
-    ok(&[
-        "train",
-        "--data",
-        s(&folder),
-        "--train-class",
-        "one",
-        "--hidden",
-        "32",
-        "--code-dim",
-        "4",
-        "--epochs",
-        "15",
-        "--batch-size",
-        "16",
-        "--progress",
-        "none",
-        "--run-dir",
-        s(&run),
-    ]);
+    common::train_on(
+        &folder,
+        &run,
+        &["--train-class", "one", "--hidden", "32", "--code-dim", "4", "--epochs", "15", "--batch-size", "16"],
+    );
     let cfg = std::fs::read_to_string(run.join("config.json")).unwrap();
     assert!(cfg.contains("\"bernoulli\"") && cfg.contains("\"input_dim\": 784"), "{cfg}");
     assert!(!run.join("normalization.json").exists(), "images are scaled to [0, 1], nothing fitted");
@@ -359,25 +343,11 @@ fn a_folder_of_pngs_in_class_subfolders_trains_and_names_its_classes() {
     assert!(report["auroc"].as_f64().unwrap() > 0.8, "{report}");
     // Colour and another size: --channels 3 --image-size 16x20 resizes and converts.
     let run3 = dir.path().join("rgb");
-    ok(&[
-        "train",
-        "--data",
-        s(&folder),
-        "--channels",
-        "3",
-        "--image-size",
-        "16x20",
-        "--hidden",
-        "8",
-        "--code-dim",
-        "2",
-        "--epochs",
-        "1",
-        "--progress",
-        "none",
-        "--run-dir",
-        s(&run3),
-    ]);
+    common::train_on(
+        &folder,
+        &run3,
+        &["--channels", "3", "--image-size", "16x20", "--hidden", "8", "--code-dim", "2", "--epochs", "1"],
+    );
     let cfg = std::fs::read_to_string(run3.join("config.json")).unwrap();
     assert!(cfg.contains("\"input_dim\": 960"), "3 x 16 x 20: {cfg}");
     let pic = image::open(run3.join("reconstructions.png")).unwrap();
@@ -477,21 +447,7 @@ fn missing_mean_fills_with_the_training_rows_means_and_every_command_reuses_them
     // A run trained on complete rows has no means to fill another file's gaps with.
     let complete = file(dir.path(), "complete.csv", b"a,b\n1,10\n2,20\n3,30\n4,40\n5,50\n");
     let plain = dir.path().join("plain");
-    ok(&[
-        "train",
-        "--data",
-        s(&complete),
-        "--hidden",
-        "",
-        "--code-dim",
-        "1",
-        "--epochs",
-        "1",
-        "--progress",
-        "none",
-        "--run-dir",
-        s(&plain),
-    ]);
+    common::train_on(&complete, &plain, &["--hidden", "", "--code-dim", "1", "--epochs", "1"]);
     let out = dir.path().join("p.aec");
     let err = fails(&["compress", "--run", s(&plain), "--data", s(&test), "--missing", "mean", "--out", s(&out)], 1);
     assert!(err.contains("the run was trained without --missing mean"), "{err}");

@@ -63,25 +63,11 @@ fn colour_patches_of_photographs_train_denoise_and_compress_at_their_own_size() 
     let dir = tempfile::tempdir().unwrap();
     let folder = photo_patches(dir.path());
     let run = dir.path().join("run");
-    ok(&[
-        "train",
-        "--data",
-        s(&folder),
-        "--hidden",
-        "256",
-        "--code-dim",
-        "48",
-        "--noise",
-        "gaussian:0.3",
-        "--epochs",
-        "30",
-        "--batch-size",
-        "32",
-        "--progress",
-        "none",
-        "--run-dir",
-        s(&run),
-    ]);
+    common::train_on(
+        &folder,
+        &run,
+        &["--hidden", "256", "--code-dim", "48", "--noise", "gaussian:0.3", "--epochs", "30", "--batch-size", "32"],
+    );
     let cfg: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(run.join("config.json")).unwrap()).unwrap();
     assert_eq!(cfg["model"]["body"]["input_dim"], 3 * 32 * 32, "{cfg}");
@@ -189,25 +175,11 @@ fn fashion_mnist_as_png_folders_trains_on_trousers_and_flags_the_other_garments(
     let dir = tempfile::tempdir().unwrap();
     let folder = fashion_folder(dir.path(), 300);
     let run = dir.path().join("run");
-    ok(&[
-        "train",
-        "--data",
-        s(&folder),
-        "--train-class",
-        "Trouser",
-        "--hidden",
-        "128",
-        "--code-dim",
-        "16",
-        "--epochs",
-        "20",
-        "--batch-size",
-        "32",
-        "--progress",
-        "none",
-        "--run-dir",
-        s(&run),
-    ]);
+    common::train_on(
+        &folder,
+        &run,
+        &["--train-class", "Trouser", "--hidden", "128", "--code-dim", "16", "--epochs", "20", "--batch-size", "32"],
+    );
     let report: serde_json::Value =
         serde_json::from_str(&ok(&["anomaly", "--run", s(&run), "--normal", "Trouser", "--json"])).unwrap();
     assert_eq!(report["normal_name"], "Trouser", "{report}");

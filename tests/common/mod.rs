@@ -162,3 +162,17 @@ pub fn venv_python(module: &str) -> std::path::PathBuf {
     assert!(ok, "{} cannot import {module}: run `cargo xtask setup`, which creates it with pip", py.display());
     py
 }
+
+/// `ae train --data DATA` into `run` with `extra` flags and no progress bar; its output.
+pub fn train_on(data: &Path, run: &Path, extra: &[&str]) -> String {
+    let (data, run) = (data.to_str().expect("utf-8 path"), run.to_str().expect("utf-8 path"));
+    let mut args = vec!["train", "--data", data, "--progress", "none", "--run-dir", run];
+    args.extend_from_slice(extra);
+    ok(&args)
+}
+
+/// Runs `script` with the Python `py`, failing with its stderr when it fails.
+pub fn python(py: impl AsRef<std::ffi::OsStr>, script: &str) {
+    let out = Command::new(py).args(["-c", script]).output().expect("python runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}

@@ -356,7 +356,8 @@ pub(crate) fn npy_header(bytes: &[u8], path: &Path) -> Result<Header, DataError>
         .map(|s| s.trim_end_matches('L').parse::<usize>())
         .collect::<Result<_, _>>()
         .map_err(|_| bad(path, format!(".npy shape ({shape}) is not a tuple of sizes")))?;
-    let (order, code) = descr.split_at(descr.len().min(1));
+    // At the first character, not byte: a descr may start with any UTF-8 (found by fuzzing).
+    let (order, code) = descr.split_at(descr.chars().next().map_or(0, char::len_utf8));
     let big = match order {
         ">" => true,
         "<" | "|" | "=" => false,
@@ -522,6 +523,7 @@ mod tests {
         for (bytes, want) in [
             (b"PK\x03\x04junkjunk".to_vec(), "a.npy: bad .npy magic"),
             (npy_file("<c8", false, "(2, 2)", &[0; 32]), "a.npy: unsupported dtype \"<c8\""),
+            (npy_file("\u{116}f4", false, "(2, 2)", &[0; 32]), "a.npy: dtype \"\u{116}f4\"; expected a byte order"),
             (
                 npy_file("<f4", false, "(2, 2)", &[0; 12]),
                 "a.npy: truncated: shape [2, 2] of F32 needs 16 payload bytes but only 12 follow",

@@ -144,7 +144,11 @@ pub fn parse_table(bytes: &[u8], path: &Path, opts: &TableOptions) -> Result<Tab
         let (_, names) = records.remove(0);
         names
     } else {
-        (0..records[0].1.len()).map(|i| i.to_string()).collect()
+        // Empty when a count line was all there was (found by fuzzing).
+        let Some((_, first)) = records.first() else {
+            return Err(err(None, "a count line and no rows; expected rows of numbers under it".into()));
+        };
+        (0..first.len()).map(|i| i.to_string()).collect()
     };
     if records.is_empty() {
         return Err(err(None, "a header and no rows; expected at least one row of numbers".into()));
@@ -482,6 +486,7 @@ mod tests {
             ("", TableOptions::default(), "t.csv: empty: no rows"),
             ("\n \n", TableOptions::default(), "t.csv: empty: no rows"),
             ("a,b\n", TableOptions::default(), "t.csv: a header and no rows"),
+            ("0,2,2\u{1}\0\0 \0", TableOptions::default(), "t.csv: a count line and no rows"),
             ("a,b\n1,2\n3\n", TableOptions::default(), "t.csv: line 3: 1 fields; expected 2 as the header has"),
             ("a,b\n1,2\n3,x\n", TableOptions::default(), "t.csv: line 3: column 1 (\"b\"): \"x\" is not a number"),
             ("a,a\n1,2\n", TableOptions::default(), "t.csv: duplicate column name \"a\" (columns 0 and 1)"),
