@@ -214,13 +214,15 @@ fn checked(
     let Some((&n, row)) = dims.split_first() else {
         return Err(bad(path, "a scalar (shape ()); expected an array whose first axis counts examples"));
     };
-    let count: u128 = dims.iter().map(|&d| d as u128).product();
-    if count > MAX_VALUES {
+    // Checked: a header of many huge sizes overflows even u128 (found by fuzzing).
+    let count = dims.iter().try_fold(1u128, |acc, &d| acc.checked_mul(d as u128));
+    let Some(count) = count.filter(|&c| c <= MAX_VALUES) else {
+        let shown = count.map_or_else(|| "more than 2^128".to_string(), |c| c.to_string());
         return Err(bad(
             path,
-            format!("header declares shape {dims:?} ({count} values), over the limit of {MAX_VALUES}"),
+            format!("header declares shape {dims:?} ({shown} values), over the limit of {MAX_VALUES}"),
         ));
-    }
+    };
     let need = count as usize * elem.size();
     if payload.len() < need {
         return Err(bad(
@@ -239,6 +241,11 @@ fn checked(
     }
     if n == 0 {
         return Err(bad(path, format!("shape {dims:?} holds no examples; expected at least one")));
+    }
+    // Refused before the row's width is multiplied out: an empty axis would let the others
+    // overflow it unseen, as the count above cannot.
+    if row.contains(&0) {
+        return Err(bad(path, format!("shape {dims:?} has an empty axis; expected rows of at least one value")));
     }
     let row_shape = if row.is_empty() { vec![1] } else { row.to_vec() };
     let mut values = to_f32(payload, elem, big);
@@ -523,6 +530,14 @@ mod tests {
         for (bytes, want) in [
             (b"PK\x03\x04junkjunk".to_vec(), "a.npy: bad .npy magic"),
             (npy_file("<c8", false, "(2, 2)", &[0; 32]), "a.npy: unsupported dtype \"<c8\""),
+            (
+                npy_file("<f4", false, "(1, 4294967296, 4294967296, 0)", &[]),
+                "a.npy: shape [1, 4294967296, 4294967296, 0] has an empty axis",
+            ),
+            (
+                npy_file("<f4", false, "(4294967296, 4294967296, 4294967296, 4294967296, 4294967296)", &[]),
+                "a.npy: header declares shape [4294967296, 4294967296, 4294967296, 4294967296, 4294967296] (more than 2^128 values)",
+            ),
             (npy_file("\u{116}f4", false, "(2, 2)", &[0; 32]), "a.npy: dtype \"\u{116}f4\"; expected a byte order"),
             (
                 npy_file("<f4", false, "(2, 2)", &[0; 12]),
