@@ -444,6 +444,12 @@ fn missing_mean_fills_with_the_training_rows_means_and_every_command_reuses_them
     ok(&["decompress", "--run", s(&run), "--input", s(&aec), "--out", s(&back)]);
     let rows = std::fs::read_to_string(back.join("rows.csv")).unwrap();
     assert!(!rows.contains("NaN") && rows.lines().count() == 4, "{rows}");
+    // denoise writes images: a run on rows is refused.
+    let err = fails(
+        &["denoise", "--run", s(&run), "--data", s(dir.path()), "--output", s(&dir.path().join("..").join("dn"))],
+        2,
+    );
+    assert!(err.contains("denoise writes images, so it needs a run trained on images"), "{err}");
     // A run trained on complete rows has no means to fill another file's gaps with.
     let complete = file(dir.path(), "complete.csv", b"a,b\n1,10\n2,20\n3,30\n4,40\n5,50\n");
     let plain = dir.path().join("plain");

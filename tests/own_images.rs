@@ -92,6 +92,14 @@ fn colour_patches_of_photographs_train_denoise_and_compress_at_their_own_size() 
     eprintln!("denoising a photo patch: MSE {before:.4} noisy, {after:.4} denoised");
     assert!(after < before, "denoised MSE {after} should be below the noisy input's {before}");
 
+    // A whole folder through --data: every image denoised into the same subfolders.
+    let cleaned = dir.path().join("cleaned");
+    let said = ok(&["denoise", "--run", s(&run), "--data", s(&folder), "--output", s(&cleaned)]);
+    assert!(said.contains(&format!("denoised {} image(s)", 16 * 16 + 12 * 18 + 9 * 14)), "{said}");
+    assert_eq!(rgb(&cleaned.join("chelsea/04-04.png")).len(), 3 * 32 * 32);
+    let err = fails(&["denoise", "--run", s(&run), "--data", s(&folder), "--output", s(&folder.join("out"))], 2);
+    assert!(err.contains("expected a folder outside --data"), "{err}");
+
     // A grey or differently sized picture is refused, naming the file and what the model takes.
     let grey = dir.path().join("grey.png");
     image::GrayImage::new(32, 32).save(&grey).unwrap();

@@ -228,8 +228,12 @@ pub struct DenoiseArgs {
     #[command(flatten)]
     pub on: RunSelect,
     /// A PNG as the run was trained on (its size and colour), or a directory of them.
-    #[arg(long, value_name = "FILE.png|DIR")]
-    pub input: PathBuf,
+    #[arg(long, value_name = "FILE.png|DIR", required_unless_present = "data", conflicts_with = "data")]
+    pub input: Option<PathBuf>,
+    /// Every image of an image folder (`--data` and its reading options), class subfolders
+    /// kept in --output, instead of --input.
+    #[command(flatten)]
+    pub data: crate::data_flags::DataFlags,
     /// Where to write: a PNG for one input, a directory (created if missing) for a directory.
     #[arg(long, value_name = "FILE.png|DIR")]
     pub output: PathBuf,

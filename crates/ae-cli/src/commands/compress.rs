@@ -2,12 +2,12 @@
 //! one `.aec` file (see [`ae_run::aec`]), and rebuilt from it by the same model's decoder, in
 //! the data's own units (the run's normalisation undone).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{Context, bail};
-use candle_core::{Device, Tensor};
+use candle_core::Tensor;
 
-use super::inputs::{denormalize, normalize, read_images, run_sample};
+use super::inputs::{denormalize, read_data, read_images, run_sample};
 use super::png_files;
 use super::{OpenRun, load_run};
 use crate::args::{CompressArgs, DecompressArgs};
@@ -38,7 +38,10 @@ pub fn compress(a: &CompressArgs) -> anyhow::Result<()> {
                 files.iter().map(|f| f.file_name().unwrap_or_default().to_string_lossy().into_owned()).collect();
             (read_images(&run, &a.on.run, &files, &dev)?, names, Vec::new())
         }
-        None => read_data(a, &run, &dev)?,
+        None => {
+            let every = read_data(&a.data, "compress", &run, &a.on.run, &dev)?;
+            (every.rows, every.names, every.columns)
+        }
     };
     let sample = run_sample(&run);
     let codes = run.model.embed(&xs)?.to_vec2::<f32>()?;
@@ -92,47 +95,6 @@ fn input_files(input: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
         )));
     }
     Ok(files)
-}
-
-/// Every example of `--data`, read with the run's reading options (the flags given override
-/// them) and normalised as training was: the rows, their names and, for tables, the columns.
-fn read_data(a: &CompressArgs, run: &OpenRun, dev: &Device) -> anyhow::Result<(Tensor, Vec<String>, Vec<String>)> {
-    for (given, flag) in [
-        (a.data.test_data.is_some(), "--test-data"),
-        (a.data.test_fraction.is_some(), "--test-fraction"),
-        (a.data.stream.is_some(), "--stream"),
-    ] {
-        if given {
-            return Err(usage(format!(
-                "{flag}: compress reads every example of --data; expected no split or streaming"
-            )));
-        }
-    }
-    let mut cfg = run.config.data.clone();
-    a.data.apply(&mut cfg);
-    let path = cfg.path.clone().unwrap_or_default();
-    let rows = ae_data::file_source::read_rows(&path, &cfg)?;
-    let sample = run_sample(run);
-    if rows.shape != sample {
-        return Err(usage(format!(
-            "--data {}: {}; expected {sample}, what the model was trained on",
-            path.display(),
-            rows.shape
-        )));
-    }
-    let names = match rows.shape {
-        SampleShape::Image { .. } => rows.row_names.iter().map(|n| relative(n, &path)).collect(),
-        SampleShape::Features(_) => rows.row_names.clone(),
-    };
-    let xs = Tensor::from_vec(rows.values, (names.len(), sample.features()), dev)?;
-    Ok((normalize(&a.on.run, xs)?, names, rows.feature_names))
-}
-
-/// An image's path below the folder it was read from, `/`-separated.
-fn relative(file: &str, root: &Path) -> String {
-    let file = Path::new(file);
-    let rel = file.strip_prefix(root).unwrap_or(file);
-    rel.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/")
 }
 
 /// Runs `ae decompress`.

@@ -11,6 +11,9 @@ use ae_run::data::saved_normalization;
 use ae_run::images::image_shape;
 use candle_core::{Device, Tensor};
 
+use crate::data_flags::DataFlags;
+use crate::exit::usage;
+
 /// The shape of one example the run was trained on: as `ae train` recorded it, or for runs
 /// older than that record, square grey images of the model's width.
 pub(crate) fn run_sample(run: &OpenRun) -> SampleShape {
@@ -45,4 +48,63 @@ pub(crate) fn denormalize(dir: &Path, rows: &Tensor) -> anyhow::Result<Vec<Vec<f
         None => rows.clone(),
     };
     Ok(rows.to_vec2::<f32>()?)
+}
+
+/// Every example of `--data`, as [`read_data`] reads it.
+pub(crate) struct Every {
+    /// The examples as the model takes them, normalised.
+    pub rows: Tensor,
+    /// Each example's name: an image's path below the folder (`/`-separated, where a command
+    /// writes it), or a row's (`line 12`, `data.npy[3]`).
+    pub names: Vec<String>,
+    /// A table's column names.
+    pub columns: Vec<String>,
+}
+
+/// Every example of `--data` for `command` (which reads them all, so flags that split or stream
+/// are refused), read with the run's reading options (the flags given override them), checked
+/// against the run's example shape and normalised as training was.
+pub(crate) fn read_data(
+    flags: &DataFlags,
+    command: &str,
+    run: &OpenRun,
+    dir: &Path,
+    dev: &Device,
+) -> anyhow::Result<Every> {
+    for (given, flag) in [
+        (flags.test_data.is_some(), "--test-data"),
+        (flags.test_fraction.is_some(), "--test-fraction"),
+        (flags.stream.is_some(), "--stream"),
+    ] {
+        if given {
+            return Err(usage(format!(
+                "{flag}: {command} reads every example of --data; expected no split or streaming"
+            )));
+        }
+    }
+    let mut cfg = run.config.data.clone();
+    flags.apply(&mut cfg);
+    let path = cfg.path.clone().unwrap_or_default();
+    let rows = ae_data::file_source::read_rows(&path, &cfg)?;
+    let sample = run_sample(run);
+    if rows.shape != sample {
+        return Err(usage(format!(
+            "--data {}: {}; expected {sample}, what the model was trained on",
+            path.display(),
+            rows.shape
+        )));
+    }
+    let names: Vec<String> = match rows.shape {
+        SampleShape::Image { .. } => rows.row_names.iter().map(|n| relative(n, &path)).collect(),
+        SampleShape::Features(_) => rows.row_names.clone(),
+    };
+    let xs = Tensor::from_vec(rows.values, (names.len(), sample.features()), dev)?;
+    Ok(Every { rows: normalize(dir, xs)?, names, columns: rows.feature_names })
+}
+
+/// An image's path below the folder it was read from, `/`-separated.
+fn relative(file: &str, root: &Path) -> String {
+    let file = Path::new(file);
+    let rel = file.strip_prefix(root).unwrap_or(file);
+    rel.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/")
 }
