@@ -86,7 +86,7 @@ pub fn write_pictures(
 const COLUMN_ERROR_ROWS: usize = 10_000;
 
 /// For rows of features (tables, arrays): each column's mean squared reconstruction error over
-/// the first [`COLUMN_ERROR_ROWS`] test rows, in the units the model sees (after the run's
+/// the first `COLUMN_ERROR_ROWS` (10,000) test rows, in the units the model sees (after the run's
 /// normalisation: for `standard`, a column's error is a fraction of its variance), as
 /// `column_errors.csv` (`column,mse`) and a bar chart, `column_errors.png`, named by
 /// `names` (or the column's index where there are none).

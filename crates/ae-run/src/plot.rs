@@ -345,7 +345,7 @@ const BAR_ROW: u32 = 6 * FONT_SCALE + 4;
 const BAR_NAME: usize = 24;
 
 /// Writes a horizontal bar chart: one bar per (name, value), longest for the largest value, each
-/// named on the left (cut to [`BAR_NAME`] characters) with its value on the right, under a
+/// named on the left (cut to `BAR_NAME`, 24, characters) with its value on the right, under a
 /// title. Non-finite or negative values draw no bar.
 pub fn save_bars(path: &Path, bars: &[(String, f64)], title: &str) -> Result<(), crate::RunError> {
     let name_w = BAR_NAME as u32 * 4 * FONT_SCALE;
