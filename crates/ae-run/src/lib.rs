@@ -17,6 +17,7 @@
 
 pub mod aec;
 pub mod config;
+pub mod csv;
 pub mod data;
 pub mod error;
 pub mod images;

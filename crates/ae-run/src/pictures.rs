@@ -103,10 +103,8 @@ pub fn write_column_errors(
     let errors: Vec<f32> = model.reconstruct(&xs)?.sub(&xs)?.sqr()?.mean(0)?.to_vec1()?;
     let name = |j: usize| names.get(j).cloned().unwrap_or_else(|| j.to_string());
     let bars: Vec<(String, f64)> = errors.iter().enumerate().map(|(j, &e)| (name(j), f64::from(e))).collect();
-    let quote =
-        |s: &str| if s.contains([',', '"', '\n']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.into() };
     let csv: String = std::iter::once("column,mse\n".to_string())
-        .chain(bars.iter().map(|(n, e)| format!("{},{e}\n", quote(n))))
+        .chain(bars.iter().map(|(n, e)| format!("{},{e}\n", crate::csv::field(n))))
         .collect();
     ae_train::checkpoint::atomic_write(&run.file("column_errors.csv"), csv.as_bytes())?;
     let png = run.file("column_errors.png");

@@ -118,7 +118,7 @@ fn write_scores(
     let mut csv = String::from("index,example,score,label,anomalous\n");
     for (i, s) in scores.iter().enumerate() {
         let name = data.test_name(i);
-        let quoted = if name.contains([',', '"', '\n']) { format!("\"{}\"", name.replace('"', "\"\"")) } else { name };
+        let quoted = ae_run::csv::field(&name);
         let label = labels.map(|l| data.class_name(l[i])).unwrap_or_default();
         let flag = anomalous.map(|a| u8::from(a[i]).to_string()).unwrap_or_default();
         csv.push_str(&format!("{i},{quoted},{s},{label},{flag}\n"));

@@ -158,8 +158,7 @@ fn rows_csv(header: &Header, rows: &[Vec<f32>]) -> String {
     } else {
         (0..width).map(|j| format!("x{j}")).collect()
     };
-    let quote =
-        |s: &str| if s.contains([',', '"', '\n']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_string() };
+    let quote = ae_run::csv::field;
     let mut out =
         std::iter::once("example".to_string()).chain(columns.iter().map(|c| quote(c))).collect::<Vec<_>>().join(",");
     out.push('\n');
