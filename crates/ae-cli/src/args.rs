@@ -85,6 +85,29 @@ pub struct TrainArgs {
     /// A JSON run config; flags override it.
     #[arg(long, value_name = "FILE.json")]
     pub config: Option<PathBuf>,
+    /// The encoder and decoder networks: dense (fully-connected) or conv (strided convolutions)
+    /// [default: dense].
+    #[arg(long, value_name = "dense|conv", value_parser = ["dense", "conv"])]
+    pub body: Option<String>,
+    /// Conv: output channels of each encoder stage, input side first [default: 32,64].
+    #[arg(long, value_name = "C,C,...", value_parser = parse_widths)]
+    pub conv_channels: Option<Widths>,
+    /// Conv: kernel side of every convolution [default: 3].
+    #[arg(long, value_name = "N")]
+    pub kernel: Option<usize>,
+    /// Conv: stride of every encoder convolution [default: 2].
+    #[arg(long, value_name = "N")]
+    pub stride: Option<usize>,
+    /// Conv: zero padding of every convolution [default: 1].
+    #[arg(long, value_name = "N")]
+    pub padding: Option<usize>,
+    /// Conv: how the decoder upsamples, transposed (ConvTranspose2d) or nearest (nearest-neighbour
+    /// upsampling, then a convolution) [default: transposed].
+    #[arg(long, value_name = "transposed|nearest", value_parser = parse_upsample)]
+    pub upsample: Option<ae_models::Upsample>,
+    /// Conv: normalisation after each convolution, none or group:G [default: none].
+    #[arg(long, value_name = "SPEC", value_parser = parse_norm)]
+    pub norm: Option<ae_models::Norm>,
     /// Encoder hidden widths, input side first, e.g. 512,256 (empty for none).
     #[arg(long, value_name = "W,W,...", value_parser = parse_widths)]
     pub hidden: Option<Widths>,
@@ -500,6 +523,18 @@ fn parse_activation(s: &str) -> Result<Activation, String> {
 
 fn parse_device(s: &str) -> Result<DeviceSpec, String> {
     s.parse().map_err(|e: ae_core::CoreError| e.to_string())
+}
+
+fn parse_upsample(s: &str) -> Result<ae_models::Upsample, String> {
+    match s {
+        "transposed" => Ok(ae_models::Upsample::Transposed),
+        "nearest" => Ok(ae_models::Upsample::Nearest),
+        _ => Err(format!("{s:?} is not an upsampling; expected transposed or nearest")),
+    }
+}
+
+fn parse_norm(s: &str) -> Result<ae_models::Norm, String> {
+    s.parse()
 }
 
 /// `--sparsity`: `l1[:WEIGHT]`, `kl:RHO:WEIGHT` or `topk:K`.

@@ -136,7 +136,7 @@ mod tests {
         };
         let cfg = apply_flags(file, &args).unwrap();
         assert_eq!(cfg.model.kind(), "stacked", "flags kept the default stacked model");
-        assert_eq!((cfg.model.dense().hidden.clone(), cfg.model.bottleneck.code_dim()), (vec![100], 8));
+        assert_eq!((cfg.model.dense().unwrap().hidden.clone(), cfg.model.bottleneck.code_dim()), (vec![100], 8));
         assert!(cfg.train.optimizer.decoupled());
         assert_eq!(cfg.train.optimizer.adam().lr, 0.01);
         assert_eq!(cfg.train.schedule.decay, Decay::Cosine { min_lr: 0.0001 });

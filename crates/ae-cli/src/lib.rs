@@ -14,6 +14,7 @@ pub mod interrupt;
 pub mod lock;
 pub mod memory;
 pub mod model_flags;
+pub mod body_flags;
 pub mod progress;
 pub mod rundir;
 

@@ -16,9 +16,9 @@ const BUFFERS_PER_ACTIVATION: u128 = 3;
 
 /// The estimate for training `model` at `batch` examples a step, in bytes, and its parameter count.
 pub fn training_bytes(model: &ModelConfig, batch: usize) -> (u128, u128) {
-    let layers = model.layers();
-    let parameters: u128 = layers.iter().map(|&(i, o)| i as u128 * o as u128 + o as u128).sum();
-    let activations: u128 = layers.iter().map(|&(_, o)| o as u128).sum::<u128>() * batch as u128;
+    let layers = model.layer_sizes();
+    let parameters: u128 = layers.iter().map(|&(p, _)| p).sum();
+    let activations: u128 = layers.iter().map(|&(_, o)| o).sum::<u128>() * batch as u128;
     (4 * (BUFFERS_PER_PARAMETER * parameters + BUFFERS_PER_ACTIVATION * activations), parameters)
 }
 

@@ -1,5 +1,5 @@
 //! `ae train`'s model flags, each set on the part of the model that owns it: the body's
-//! (`--hidden`, `--decoder-hidden`, `--activation`), the bottleneck's (`--code-dim` for every
+//! (`--body` and its flags, in `body_flags.rs`), the bottleneck's (`--code-dim` for every
 //! one; `--sparsity`, `--aux-k`, `--unit-norm-decoder` and `--dead-window` for the sparse code,
 //! `--beta` for the Gaussian one) and the likelihood's (`--likelihood`, alias `--loss`). A flag
 //! the model has no part for is refused in one way, naming the presets it applies to.
@@ -7,6 +7,7 @@
 use ae_models::{BottleneckSpec, ModelConfig};
 
 use crate::args::TrainArgs;
+use crate::body_flags::set;
 use crate::exit::usage;
 
 /// A flag that only some bottlenecks take.
@@ -44,10 +45,7 @@ pub fn apply(model: &mut ModelConfig, a: &TrainArgs) -> anyhow::Result<()> {
             presets.join(", ")
         )));
     }
-    let body = model.dense_mut();
-    set(&mut body.hidden, a.hidden.as_ref().map(|h| h.0.clone()));
-    set(&mut body.decoder_hidden, a.decoder_hidden.as_ref().map(|h| Some(h.0.clone())));
-    set(&mut body.activation, a.activation);
+    crate::body_flags::apply(model, a)?;
     set(model.bottleneck.code_dim_mut(), a.code_dim);
     match &mut model.bottleneck {
         BottleneckSpec::Plain(_) => {}
@@ -63,12 +61,6 @@ pub fn apply(model: &mut ModelConfig, a: &TrainArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `value` into `slot` when the flag was given.
-fn set<T>(slot: &mut T, value: Option<T>) {
-    if let Some(v) = value {
-        *slot = v;
-    }
-}
 
 #[cfg(test)]
 mod tests {

@@ -1,7 +1,7 @@
 //! The body of an autoencoder: the encoder network from inputs to the features its bottleneck
 //! reads, and the decoder network from codes back to input space (logits). Every kind of model
 //! (the bottlenecks: a plain code, a sparse code, a Gaussian code) is built over a [`Body`], so a
-//! new body (the convolutional one of a later issue) is one new file implementing the trait and
+//! new body (such as the convolutional one, `conv.rs`) is one new file implementing the trait and
 //! one line in [`build`].
 
 use ae_core::Activation;
@@ -66,6 +66,8 @@ pub struct HeadSite<'a> {
 pub enum BodyConfig {
     /// Fully-connected layers.
     Dense(DenseBodyConfig),
+    /// Stages of strided convolutions.
+    Conv(crate::conv::ConvSpec),
 }
 
 /// A fully-connected body: `input -> hidden... ` in the encoder, `code -> decoder_hidden... ->
@@ -106,6 +108,9 @@ pub fn build<H>(
 ) -> Result<(Box<dyn Body>, H)> {
     match cfg {
         BodyConfig::Dense(c) => DenseBody::build(c, code_dim, vb, head).map(|(b, h)| (Box::new(b) as Box<dyn Body>, h)),
+        BodyConfig::Conv(c) => {
+            crate::conv::ConvBody::build(c, code_dim, vb, head).map(|(b, h)| (Box::new(b) as Box<dyn Body>, h))
+        }
     }
 }
 

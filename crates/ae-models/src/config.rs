@@ -9,6 +9,7 @@ use ae_core::Activation;
 
 use crate::ModelError;
 use crate::body::{self, BodyConfig, HeadSite};
+use crate::conv::ConvSpec;
 use crate::bottleneck::{Bottleneck, GaussianCode, PlainCode, SparseCode};
 use crate::error::check_width;
 use crate::likelihood::Likelihood;
@@ -39,6 +40,8 @@ pub struct ModelConfig {
 pub enum BodySpec {
     /// Fully-connected layers.
     Dense(DenseSpec),
+    /// Stages of strided convolutions (`--body conv`).
+    Conv(ConvSpec),
 }
 
 /// A fully-connected body.
@@ -307,22 +310,20 @@ impl ModelConfig {
         }
     }
 
-    /// The dense body's fields (the only body so far).
-    pub fn dense(&self) -> &DenseSpec {
-        let BodySpec::Dense(d) = &self.body;
-        d
-    }
-
-    /// The dense body's fields, to set.
-    pub fn dense_mut(&mut self) -> &mut DenseSpec {
-        let BodySpec::Dense(d) = &mut self.body;
-        d
+    /// The dense body's fields, where the body is dense.
+    pub fn dense(&self) -> Option<&DenseSpec> {
+        match &self.body {
+            BodySpec::Dense(d) => Some(d),
+            BodySpec::Conv(_) => None,
+        }
     }
 
     /// The body part as [`crate::body::build`] takes it.
     pub fn body_config(&self) -> BodyConfig {
-        let d = self.dense();
-        BodyConfig::dense(d.input_dim, &d.hidden, d.decoder_widths(), d.activation)
+        match &self.body {
+            BodySpec::Dense(d) => BodyConfig::dense(d.input_dim, &d.hidden, d.decoder_widths(), d.activation),
+            BodySpec::Conv(c) => BodyConfig::Conv(c.clone()),
+        }
     }
 
     /// The default parts of a preset named on the command line.
@@ -337,7 +338,7 @@ impl ModelConfig {
 
     /// Refuses out-of-range fields, naming them: each part checks its own.
     pub fn validate(&self) -> Result<(), ModelError> {
-        self.dense().validate()?;
+        self.body.validate()?;
         self.bottleneck.validate()
     }
 
@@ -348,19 +349,69 @@ impl ModelConfig {
     }
 
     /// `(inputs, outputs)` of every dense layer the model will have (encoder, the bottleneck's
-    /// head, decoder), for estimating its memory before building it.
+    /// head, decoder); a convolutional body's dense layers are the head and the decoder's first.
     pub fn layers(&self) -> Vec<(usize, usize)> {
-        let d = self.dense();
         let pairs = |w: &[usize]| w.windows(2).map(|w| (w[0], w[1])).collect::<Vec<_>>();
-        let enc: Vec<usize> = std::iter::once(d.input_dim).chain(d.hidden.iter().copied()).collect();
-        let dec: Vec<usize> =
-            std::iter::once(self.bottleneck.code_dim()).chain(d.decoder_widths()).chain([d.input_dim]).collect();
-        [pairs(&enc), self.bottleneck.layers(d.features()), pairs(&dec)].concat()
+        let code = self.bottleneck.code_dim();
+        match &self.body {
+            BodySpec::Dense(d) => {
+                let enc: Vec<usize> = std::iter::once(d.input_dim).chain(d.hidden.iter().copied()).collect();
+                let dec: Vec<usize> = std::iter::once(code).chain(d.decoder_widths()).chain([d.input_dim]).collect();
+                [pairs(&enc), self.bottleneck.layers(d.features()), pairs(&dec)].concat()
+            }
+            BodySpec::Conv(c) => {
+                let features = c.stages().map(|s| c.features(&s)).unwrap_or(0);
+                [self.bottleneck.layers(features), vec![(code, features)]].concat()
+            }
+        }
+    }
+
+    /// `(parameters, outputs per example)` of every layer, for estimating the memory training
+    /// takes before building the model.
+    pub fn layer_sizes(&self) -> Vec<(u128, u128)> {
+        let dense = |&(i, o): &(usize, usize)| (i as u128 * o as u128 + o as u128, o as u128);
+        match &self.body {
+            BodySpec::Dense(_) => self.layers().iter().map(dense).collect(),
+            BodySpec::Conv(c) => {
+                let features = c.stages().map(|s| c.features(&s)).unwrap_or(0);
+                let head = self.bottleneck.layers(features);
+                [c.layer_sizes(self.bottleneck.code_dim()), head.iter().map(dense).collect()].concat()
+            }
+        }
     }
 
     /// Features per example the model expects.
     pub fn input_dim(&self) -> usize {
-        self.dense().input_dim
+        match &self.body {
+            BodySpec::Dense(d) => d.input_dim,
+            BodySpec::Conv(c) => c.input_dim(),
+        }
+    }
+}
+
+impl BodySpec {
+    /// The part's name, as in the config's `kind` field and `--body`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            BodySpec::Dense(_) => "dense",
+            BodySpec::Conv(_) => "conv",
+        }
+    }
+
+    /// Refuses out-of-range fields, naming them.
+    pub fn validate(&self) -> Result<(), ModelError> {
+        match self {
+            BodySpec::Dense(d) => d.validate(),
+            BodySpec::Conv(c) => c.validate(),
+        }
+    }
+
+    /// Sets the shape of one example, `(channels, height, width)`, as the data has it.
+    pub fn set_input(&mut self, channels: usize, height: usize, width: usize) {
+        match self {
+            BodySpec::Dense(d) => d.input_dim = channels * height * width,
+            BodySpec::Conv(c) => c.input = [channels, height, width],
+        }
     }
 }
 

@@ -188,7 +188,7 @@ mod tests {
                       "train": {"noise": "gaussian:0.3"}}"#;
         let cfg = RunConfig::parse(old, Path::new("old.json")).unwrap();
         assert_eq!((cfg.format, cfg.model.kind()), (CONFIG_FORMAT, "denoising"));
-        assert_eq!(cfg.model.dense().hidden, [16]);
+        assert_eq!(cfg.model.dense().unwrap().hidden, [16]);
         assert_eq!(cfg.model.bottleneck.code_dim(), 4);
         assert_eq!(cfg.model.likelihood, ae_models::Likelihood::SquaredError);
         // A format-1 model section without a kind named the stacked model's fields.

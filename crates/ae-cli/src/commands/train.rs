@@ -56,9 +56,10 @@ pub fn run(a: &TrainArgs) -> anyhow::Result<()> {
         Box::new(interrupt.clone()),
     ];
     eprintln!(
-        "{} {} ({} parameters) on {}: {} train{} / {} validation / {} test examples, into {} ({})",
+        "{} {}{} ({} parameters) on {}: {} train{} / {} validation / {} test examples, into {} ({})",
         if resume { "resuming" } else { "training" },
         cfg.model.kind(),
+        if cfg.model.body.kind() == "dense" { String::new() } else { format!(" with a {} body", cfg.model.body.kind()) },
         params.count(),
         data.name,
         data.training_rows().len(),
@@ -160,10 +161,20 @@ fn data_stem(cfg: &ae_data::DataConfig) -> String {
 /// make MSE the default likelihood, where Bernoulli cross-entropy has no meaning.
 fn fit_model_to_data(cfg: &mut RunConfig, data: &Dataset, a: &TrainArgs) -> anyhow::Result<()> {
     cfg.data.sample = Some(data.shape);
+    match data.shape {
+        ae_data::SampleShape::Image { channels, height, width } => cfg.model.body.set_input(channels, height, width),
+        ae_data::SampleShape::Features(n) if cfg.model.body.kind() == "dense" => cfg.model.body.set_input(1, 1, n),
+        ae_data::SampleShape::Features(n) => {
+            return Err(usage(format!(
+                "--body {}: the data holds rows of {n} features, not images; a convolutional body needs images \
+                 (an image folder, IDX images, or an .npy/.safetensors array of shape (n, channels, height, width))",
+                cfg.model.body.kind()
+            )));
+        }
+    }
     if cfg.data.path.is_none() {
         return Ok(());
     }
-    cfg.model.dense_mut().input_dim = data.shape.features();
     if a.likelihood.is_none() && a.config.is_none() {
         let (lo, hi) =
             (data.train.images.min_all()?.to_scalar::<f32>()?, data.train.images.max_all()?.to_scalar::<f32>()?);
