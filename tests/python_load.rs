@@ -1,5 +1,5 @@
 //! The weights are usable elsewhere: `tests/python/load_checkpoint.py` rebuilds stacked,
-//! denoising and variational models from `config.json` and the safetensors checkpoint with numpy
+//! denoising and variational models, dense and convolutional, from `config.json` and the safetensors checkpoint with numpy
 //! alone (nn.Linear's arithmetic, the names documented in docs/run-directory.md) and must get
 //! ae's reconstructions within 1e-5. Needs a Python with numpy (`cargo xtask setup` installs
 //! `python3-numpy`); without one the test fails, naming what is missing.
@@ -19,6 +19,25 @@ fn a_checkpoint_loads_in_numpy_with_the_same_reconstructions() {
         ("stacked", vec!["--epochs", "2"]),
         ("denoising", vec!["--model", "denoising", "--epochs", "2", "--activation", "tanh"]),
         ("vae", vec!["--model", "vae", "--epochs", "2"]),
+        ("conv", vec!["--body", "conv", "--epochs", "2", "--conv-channels", "4,8", "--norm", "group:2"]),
+        ("conv-vae", vec!["--model", "vae", "--body", "conv", "--epochs", "2", "--conv-channels", "4,6,8"]),
+        (
+            "conv-nearest",
+            vec![
+                "--body",
+                "conv",
+                "--epochs",
+                "2",
+                "--conv-channels",
+                "4,8",
+                "--upsample",
+                "nearest",
+                "--kernel",
+                "5",
+                "--padding",
+                "2",
+            ],
+        ),
     ] {
         let run = tmp.path().join(name);
         common::train_tiny(&run, &extra);

@@ -51,24 +51,16 @@ pub fn metrics(run: &Path) -> Vec<serde_json::Value> {
         .collect()
 }
 
-/// Trains a tiny stacked model on digits into `run` (400 training images, 16-4 widths, quiet),
-/// with `extra` flags appended (others than these, e.g. `--model`, `--epochs`), and asserts success.
+/// Trains a tiny stacked model on digits into `run` (400 training images, 16-4 widths, quiet;
+/// with `--body conv` in `extra`, the conv body's own widths), with `extra` flags appended (others
+/// than these, e.g. `--model`, `--epochs`), and asserts success.
 pub fn train_tiny(run: &Path, extra: &[&str]) {
-    let mut args = vec![
-        "train",
-        "--train-limit",
-        "400",
-        "--test-limit",
-        "50",
-        "--hidden",
-        "16",
-        "--code-dim",
-        "4",
-        "--progress",
-        "none",
-        "--run-dir",
-        run.to_str().expect("utf-8 path"),
-    ];
+    let conv = extra.windows(2).any(|w| w == ["--body", "conv"]);
+    let mut args = vec!["train", "--train-limit", "400", "--test-limit", "50"];
+    if !conv {
+        args.extend(["--hidden", "16"]);
+    }
+    args.extend(["--code-dim", "4", "--progress", "none", "--run-dir", run.to_str().expect("utf-8 path")]);
     args.extend_from_slice(extra);
     ok(&args);
 }

@@ -6,6 +6,7 @@
 // The argument structs' doc comments are clap's `--help` text, written for a terminal, not rustdoc.
 #[allow(rustdoc::invalid_html_tags, rustdoc::broken_intra_doc_links)]
 pub mod args;
+pub mod body_flags;
 pub mod commands;
 pub mod config;
 pub mod data_flags;
@@ -14,7 +15,6 @@ pub mod interrupt;
 pub mod lock;
 pub mod memory;
 pub mod model_flags;
-pub mod body_flags;
 pub mod progress;
 pub mod rundir;
 

@@ -61,7 +61,6 @@ pub fn apply(model: &mut ModelConfig, a: &TrainArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,8 +9,8 @@ use ae_core::Activation;
 
 use crate::ModelError;
 use crate::body::{self, BodyConfig, HeadSite};
-use crate::conv::ConvSpec;
 use crate::bottleneck::{Bottleneck, GaussianCode, PlainCode, SparseCode};
+use crate::conv::ConvSpec;
 use crate::error::check_width;
 use crate::likelihood::Likelihood;
 use crate::sparse::SparseConfig;

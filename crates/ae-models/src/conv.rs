@@ -165,7 +165,8 @@ impl ConvSpec {
     /// Every stage's sizes, refusing a geometry that does not map back exactly, naming the
     /// layer and sizes.
     pub fn stages(&self) -> std::result::Result<Vec<Stage>, ModelError> {
-        let invalid = |field: String, value: String, expected: String| ModelError::InvalidConfig { field, value, expected };
+        let invalid =
+            |field: String, value: String, expected: String| ModelError::InvalidConfig { field, value, expected };
         let [c, h, w] = self.input;
         for (i, v) in self.input.iter().enumerate() {
             check_width(format!("body.input[{i}]"), *v)?;
@@ -180,9 +181,11 @@ impl ConvSpec {
         for (i, &ch) in self.channels.iter().enumerate() {
             check_width(format!("body.channels[{i}]"), ch)?;
         }
-        for (field, v, max) in
-            [("kernel", self.kernel, MAX_KERNEL), ("stride", self.stride, MAX_KERNEL), ("padding", self.padding, MAX_KERNEL)]
-        {
+        for (field, v, max) in [
+            ("kernel", self.kernel, MAX_KERNEL),
+            ("stride", self.stride, MAX_KERNEL),
+            ("padding", self.padding, MAX_KERNEL),
+        ] {
             let lo = usize::from(field != "padding");
             if v < lo || v > max {
                 return Err(invalid(format!("body.{field}"), v.to_string(), format!("from {lo} to {max}")));
@@ -239,7 +242,13 @@ impl ConvSpec {
                     format!("groups dividing every stage's channels ({out_ch} at stage {i})"),
                 ));
             }
-            stages.push(Stage { in_channels: in_ch, out_channels: out_ch, in_size: size, out_size: (oh, ow), output_padding });
+            stages.push(Stage {
+                in_channels: in_ch,
+                out_channels: out_ch,
+                in_size: size,
+                out_size: (oh, ow),
+                output_padding,
+            });
             (in_ch, size) = (out_ch, (oh, ow));
         }
         Ok(stages)
@@ -284,7 +293,10 @@ impl ConvSpec {
             let (i, o) = (s.out_channels as u128, s.in_channels as u128);
             let last = j + 1 == stages.len();
             let up = if self.upsample == Upsample::Nearest { map(s.out_channels, s.in_size) } else { 0 };
-            sizes.push((i * o * k2 + o + if last { 0 } else { norm(s.in_channels) }, map(s.in_channels, s.in_size) + up));
+            sizes.push((
+                i * o * k2 + o + if last { 0 } else { norm(s.in_channels) },
+                map(s.in_channels, s.in_size) + up,
+            ));
         }
         sizes
     }
@@ -331,7 +343,12 @@ impl ConvLayer {
 /// Initialised as PyTorch's layers are: weights and biases uniform in `±1/sqrt(fan_in)`, with
 /// `fan_in` from the weight's second dimension times the kernel area (for a transposed
 /// convolution that is its output channels, as PyTorch computes it).
-fn conv_params(shape: (usize, usize, usize), fan_in_channels: usize, bias: usize, vb: &VarBuilder) -> Result<(Tensor, Tensor)> {
+fn conv_params(
+    shape: (usize, usize, usize),
+    fan_in_channels: usize,
+    bias: usize,
+    vb: &VarBuilder,
+) -> Result<(Tensor, Tensor)> {
     let (a, b, k) = shape;
     let bound = 1.0 / ((fan_in_channels * k * k) as f64).sqrt();
     let init = Init::Uniform { lo: -bound, up: bound };
@@ -403,9 +420,9 @@ impl ConvBody {
             let norm = if last { None } else { group_norm(spec.norm, cout, vbd.pp("norms").pp(j))? };
             decoder.push(ConvLayer { conv, norm, activate: !last });
         }
-        let bottom = stages.last().map_or((spec.input[0], spec.input[1], spec.input[2]), |s| {
-            (s.out_channels, s.out_size.0, s.out_size.1)
-        });
+        let bottom = stages
+            .last()
+            .map_or((spec.input[0], spec.input[1], spec.input[2]), |s| (s.out_channels, s.out_size.0, s.out_size.1));
         let body = Self { encoder, from_code, decoder, input: spec.input, bottom, activation: spec.activation };
         Ok((body, head))
     }
@@ -504,7 +521,12 @@ mod tests {
     fn odd_sizes_colour_and_nearest_upsampling_map_back_exactly() {
         for spec in [
             ConvSpec { input: [3, 31, 20], channels: vec![8, 8, 16], ..Default::default() },
-            ConvSpec { input: [3, 32, 24], upsample: Upsample::Nearest, norm: Norm::Group { groups: 4 }, ..Default::default() },
+            ConvSpec {
+                input: [3, 32, 24],
+                upsample: Upsample::Nearest,
+                norm: Norm::Group { groups: 4 },
+                ..Default::default()
+            },
             ConvSpec { input: [1, 9, 9], channels: vec![4], kernel: 4, stride: 3, padding: 0, ..Default::default() },
         ] {
             let stages = spec.stages().unwrap();
@@ -519,14 +541,28 @@ mod tests {
     fn geometries_that_cannot_map_back_are_refused_naming_the_layer() {
         for (spec, want) in [
             (
-                ConvSpec { input: [1, 28, 28], channels: vec![8, 8, 8], upsample: Upsample::Nearest, ..Default::default() },
+                ConvSpec {
+                    input: [1, 28, 28],
+                    channels: vec![8, 8, 8],
+                    upsample: Upsample::Nearest,
+                    ..Default::default()
+                },
                 "model.body.channels[2]: a stage from 7x7 to 4x4 is invalid",
             ),
-            (ConvSpec { input: [1, 2, 2], kernel: 5, padding: 1, ..Default::default() }, "model.body.channels[0]: a stage on 2x2"),
-            (ConvSpec { padding: 3, ..Default::default() }, "model.body.padding: 3 is invalid; expected less than the kernel (3)"),
+            (
+                ConvSpec { input: [1, 2, 2], kernel: 5, padding: 1, ..Default::default() },
+                "model.body.channels[0]: a stage on 2x2",
+            ),
+            (
+                ConvSpec { padding: 3, ..Default::default() },
+                "model.body.padding: 3 is invalid; expected less than the kernel (3)",
+            ),
             (ConvSpec { norm: Norm::Group { groups: 5 }, ..Default::default() }, "model.body.norm: group:5 is invalid"),
             (ConvSpec { channels: vec![], ..Default::default() }, "model.body.channels: 0 stages"),
-            (ConvSpec { kernel: 4, upsample: Upsample::Nearest, ..Default::default() }, "model.body.kernel: 4 is invalid"),
+            (
+                ConvSpec { kernel: 4, upsample: Upsample::Nearest, ..Default::default() },
+                "model.body.kernel: 4 is invalid",
+            ),
         ] {
             let err = spec.validate().unwrap_err().to_string();
             assert!(err.starts_with(want), "{err}");

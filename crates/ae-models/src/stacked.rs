@@ -205,7 +205,10 @@ mod tests {
             .unwrap_or_default();
         assert!(err.contains("unknown field `hiden`"), "{err}");
         let ok: crate::ModelConfig = serde_json::from_str(r#"{"bottleneck":{"kind":"plain","code_dim":2}}"#).unwrap();
-        assert_eq!((ok.input_dim(), ok.bottleneck.code_dim(), ok.dense().unwrap().hidden.clone()), (784, 2, vec![512, 256]));
+        assert_eq!(
+            (ok.input_dim(), ok.bottleneck.code_dim(), ok.dense().unwrap().hidden.clone()),
+            (784, 2, vec![512, 256])
+        );
         // and format 1, a kind with flat fields:
         let err = serde_json::from_str::<crate::ModelConfigV1>(r#"{"kind":"stacked","hiden":[3]}"#)
             .err()

@@ -59,7 +59,11 @@ pub fn run(a: &TrainArgs) -> anyhow::Result<()> {
         "{} {}{} ({} parameters) on {}: {} train{} / {} validation / {} test examples, into {} ({})",
         if resume { "resuming" } else { "training" },
         cfg.model.kind(),
-        if cfg.model.body.kind() == "dense" { String::new() } else { format!(" with a {} body", cfg.model.body.kind()) },
+        if cfg.model.body.kind() == "dense" {
+            String::new()
+        } else {
+            format!(" with a {} body", cfg.model.body.kind())
+        },
         params.count(),
         data.name,
         data.training_rows().len(),
