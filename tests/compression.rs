@@ -9,27 +9,7 @@ mod common;
 
 use std::path::Path;
 
-use ae::data::{DataConfig, Dataset};
-
 /// Writes the first `n` bundled test digits as PNGs into `dir`; returns their pixels.
-fn digits_as_png(dir: &Path, n: usize) -> Vec<Vec<u8>> {
-    std::fs::create_dir_all(dir).unwrap();
-    let data = Dataset::load(&DataConfig::default(), 0, &candle_core::Device::Cpu).unwrap();
-    let images = data.test.images.narrow(0, 0, n).unwrap().to_vec2::<f32>().unwrap();
-    images
-        .iter()
-        .enumerate()
-        .map(|(i, img)| {
-            let bytes: Vec<u8> = img.iter().map(|v| (v * 255.0).round() as u8).collect();
-            image::GrayImage::from_raw(28, 28, bytes.clone())
-                .unwrap()
-                .save(dir.join(format!("digit-{i}.png")))
-                .unwrap();
-            bytes
-        })
-        .collect()
-}
-
 fn psnr(a: &[u8], b: &[u8]) -> f64 {
     let mse =
         a.iter().zip(b).map(|(x, y)| ((f64::from(*x) - f64::from(*y)) / 255.0).powi(2)).sum::<f64>() / a.len() as f64;
@@ -54,7 +34,7 @@ fn compress_decompress_and_the_compression_report() {
         "--run-dir",
         r,
     ]);
-    let originals = digits_as_png(&tmp.path().join("in"), 64);
+    let originals = common::digits_as_png(&tmp.path().join("in"), 64);
 
     let mut sizes = Vec::new();
     for quant in ["f32", "f16", "u8"] {

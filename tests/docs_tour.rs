@@ -1,5 +1,5 @@
 //! The docs' commands run: every `ae` command of the README's "A short tour" block and of the
-//! shell blocks in the guides (getting started, denoising, sparse, anomaly) is executed, in
+//! shell blocks in the guides (getting started, denoising, sparse, anomaly, conv) is executed, in
 //! order, each document in its own scratch folder, and must succeed. To keep the test short,
 //! training runs 1 epoch (2 for a resume) on 1,000 training and 200 test images. Left out, with
 //! the reason printed: `cargo xtask download` (it writes into the repository; `xtask`'s own tests
@@ -86,7 +86,14 @@ fn scratch(root: &Path) -> tempfile::TempDir {
 fn every_command_of_the_readme_tour_and_the_guides_runs() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let (mut ran, mut left_out) = (0, Vec::new());
-    let docs = ["README.md", "docs/getting-started.md", "docs/denoising.md", "docs/sparse.md", "docs/anomaly.md"];
+    let docs = [
+        "README.md",
+        "docs/getting-started.md",
+        "docs/denoising.md",
+        "docs/sparse.md",
+        "docs/anomaly.md",
+        "docs/conv.md",
+    ];
     for file in docs {
         let text = std::fs::read_to_string(root.join(file)).unwrap();
         let tmp = scratch(root);

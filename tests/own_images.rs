@@ -145,6 +145,59 @@ fn colour_patches_of_photographs_train_denoise_and_compress_at_their_own_size() 
     }
 }
 
+/// A conv body on the colour patches: three-channel convolutions at the patches' own size, with
+/// group norm and a four-stage body, and colour pictures out of denoise and decompress.
+#[test]
+fn colour_patches_train_a_conv_body_and_come_back_in_colour() {
+    let dir = tempfile::tempdir().unwrap();
+    let folder = photo_patches(dir.path());
+    let run = dir.path().join("conv");
+    common::train_on(
+        &folder,
+        &run,
+        &[
+            "--body",
+            "conv",
+            "--conv-channels",
+            "16,32,32,64",
+            "--norm",
+            "group:8",
+            "--code-dim",
+            "48",
+            "--epochs",
+            "25",
+            "--batch-size",
+            "32",
+            "--noise",
+            "gaussian:0.3",
+        ],
+    );
+    let cfg: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("config.json")).unwrap()).unwrap();
+    assert_eq!(cfg["model"]["body"]["input"], serde_json::json!([3, 32, 32]), "{cfg}");
+    let v = common::eval_json(&run, &[]);
+    eprintln!("conv body on colour patches: {v}");
+    let (noisy, denoised) = (v["psnr_noisy"].as_f64().unwrap(), v["psnr_denoised"].as_f64().unwrap());
+    assert!(denoised > noisy + 3.0, "denoised {denoised} dB, noisy {noisy} dB");
+    let out = dir.path().join("clean.png");
+    ok(&["denoise", "--run", s(&run), "--input", s(&folder.join("coffee/03-07.png")), "--output", s(&out)]);
+    assert_eq!(rgb(&out).len(), 3 * 32 * 32);
+    let aec = dir.path().join("patches.aec");
+    ok(&["compress", "--run", s(&run), "--data", s(&folder), "--quant", "f32", "--out", s(&aec)]);
+    let rebuilt = dir.path().join("rebuilt");
+    ok(&["decompress", "--run", s(&run), "--input", s(&aec), "--out", s(&rebuilt)]);
+    let (mut ours, mut flat) = (0.0, 0.0);
+    for f in ["astronaut/00-00.png", "coffee/03-07.png", "chelsea/04-04.png"] {
+        let (o, d) = (rgb(&folder.join(f)), rgb(&rebuilt.join(f)));
+        let mean = o.iter().sum::<f32>() / o.len() as f32;
+        (ours, flat) = (ours + mse(&d, &o), flat + mse(&vec![mean; o.len()], &o));
+    }
+    eprintln!("conv: rebuilt patches' mean MSE {:.4}, their flat means' {:.4}", ours / 3.0, flat / 3.0);
+    assert!(ours < flat, "rebuilt MSE {ours} vs the flat patches' {flat}");
+    let reconstructions = image::open(run.join("reconstructions.png")).unwrap();
+    assert_eq!(reconstructions.color(), image::ColorType::Rgb8, "reconstructions.png is in colour");
+}
+
 /// The Fashion-MNIST test images as `root/<class name>/<index>.png`, the first `per_class` of
 /// each class.
 fn fashion_folder(root: &Path, per_class: usize) -> PathBuf {

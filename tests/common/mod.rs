@@ -168,3 +168,22 @@ pub fn python(py: impl AsRef<std::ffi::OsStr>, script: &str) {
     let out = Command::new(py).args(["-c", script]).output().expect("python runs");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 }
+
+/// Writes the first `n` test digits as 28x28 PNGs into `dir` and returns their pixels.
+pub fn digits_as_png(dir: &Path, n: usize) -> Vec<Vec<u8>> {
+    std::fs::create_dir_all(dir).unwrap();
+    let data = ae::data::Dataset::load(&ae::data::DataConfig::default(), 0, &candle_core::Device::Cpu).unwrap();
+    let images = data.test.images.narrow(0, 0, n).unwrap().to_vec2::<f32>().unwrap();
+    images
+        .iter()
+        .enumerate()
+        .map(|(i, img)| {
+            let bytes: Vec<u8> = img.iter().map(|v| (v * 255.0).round() as u8).collect();
+            image::GrayImage::from_raw(28, 28, bytes.clone())
+                .unwrap()
+                .save(dir.join(format!("digit-{i}.png")))
+                .unwrap();
+            bytes
+        })
+        .collect()
+}

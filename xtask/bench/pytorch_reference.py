@@ -52,6 +52,76 @@ def mlp(widths):
     return nn.Sequential(*layers)
 
 
+def conv_features(channels, side=28):
+    """Features after stride-2 stages of 3x3 convolutions with padding 1 on `side`x`side` maps."""
+    for _ in channels:
+        side = (side + 2 - 3) // 2 + 1
+    return channels[-1] * side * side, side
+
+
+def conv_encoder_body(channels, in_channels=1, side=28):
+    """ae's conv body's encoder up to the head: Conv2d(3x3, stride 2, padding 1) - ReLU per stage,
+    flattened."""
+    layers, c = [nn.Unflatten(1, (in_channels, side, side))], in_channels
+    for out in channels:
+        layers += [nn.Conv2d(c, out, 3, stride=2, padding=1), nn.ReLU()]
+        c = out
+    return nn.Sequential(*layers, nn.Flatten())
+
+
+def conv_decoder(channels, code_dim, in_channels=1, side=28):
+    """ae's conv body's decoder: Linear - ReLU - reshape, then ConvTranspose2d(3x3, stride 2,
+    padding 1, output padding restoring each stage's size) - ReLU per stage, logits last."""
+    sizes = [side]
+    for _ in channels:
+        sizes.append((sizes[-1] + 2 - 3) // 2 + 1)
+    features = channels[-1] * sizes[-1] ** 2
+    layers = [nn.Linear(code_dim, features), nn.ReLU(), nn.Unflatten(1, (channels[-1], sizes[-1], sizes[-1]))]
+    outs = [in_channels, *channels[:-1]]
+    for j, (cin, cout) in enumerate(zip(reversed(channels), reversed(outs))):
+        size_in, size_out = sizes[len(channels) - j], sizes[len(channels) - j - 1]
+        op = size_out - ((size_in - 1) * 2 - 2 + 3)
+        layers.append(nn.ConvTranspose2d(cin, cout, 3, stride=2, padding=1, output_padding=op))
+        if j + 1 < len(channels):
+            layers.append(nn.ReLU())
+    return nn.Sequential(*layers, nn.Flatten())
+
+
+class ConvAe(nn.Module):
+    """ae's `--body conv` with a plain code."""
+
+    def __init__(self, channels, code_dim):
+        super().__init__()
+        self.encoder = nn.Sequential(conv_encoder_body(channels), nn.Linear(conv_features(channels)[0], code_dim))
+        self.decoder = conv_decoder(channels, code_dim)
+
+    def forward(self, x):
+        return self.decoder(self.encoder(x))
+
+
+class ConvVae(nn.Module):
+    """ae's `--model vae --body conv`."""
+
+    def __init__(self, channels, code_dim):
+        super().__init__()
+        features = conv_features(channels)[0]
+        self.body = conv_encoder_body(channels)
+        self.mean = nn.Linear(features, code_dim)
+        self.log_var = nn.Linear(features, code_dim)
+        self.decoder = conv_decoder(channels, code_dim)
+
+    encoder = lambda self, x: self.mean(self.body(x))  # noqa: E731
+    forward = lambda self, x: self.decoder(self.encoder(x))  # noqa: E731
+
+    def elbo_terms(self, x):
+        h = self.body(x)
+        mu, log_var = self.mean(h), self.log_var(h)
+        z = mu + torch.exp(0.5 * log_var) * torch.randn_like(mu)
+        recon = F.binary_cross_entropy_with_logits(self.decoder(z), x, reduction="none").sum(1)
+        kl = -0.5 * (1 + log_var - mu.pow(2) - log_var.exp()).sum(1)
+        return recon, kl
+
+
 class StackedAe(nn.Module):
     def __init__(self, hidden, code_dim, input_dim=784, l1=None):
         super().__init__()
@@ -95,7 +165,7 @@ class Vae(nn.Module):
 def loss_fn(model, x, target=None, penalty=True):
     """Per-example loss averaged over the batch: BCE summed over pixels (against `target`, the
     clean images, when `x` is corrupted), plus the KL for the VAE."""
-    if isinstance(model, Vae):
+    if isinstance(model, (Vae, ConvVae)):
         recon, kl = model.elbo_terms(x)
         return (recon + kl).mean()
     if getattr(model, "l1", None) is not None:
@@ -167,6 +237,8 @@ def main():
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--model", choices=("stacked", "vae"), default="stacked")
     p.add_argument("--hidden", default="512,256")
+    p.add_argument("--body", choices=("dense", "conv"), default="dense")
+    p.add_argument("--conv-channels", default="32,64")
     p.add_argument("--code-dim", type=int, default=64)
     p.add_argument("--noise-sigma", type=float, default=None, help="train as a denoising autoencoder")
     p.add_argument("--l1", type=float, default=None, help="train as a sparse autoencoder with this L1 weight")
@@ -180,7 +252,11 @@ def main():
     torch.manual_seed(a.seed)
     test = load(a.data_dir, "t10k-images-idx3-ubyte").reshape(-1, 784).float() / 255.0
     hidden = [int(h) for h in a.hidden.split(",") if h]
-    model = Vae(hidden, a.code_dim) if a.model == "vae" else StackedAe(hidden, a.code_dim, l1=a.l1)
+    if a.body == "conv":
+        channels = [int(c) for c in a.conv_channels.split(",")]
+        model = ConvVae(channels, a.code_dim) if a.model == "vae" else ConvAe(channels, a.code_dim)
+    else:
+        model = Vae(hidden, a.code_dim) if a.model == "vae" else StackedAe(hidden, a.code_dim, l1=a.l1)
     if a.infer_only:
         model.load_state_dict(torch.load(a.infer_only))
         rates = throughput(model, test, a)

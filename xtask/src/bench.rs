@@ -51,8 +51,13 @@ const STACKED_SHAPE: &[&str] = &["--hidden", "512,256", "--code-dim", "64", "--a
 /// Its matrix products.
 const STACKED_PRODUCTS: &[(usize, usize)] = &[(784, 512), (512, 256), (256, 64), (64, 256), (256, 512), (512, 784)];
 
+/// The default conv body's products per example: each convolution as the matrix product of its
+/// patches (`in_channels x k x k`) with its output map (`out_channels x positions`).
+const CONV_PRODUCTS: &[(usize, usize)] =
+    &[(9, 32 * 196), (288, 64 * 49), (3136, 16), (16, 3136), (288, 64 * 49), (9, 32 * 196)];
+
 /// Adding a row (a new kind of autoencoder) is one entry here plus its branch in the script.
-const ROWS: [Row; 4] = [
+const ROWS: [Row; 6] = [
     Row {
         name: "stacked 784-512-256-64 ReLU, BCE",
         ae: &["--model", "stacked"],
@@ -90,6 +95,25 @@ const ROWS: [Row; 4] = [
         metric: "recon_per_pixel",
         context: None,
     },
+    Row {
+        name: "conv stacked 1-32-64 (3x3, stride 2), code 16, BCE",
+        ae: &["--model", "stacked", "--body", "conv"],
+        shape: &["--code-dim", "16", "--loss", "bce"],
+        torch: &["--model", "stacked", "--body", "conv", "--code-dim", "16"],
+        products: CONV_PRODUCTS,
+        metric: "recon_per_pixel",
+        context: None,
+    },
+    Row {
+        name: "conv vae 1-32-64 (3x3, stride 2), code 16, Bernoulli",
+        ae: &["--model", "vae", "--body", "conv"],
+        shape: &["--code-dim", "16"],
+        torch: &["--model", "vae", "--body", "conv", "--code-dim", "16"],
+        // The two 3136 -> 16 heads count as one 3136 -> 32 product.
+        products: &[(9, 32 * 196), (288, 64 * 49), (3136, 32), (16, 3136), (288, 64 * 49), (9, 32 * 196)],
+        metric: "neg_elbo",
+        context: None,
+    },
 ];
 
 /// Training examples per epoch (Fashion-MNIST's training split, no validation).
@@ -119,6 +143,8 @@ struct Args {
     write: bool,
     /// `AE_MATMUL` for the build measured: auto (what this machine's build picks), openblas, rust.
     backend: String,
+    /// `--rows TEXT`: only the rows whose name starts with it, written to a section of their own.
+    rows: Option<String>,
 }
 
 fn parse(args: &[String]) -> anyhow::Result<Args> {
@@ -127,7 +153,14 @@ fn parse(args: &[String]) -> anyhow::Result<Args> {
         .map(|d| root().join(d))
         .find(|d| d.is_dir())
         .unwrap_or_else(|| root().join("data/fashion-mnist"));
-    let mut a = Args { epochs: 10, threads: vec![1, 2], data_dir: default_dir, write: true, backend: "auto".into() };
+    let mut a = Args {
+        epochs: 10,
+        threads: vec![1, 2],
+        data_dir: default_dir,
+        write: true,
+        backend: "auto".into(),
+        rows: None,
+    };
     let mut it = args.iter();
     while let Some(flag) = it.next() {
         let mut value = || it.next().cloned().map_or_else(|| usage(format!("bench: {flag} needs a value")), Ok);
@@ -149,6 +182,14 @@ fn parse(args: &[String]) -> anyhow::Result<Args> {
             }
             "--data-dir" => a.data_dir = PathBuf::from(value()?),
             "--no-write" => a.write = false,
+            "--rows" => {
+                let prefix = value()?;
+                if !ROWS.iter().any(|r| r.name.starts_with(&prefix)) {
+                    let names: Vec<&str> = ROWS.iter().map(|r| r.name).collect();
+                    return usage(format!("bench: --rows {prefix:?} names no row; rows begin: {}", names.join("; ")));
+                }
+                a.rows = Some(prefix);
+            }
             "--backend" => {
                 a.backend = value()?;
                 if !["auto", "openblas", "rust"].contains(&a.backend.as_str()) {
@@ -157,7 +198,7 @@ fn parse(args: &[String]) -> anyhow::Result<Args> {
             }
             other => {
                 return usage(format!(
-                    "bench: unknown flag {other:?}; expected --epochs, --threads, --data-dir, --backend or --no-write"
+                    "bench: unknown flag {other:?}; expected --epochs, --threads, --data-dir, --backend, --rows or --no-write"
                 ));
             }
         }
@@ -188,7 +229,7 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     let mut train_lines = Vec::new();
     let mut infer_lines = Vec::new();
     let mut torch_version = String::new();
-    for row in &ROWS {
+    for row in ROWS.iter().filter(|r| a.rows.as_ref().is_none_or(|p| r.name.starts_with(p.as_str()))) {
         for &threads in &a.threads {
             let run_dir = std::env::temp_dir().join(format!("ae-bench-{}-{threads}", std::process::id()));
             let weights = run_dir.with_extension("pt");
@@ -237,7 +278,13 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     if a.write {
         // One section per backend, so the figures of the build a fresh machine gets (pure Rust)
         // and those of the OpenBLAS build stand side by side.
-        let section = if pure_rust { "xtask-bench-pure-rust" } else { "xtask-bench" };
+        let base = if pure_rust { "xtask-bench-pure-rust" } else { "xtask-bench" };
+        // A subset of rows gets a section of its own, leaving the full table as it was.
+        let section = match &a.rows {
+            Some(p) => format!("{base}-{}", p.split_whitespace().next().unwrap_or("rows")),
+            None => base.to_string(),
+        };
+        let section = section.as_str();
         write_section(&root().join("docs/benchmarks.md"), section, &table)?;
         eprintln!("wrote the {section} section of docs/benchmarks.md");
     }
@@ -267,7 +314,7 @@ fn render(lines: &[String], infer: &[String], a: &Args, torch_version: &str, ae_
     let threads: Vec<String> = a.threads.iter().map(usize::to_string).collect();
     format!(
         "Measured {date} on {cpu} ({cores} cores), {rustc}, candle 0.11.1, `{ae_version}`, PyTorch {torch_version}.\n\
-         Command: `cargo xtask bench --epochs {} --threads {} --backend {}` (data: `{}`).\n\n\
+         Command: `cargo xtask bench --epochs {} --threads {} --backend {}{}` (data: `{}`).\n\n\
          Fashion-MNIST, 60,000 training images (no validation split), batch 128, Adam 1e-3, {} epochs. \
          Seconds per epoch: median over epochs 2..{} (epoch 1 is warm-up), training loop only. \
          Peak RSS: the process's VmHWM. Test loss on the 10,000 test images after the last epoch: `recon_per_pixel` (BCE per pixel, the penalty left out) for the stacked and sparse rows, \
@@ -286,6 +333,7 @@ fn render(lines: &[String], infer: &[String], a: &Args, torch_version: &str, ae_
         a.epochs,
         threads.join(","),
         a.backend,
+        a.rows.as_ref().map(|r| format!(" --rows {r:?}")).unwrap_or_default(),
         a.data_dir.display(),
         a.epochs,
         a.epochs,

@@ -198,7 +198,7 @@ impl ConvSpec {
                 format!("less than the kernel ({})", self.kernel),
             ));
         }
-        if self.upsample == Upsample::Nearest && self.kernel % 2 == 0 {
+        if self.upsample == Upsample::Nearest && self.kernel.is_multiple_of(2) {
             return Err(invalid(
                 "body.kernel".into(),
                 self.kernel.to_string(),
@@ -234,7 +234,7 @@ impl ConvSpec {
                 ));
             }
             if let Norm::Group { groups } = self.norm
-                && out_ch % groups != 0
+                && !out_ch.is_multiple_of(groups)
             {
                 return Err(invalid(
                     "body.norm".into(),
