@@ -7,9 +7,6 @@
 
 mod common;
 
-use std::path::Path;
-
-/// Writes the first `n` bundled test digits as PNGs into `dir`; returns their pixels.
 fn psnr(a: &[u8], b: &[u8]) -> f64 {
     let mse =
         a.iter().zip(b).map(|(x, y)| ((f64::from(*x) - f64::from(*y)) / 255.0).powi(2)).sum::<f64>() / a.len() as f64;

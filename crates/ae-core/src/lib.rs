@@ -17,6 +17,7 @@
 pub mod activation;
 pub mod autoencoder;
 pub mod bounded;
+pub mod conv;
 pub mod device;
 pub mod error;
 pub mod fused;

@@ -12,9 +12,10 @@ use std::fmt;
 use std::str::FromStr;
 
 use ae_core::Activation;
+use ae_core::conv;
 use ae_core::init::linear;
 use candle_core::{Module, Result, Tensor};
-use candle_nn::{Conv2d, Conv2dConfig, ConvTranspose2d, ConvTranspose2dConfig, GroupNorm, Init, Linear, VarBuilder};
+use candle_nn::{GroupNorm, Init, Linear, VarBuilder};
 use serde::{Deserialize, Serialize};
 
 use crate::ModelError;
@@ -305,38 +306,47 @@ impl ConvSpec {
 /// A convolution with its optional normalisation, and whether an activation follows.
 #[derive(Debug, Clone)]
 struct ConvLayer {
+    weight: Tensor,
+    bias: Tensor,
     conv: ConvOp,
     norm: Option<GroupNorm>,
     activate: bool,
 }
 
-#[derive(Debug, Clone)]
+/// What the layer's weight does; every convolution runs on ae's own CPU kernels
+/// ([`ae_core::conv`]).
+#[derive(Debug, Clone, Copy)]
 enum ConvOp {
     /// A convolution.
-    Conv(Conv2d),
-    /// A transposed convolution, cropped to `size` where its rows and columns need different
-    /// output paddings (candle takes one for both).
-    Transposed(ConvTranspose2d, (usize, usize)),
-    /// Nearest-neighbour upsampling to `size`, then a convolution.
-    Nearest(Conv2d, (usize, usize)),
+    Conv { stride: usize, padding: usize },
+    /// A transposed convolution growing the map to `size` (rows and columns may take different
+    /// output paddings).
+    Transposed { stride: usize, padding: usize, size: (usize, usize) },
+    /// Nearest-neighbour upsampling to `size`, then a stride-1 convolution keeping it.
+    Nearest { padding: usize, size: (usize, usize) },
 }
 
 impl ConvLayer {
     fn forward(&self, xs: &Tensor, activation: Activation) -> Result<Tensor> {
-        let ys = match &self.conv {
-            ConvOp::Conv(c) => c.forward(xs)?,
-            ConvOp::Transposed(c, (h, w)) => {
-                let ys = c.forward(xs)?;
-                let (_, _, yh, yw) = ys.dims4()?;
-                if (yh, yw) == (*h, *w) { ys } else { ys.narrow(2, 0, *h)?.narrow(3, 0, *w)? }
+        let (w, b) = (&self.weight, &self.bias);
+        // Without a normalisation between them, the activation runs in the convolution's pass.
+        let fused = (self.activate && self.norm.is_none()).then_some(activation);
+        let ys = match self.conv {
+            ConvOp::Conv { stride, padding } => conv::conv2d(xs, w, b, stride, padding, fused)?,
+            ConvOp::Transposed { stride, padding, size } => {
+                conv::conv_transpose2d(xs, w, b, stride, padding, size, fused)?
             }
-            ConvOp::Nearest(c, (h, w)) => c.forward(&xs.upsample_nearest2d(*h, *w)?)?,
+            ConvOp::Nearest { padding, size } => {
+                conv::conv2d(&xs.upsample_nearest2d(size.0, size.1)?, w, b, 1, padding, fused)?
+            }
         };
-        let ys = match &self.norm {
-            Some(n) => n.forward(&ys)?,
-            None => ys,
-        };
-        if self.activate { activation.apply(&ys) } else { Ok(ys) }
+        match &self.norm {
+            Some(n) => {
+                let ys = n.forward(&ys)?;
+                if self.activate { activation.apply(&ys) } else { Ok(ys) }
+            }
+            None => Ok(ys),
+        }
     }
 }
 
@@ -391,9 +401,9 @@ impl ConvBody {
         for (i, st) in stages.iter().enumerate() {
             let vc = vbe.pp("convs").pp(i);
             let (w, b) = conv_params((st.out_channels, st.in_channels, k), st.in_channels, st.out_channels, &vc)?;
-            let cfg = Conv2dConfig { padding: p, stride: s, ..Default::default() };
             let norm = group_norm(spec.norm, st.out_channels, vbe.pp("norms").pp(i))?;
-            encoder.push(ConvLayer { conv: ConvOp::Conv(Conv2d::new(w, Some(b), cfg)), norm, activate: true });
+            let conv = ConvOp::Conv { stride: s, padding: p };
+            encoder.push(ConvLayer { weight: w, bias: b, conv, norm, activate: true });
         }
         let features = spec.features(&stages);
         let head = head(HeadSite { vb: vbe, next_layer: 0, features })?;
@@ -404,21 +414,18 @@ impl ConvBody {
             let last = j + 1 == stages.len();
             let vc = vbd.pp("convs").pp(j);
             let (cin, cout) = (st.out_channels, st.in_channels);
-            let conv = match spec.upsample {
-                Upsample::Transposed => {
-                    let (w, b) = conv_params((cin, cout, k), cout, cout, &vc)?;
-                    let op = st.output_padding.0.max(st.output_padding.1);
-                    let cfg = ConvTranspose2dConfig { padding: p, output_padding: op, stride: s, dilation: 1 };
-                    ConvOp::Transposed(ConvTranspose2d::new(w, Some(b), cfg), st.in_size)
-                }
-                Upsample::Nearest => {
-                    let (w, b) = conv_params((cout, cin, k), cin, cout, &vc)?;
-                    let cfg = Conv2dConfig { padding: (k - 1) / 2, stride: 1, ..Default::default() };
-                    ConvOp::Nearest(Conv2d::new(w, Some(b), cfg), st.in_size)
-                }
+            let ((weight, bias), conv) = match spec.upsample {
+                Upsample::Transposed => (
+                    conv_params((cin, cout, k), cout, cout, &vc)?,
+                    ConvOp::Transposed { stride: s, padding: p, size: st.in_size },
+                ),
+                Upsample::Nearest => (
+                    conv_params((cout, cin, k), cin, cout, &vc)?,
+                    ConvOp::Nearest { padding: (k - 1) / 2, size: st.in_size },
+                ),
             };
             let norm = if last { None } else { group_norm(spec.norm, cout, vbd.pp("norms").pp(j))? };
-            decoder.push(ConvLayer { conv, norm, activate: !last });
+            decoder.push(ConvLayer { weight, bias, conv, norm, activate: !last });
         }
         let bottom = stages
             .last()
