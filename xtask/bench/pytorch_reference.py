@@ -99,29 +99,6 @@ class ConvAe(nn.Module):
         return self.decoder(self.encoder(x))
 
 
-class ConvVae(nn.Module):
-    """ae's `--model vae --body conv`."""
-
-    def __init__(self, channels, code_dim):
-        super().__init__()
-        features = conv_features(channels)[0]
-        self.body = conv_encoder_body(channels)
-        self.mean = nn.Linear(features, code_dim)
-        self.log_var = nn.Linear(features, code_dim)
-        self.decoder = conv_decoder(channels, code_dim)
-
-    encoder = lambda self, x: self.mean(self.body(x))  # noqa: E731
-    forward = lambda self, x: self.decoder(self.encoder(x))  # noqa: E731
-
-    def elbo_terms(self, x):
-        h = self.body(x)
-        mu, log_var = self.mean(h), self.log_var(h)
-        z = mu + torch.exp(0.5 * log_var) * torch.randn_like(mu)
-        recon = F.binary_cross_entropy_with_logits(self.decoder(z), x, reduction="none").sum(1)
-        kl = -0.5 * (1 + log_var - mu.pow(2) - log_var.exp()).sum(1)
-        return recon, kl
-
-
 class StackedAe(nn.Module):
     def __init__(self, hidden, code_dim, input_dim=784, l1=None):
         super().__init__()
@@ -160,6 +137,18 @@ class Vae(nn.Module):
         recon = F.binary_cross_entropy_with_logits(self.decoder(z), x, reduction="none").sum(1)
         kl = -0.5 * (1 + log_var - mu.pow(2) - log_var.exp()).sum(1)
         return recon, kl
+
+
+class ConvVae(Vae):
+    """ae's `--model vae --body conv`: the VAE's heads and ELBO on the conv body."""
+
+    def __init__(self, channels, code_dim):
+        nn.Module.__init__(self)
+        features = conv_features(channels)[0]
+        self.body = conv_encoder_body(channels)
+        self.mean = nn.Linear(features, code_dim)
+        self.log_var = nn.Linear(features, code_dim)
+        self.decoder = conv_decoder(channels, code_dim)
 
 
 def loss_fn(model, x, target=None, penalty=True):

@@ -130,41 +130,26 @@ impl CustomOp3 for Conv2dOp {
         grad: &Tensor,
     ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
         let g = self.geometry(x.dims(), w.dims())?;
-        let (batch, o, p, l) = (x.dims()[0], w.dims()[0], g.patch_len(), g.positions());
-        let (xs, ws, gys, ys) = (x.contiguous()?, w.contiguous()?, grad.contiguous()?, res.contiguous()?);
-        let (xv, wv, gv, yv) = (view(&xs)?, view(&ws)?, view(&gys)?, view(&ys)?);
-        let (xv, wv) = (xv.as_slice(), wv.as_slice());
-        let want_gx = x.track_op();
-        let mut gx = vec![0.0; if want_gx { x.elem_count() } else { 0 }];
-        let per = slice_len(batch);
-        let image = g.image_len();
-        let partials: Vec<(Vec<f32>, Vec<f32>)> = gv
-            .as_slice()
-            .par_chunks(per * o * l)
-            .zip(yv.as_slice().par_chunks(per * o * l))
-            .zip(xv.par_chunks(per * image))
-            .zip(slices(&mut gx, want_gx, per * image, batch.div_ceil(per)))
-            .map(|(((gy, y), x), gx)| {
-                let nb = x.len() / image;
-                let mut delta = gy.to_vec();
-                backprop(&mut delta, y, self.activation);
-                let mut gw = vec![0.0; o * p];
-                let mut gb = vec![0.0; o];
-                with_scratch(p * nb * l, o * nb * l, |patches, dcm| {
-                    to_channel_major(&delta, nb, o, l, dcm);
-                    gb = row_sums(dcm, nb * l);
-                    im2col(x, &g, nb, patches);
-                    matmul(&mut gw, op(dcm, o, nb * l, false), op(patches, p, nb * l, true), false, 1);
-                    if let Some(gx) = gx {
-                        matmul(patches, op(wv, o, p, true), op(dcm, o, nb * l, false), false, 1);
-                        col2im(patches, &g, nb, None, gx);
-                    }
-                });
-                (gw, gb)
-            })
-            .collect();
-        let (gw, gb) = sum_partials(partials, o * p, o);
-        let gx = if want_gx { Some(Tensor::from_vec(gx, x.shape(), x.device())?) } else { None };
+        let (o, p, l) = (w.dims()[0], g.patch_len(), g.positions());
+        let ws = w.contiguous()?;
+        let wv = view(&ws)?;
+        let wv = wv.as_slice();
+        let slices = Slices { activation: self.activation, out_image: o * l, in_image: g.image_len() };
+        let (gx, gw, gb) = slices.backward(x, res, grad, (o * p, o), |delta, x, gx, nb| {
+            let mut gw = vec![0.0; o * p];
+            let mut gb = vec![0.0; o];
+            with_scratch(p * nb * l, o * nb * l, |patches, dcm| {
+                to_channel_major(delta, nb, o, l, dcm);
+                gb = row_sums(dcm, nb * l);
+                im2col(x, &g, nb, patches);
+                matmul(&mut gw, op(dcm, o, nb * l, false), op(patches, p, nb * l, true), false, 1);
+                if let Some(gx) = gx {
+                    matmul(patches, op(wv, o, p, true), op(dcm, o, nb * l, false), false, 1);
+                    col2im(patches, &g, nb, None, gx);
+                }
+            });
+            (gw, gb)
+        })?;
         Ok((gx, Some(Tensor::from_vec(gw, w.shape(), w.device())?), Some(Tensor::from_vec(gb, o, w.device())?)))
     }
 }
@@ -210,45 +195,78 @@ impl CustomOp3 for ConvTranspose2dOp {
         grad: &Tensor,
     ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
         let g = self.geometry(x.dims(), w.dims())?;
-        let (batch, cin, p, l) = (x.dims()[0], x.dims()[1], g.patch_len(), g.positions());
-        let (xs, ws, gys, ys) = (x.contiguous()?, w.contiguous()?, grad.contiguous()?, res.contiguous()?);
-        let (xv, wv, gv, yv) = (view(&xs)?, view(&ws)?, view(&gys)?, view(&ys)?);
-        let (xv, wv) = (xv.as_slice(), wv.as_slice());
-        let want_gx = x.track_op();
-        let mut gx = vec![0.0; if want_gx { x.elem_count() } else { 0 }];
-        let per = slice_len(batch);
-        let image = g.image_len();
-        let partials: Vec<(Vec<f32>, Vec<f32>)> = gv
-            .as_slice()
-            .par_chunks(per * image)
-            .zip(yv.as_slice().par_chunks(per * image))
-            .zip(xv.par_chunks(per * cin * l))
-            .zip(slices(&mut gx, want_gx, per * cin * l, batch.div_ceil(per)))
-            .map(|(((gy, y), x), gx)| {
-                let nb = x.len() / (cin * l);
-                let mut delta = gy.to_vec();
-                backprop(&mut delta, y, self.activation);
-                let gb = channel_sums(&delta, g.channels, g.height * g.width);
-                let mut gw = vec![0.0; cin * p];
-                with_scratch(p * nb * l, cin * nb * l, |patches, xc| {
-                    im2col(&delta, &g, nb, patches);
-                    to_channel_major(x, nb, cin, l, xc);
-                    matmul(&mut gw, op(xc, cin, nb * l, false), op(patches, p, nb * l, true), false, 1);
-                    if let Some(gx) = gx {
-                        matmul(xc, op(wv, cin, p, false), op(patches, p, nb * l, false), false, 1);
-                        from_channel_major(xc, nb, cin, l, None, gx);
-                    }
-                });
-                (gw, gb)
-            })
-            .collect();
-        let (gw, gb) = sum_partials(partials, cin * p, g.channels);
-        let gx = if want_gx { Some(Tensor::from_vec(gx, x.shape(), x.device())?) } else { None };
+        let (cin, p, l) = (x.dims()[1], g.patch_len(), g.positions());
+        let ws = w.contiguous()?;
+        let wv = view(&ws)?;
+        let wv = wv.as_slice();
+        let slices = Slices { activation: self.activation, out_image: g.image_len(), in_image: cin * l };
+        let (gx, gw, gb) = slices.backward(x, res, grad, (cin * p, g.channels), |delta, x, gx, nb| {
+            let gb = channel_sums(delta, g.channels, g.height * g.width);
+            let mut gw = vec![0.0; cin * p];
+            with_scratch(p * nb * l, cin * nb * l, |patches, xc| {
+                im2col(delta, &g, nb, patches);
+                to_channel_major(x, nb, cin, l, xc);
+                matmul(&mut gw, op(xc, cin, nb * l, false), op(patches, p, nb * l, true), false, 1);
+                if let Some(gx) = gx {
+                    matmul(xc, op(wv, cin, p, false), op(patches, p, nb * l, false), false, 1);
+                    from_channel_major(xc, nb, cin, l, None, gx);
+                }
+            });
+            (gw, gb)
+        })?;
         Ok((
             gx,
             Some(Tensor::from_vec(gw, w.shape(), w.device())?),
             Some(Tensor::from_vec(gb, g.channels, w.device())?),
         ))
+    }
+}
+
+/// How a backward pass cuts its batch: values per image of the output and of the input.
+struct Slices {
+    activation: Option<Activation>,
+    out_image: usize,
+    in_image: usize,
+}
+
+/// A slice's weight and bias gradients.
+type Partial = (Vec<f32>, Vec<f32>);
+
+impl Slices {
+    /// Runs `slice` on each thread's slice of the batch, with the output gradient times the
+    /// activation's derivative, the input, the input gradient's slice where one is wanted and
+    /// the slice's image count; returns the input gradient and the summed weight (`sizes.0`
+    /// values) and bias (`sizes.1`) gradients.
+    fn backward(
+        &self,
+        x: &Tensor,
+        res: &Tensor,
+        grad: &Tensor,
+        sizes: (usize, usize),
+        slice: impl Fn(&[f32], &[f32], Option<&mut [f32]>, usize) -> Partial + Sync,
+    ) -> Result<(Option<Tensor>, Vec<f32>, Vec<f32>)> {
+        let batch = x.dims().first().copied().unwrap_or(0);
+        let (xs, gys, ys) = (x.contiguous()?, grad.contiguous()?, res.contiguous()?);
+        let (xv, gv, yv) = (view(&xs)?, view(&gys)?, view(&ys)?);
+        let want_gx = x.track_op();
+        let mut gx = vec![0.0; if want_gx { x.elem_count() } else { 0 }];
+        let per = slice_len(batch);
+        let (out, input) = (per * self.out_image.max(1), per * self.in_image.max(1));
+        let partials: Vec<Partial> = gv
+            .as_slice()
+            .par_chunks(out)
+            .zip(yv.as_slice().par_chunks(out))
+            .zip(xv.as_slice().par_chunks(input))
+            .zip(slices(&mut gx, want_gx, input, batch.div_ceil(per)))
+            .map(|(((gy, y), x), gx)| {
+                let mut delta = gy.to_vec();
+                backprop(&mut delta, y, self.activation);
+                slice(&delta, x, gx, x.len() / self.in_image.max(1))
+            })
+            .collect();
+        let (gw, gb) = sum_partials(partials, sizes.0, sizes.1);
+        let gx = if want_gx { Some(Tensor::from_vec(gx, x.shape(), x.device())?) } else { None };
+        Ok((gx, gw, gb))
     }
 }
 
@@ -298,7 +316,7 @@ fn backprop(delta: &mut [f32], ys: &[f32], act: Option<Activation>) {
 }
 
 /// Sums the threads' weight and bias gradients.
-fn sum_partials(partials: Vec<(Vec<f32>, Vec<f32>)>, nw: usize, nb: usize) -> (Vec<f32>, Vec<f32>) {
+fn sum_partials(partials: Vec<Partial>, nw: usize, nb: usize) -> (Vec<f32>, Vec<f32>) {
     let mut gw = vec![0.0; nw];
     let mut gb = vec![0.0; nb];
     for (w, b) in partials {
