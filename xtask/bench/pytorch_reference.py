@@ -10,6 +10,11 @@ prints images per second through the encoder and through reconstruction.
 
     python3 xtask/bench/pytorch_reference.py --data-dir /usr/share/datasets/fashion-mnist \
         --epochs 10 --threads 2
+
+On a GPU (`xtask/device/check.sh`): `--device cuda`, with the rows from `--train-npy` and
+`--test-npy` (float32, one example per leading index, flattened) instead of IDX files, and `--model topk` for a TopK sparse
+autoencoder with a squared-error loss (summed over features, averaged over the batch, as ae's
+`mse`).
 """
 
 import argparse
@@ -113,6 +118,24 @@ class StackedAe(nn.Module):
         return self.decoder(self.encoder(x))
 
 
+class TopKSae(nn.Module):
+    """ae's `--model sparse --hidden "" --sparsity topk:K --loss mse`: one linear encoder, the K
+    largest pre-activations kept (the rest zeroed), one linear decoder, all computed densely as
+    SAELens does."""
+
+    def __init__(self, input_dim, code_dim, k):
+        super().__init__()
+        self.enc, self.dec, self.k = nn.Linear(input_dim, code_dim), nn.Linear(code_dim, input_dim), k
+
+    def encoder(self, x):
+        pre = self.enc(x)
+        top = pre.topk(self.k, dim=1)
+        return torch.zeros_like(pre).scatter(1, top.indices, top.values)
+
+    def forward(self, x):
+        return self.dec(self.encoder(x))
+
+
 class Vae(nn.Module):
     """pytorch/examples' VAE (fc1, fc21, fc22, fc3, fc4 for hidden [400], code 20), any widths."""
 
@@ -157,6 +180,8 @@ def loss_fn(model, x, target=None, penalty=True):
     if isinstance(model, (Vae, ConvVae)):
         recon, kl = model.elbo_terms(x)
         return (recon + kl).mean()
+    if isinstance(model, TopKSae):
+        return (model(x) - x).pow(2).sum(1).mean()
     if getattr(model, "l1", None) is not None:
         z = model.encoder(x)
         recon = F.binary_cross_entropy_with_logits(model.decoder(z), x, reduction="none").sum(1).mean()
@@ -224,7 +249,11 @@ def main():
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--model", choices=("stacked", "vae"), default="stacked")
+    p.add_argument("--model", choices=("stacked", "vae", "topk"), default="stacked")
+    p.add_argument("--k", type=int, default=32, help="active latents per row for --model topk")
+    p.add_argument("--device", default="cpu", help="cpu or cuda")
+    p.add_argument("--train-npy", help="training rows, (n, d) float32, instead of the IDX files")
+    p.add_argument("--test-npy", help="test rows, (n, d) float32, with --train-npy")
     p.add_argument("--hidden", default="512,256")
     p.add_argument("--body", choices=("dense", "conv"), default="dense")
     p.add_argument("--conv-channels", default="32,64")
@@ -239,24 +268,41 @@ def main():
 
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
-    test = load(a.data_dir, "t10k-images-idx3-ubyte").reshape(-1, 784).float() / 255.0
+    device = torch.device(a.device)
+    if a.train_npy:
+        import numpy as np
+
+        test = torch.from_numpy(np.load(a.test_npy)).float().flatten(1)
+    else:
+        test = load(a.data_dir, "t10k-images-idx3-ubyte").reshape(-1, 784).float() / 255.0
+    test = test.to(device)
+    width = test.shape[1]
     hidden = [int(h) for h in a.hidden.split(",") if h]
     if a.body == "conv":
         channels = [int(c) for c in a.conv_channels.split(",")]
         model = ConvVae(channels, a.code_dim) if a.model == "vae" else ConvAe(channels, a.code_dim)
+    elif a.model == "topk":
+        model = TopKSae(width, a.code_dim, a.k)
+    elif a.model == "vae":
+        model = Vae(hidden, a.code_dim, input_dim=width)
     else:
-        model = Vae(hidden, a.code_dim) if a.model == "vae" else StackedAe(hidden, a.code_dim, l1=a.l1)
+        model = StackedAe(hidden, a.code_dim, input_dim=width, l1=a.l1)
+    model = model.to(device)
     if a.infer_only:
         model.load_state_dict(torch.load(a.infer_only))
         rates = throughput(model, test, a)
         print(json.dumps({f"{k}_images_per_second": v for k, v in rates.items()}), flush=True)
         return
-    train = load(a.data_dir, "train-images-idx3-ubyte").reshape(-1, 784).float() / 255.0
+    if a.train_npy:
+        train = torch.from_numpy(np.load(a.train_npy)).float().flatten(1)
+    else:
+        train = load(a.data_dir, "train-images-idx3-ubyte").reshape(-1, 784).float() / 255.0
+    train = train.to(device)
     opt = torch.optim.Adam(model.parameters(), lr=a.lr)
     n = train.shape[0]
     for epoch in range(1, a.epochs + 1):
         start = time.perf_counter()
-        order = torch.randperm(n)
+        order = torch.randperm(n, device=device)
         total = 0.0
         for i in range(0, n, a.batch_size):
             x = train[order[i : i + a.batch_size]]
@@ -265,6 +311,8 @@ def main():
             loss.backward()
             opt.step()
             total += loss.item() * x.shape[0]
+        if device.type == "cuda":
+            torch.cuda.synchronize()
         seconds = time.perf_counter() - start
         print(json.dumps({"epoch": epoch, "seconds": seconds, "train_loss": total / n}), flush=True)
     with torch.no_grad():
@@ -281,12 +329,13 @@ def main():
         torch.save(model.state_dict(), a.save)
     print(json.dumps({
         "test_loss": test_loss,
-        "test_recon_per_pixel": test_loss / 784,
+        "test_recon_per_pixel": test_loss / width,
         "test_neg_elbo": test_loss if a.model == "vae" else None,
         "test_psnr_noisy": psnr_noisy,
         "test_psnr_denoised": psnr_denoised,
-        "gemm_gflops": gemm_rate(),
+        "gemm_gflops": gemm_rate() if device.type == "cpu" else None,
         "peak_rss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+        "peak_gpu_mib": torch.cuda.max_memory_allocated() / 2**20 if device.type == "cuda" else None,
         "torch": torch.__version__,
         "threads": torch.get_num_threads(),
     }), flush=True)

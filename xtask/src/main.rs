@@ -4,6 +4,7 @@
 mod bench;
 mod bench_anomaly;
 mod ci;
+mod cuda_build;
 mod download;
 mod setup;
 mod train;
@@ -24,6 +25,10 @@ tasks:
       (AE_BENCH_PYTHON names a Python with torch)
   bench anomaly [--epochs N] [--data-dir DIR] [--no-write]
       the one-class anomaly protocol on Fashion-MNIST (ROC AUC per class); writes docs/benchmarks.md
+  cuda-build
+      a release `ae` with candle's CUDA backend for the device machine (nvcc 13.0 from PyPI's
+      wheels, compute capability 90, stub libraries for the link) into target/cuda/dist; run it
+      there with xtask/device/ae-cuda, check it with `bash xtask/device/check.sh`
   setup
       install what the tests need (as root on Debian; otherwise print the command to run)
   ci
@@ -39,6 +44,7 @@ fn main() {
         Some("bench") => bench::run(&args[1..]),
         Some("setup") => setup::run(&args[1..]),
         Some("ci") => ci::run(&args[1..]),
+        Some("cuda-build") => cuda_build::run(&args[1..]),
         Some("-h" | "--help" | "help") | None => {
             print!("{HELP}");
             Ok(())

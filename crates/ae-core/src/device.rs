@@ -48,7 +48,12 @@ impl DeviceSpec {
                 if !cfg!(feature = "cuda") {
                     return Err(CoreError::CudaNotBuilt { spec: self.to_string() });
                 }
-                Ok(Device::new_cuda(n)?)
+                // candle appends a backtrace where RUST_BACKTRACE is set: the driver's words are
+                // the first line.
+                Device::new_cuda(n).map_err(|e| CoreError::CudaUnavailable {
+                    spec: self.to_string(),
+                    reason: e.to_string().lines().next().unwrap_or_default().to_string(),
+                })
             }
         }
     }
@@ -74,5 +79,15 @@ mod tests {
     fn cuda_without_the_feature_is_refused() {
         let err = DeviceSpec::Cuda(0).open().err().map(|e| e.to_string()).unwrap_or_default();
         assert!(err.contains("no CUDA support") && err.contains("--features cuda"), "{err}");
+    }
+
+    /// Run by `cargo xtask cuda-build` in the CUDA build: no machine has a GPU with ordinal 9999,
+    /// and where there is no driver at all its stubs answer "no device", so either way opening
+    /// fails, and the error must name the flag and say what the driver said.
+    #[cfg(feature = "cuda")]
+    #[test]
+    fn cuda_that_cannot_be_opened_is_a_clear_error() {
+        let err = DeviceSpec::Cuda(9999).open().err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(err.contains("--device cuda:9999: cannot open the CUDA device") && err.contains("nvidia-smi"), "{err}");
     }
 }

@@ -22,6 +22,16 @@ pub enum CoreError {
         /// What the user wrote.
         spec: String,
     },
+    /// A CUDA build could not open the device (no driver, no GPU, or no such ordinal).
+    #[error(
+        "--device {spec}: cannot open the CUDA device: {reason}; nvidia-smi -L lists this machine's GPUs, or use --device cpu"
+    )]
+    CudaUnavailable {
+        /// What the user wrote.
+        spec: String,
+        /// What the CUDA driver said.
+        reason: String,
+    },
     /// A parameter file does not match the model it is loaded into.
     #[error("{path}: {reason}")]
     BadParams {

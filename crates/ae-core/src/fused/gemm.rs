@@ -162,10 +162,12 @@ fn product(dst: &mut [f32], a: Operand<'_>, b: Operand<'_>, accumulate: bool, th
 pub const BACKEND: &str = env!("AE_MATMUL_BACKEND");
 
 /// The backend and, where the CPU has it, ae's own AVX-512 inference kernel, in one phrase for
-/// reports: `matrix products on OpenBLAS 0.3.21, inference on ae's AVX-512 kernel`.
+/// reports: `matrix products on OpenBLAS 0.3.21, inference on ae's AVX-512 kernel`, and in a
+/// build with the `cuda` feature, that `--device cuda` is available.
 pub fn describe() -> String {
     let inference = if super::dense_avx512::available() { "ae's AVX-512 kernel" } else { "the same products" };
-    format!("matrix products on {BACKEND}, inference on {inference}")
+    let cuda = if cfg!(feature = "cuda") { "; --device cuda on candle's CUDA backend" } else { "" };
+    format!("matrix products on {BACKEND}, inference on {inference}{cuda}")
 }
 
 #[cfg(test)]
