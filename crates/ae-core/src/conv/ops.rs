@@ -1,12 +1,12 @@
 //! The convolution and transposed convolution as candle custom ops on the CPU, forward and
-//! backward, each a patch transform ([`super::patches`]) and one large matrix product
-//! ([`crate::fused::gemm`], OpenBLAS where the build found it). Against candle's own CPU kernels
+//! backward, each a patch transform ([`super::patches`]) and a matrix product
+//! ([`crate::fused::gemm`], OpenBLAS where the build found it) per chunk of images. Against candle's own CPU kernels
 //! this skips the transposes candle's backward pass makes, computes the transposed convolution
 //! as a GEMM instead of a direct loop, and skips the input's gradient where nothing upstream
 //! needs it (the first layer).
 //!
-//! The batch is cut into one slice of images per thread and each slice runs serially, with
-//! single-threaded products: on the CPU this keeps the matrix library's own threads (which spin
+//! The batch is cut into one slice of images per thread and each slice runs serially, chunk by
+//! chunk ([`CHUNK_VALUES`]), with single-threaded products: on the CPU this keeps the matrix library's own threads (which spin
 //! between calls) from competing with rayon's, and needs no reduction but the weight gradient's.
 //! The activation that follows a layer is applied in the same pass, and its derivative taken
 //! from the output in the backward one.
@@ -109,14 +109,18 @@ impl CustomOp3 for Conv2dOp {
         check_len(b, o, "conv2d bias")?;
         let mut out = vec![0.0; batch * o * l];
         let per = slice_len(batch);
+        let cb = chunk_len(p * l, per);
         out.par_chunks_mut(per * o * l).zip(x.par_chunks(per * g.image_len())).for_each(|(out, x)| {
-            let nb = x.len() / g.image_len();
-            with_scratch(p * nb * l, o * nb * l, |patches, ys| {
-                im2col(x, &g, nb, patches);
-                matmul(ys, op(w, o, p, false), op(patches, p, nb * l, false), false, 1);
-                from_channel_major(ys, nb, o, l, Some(b), out);
+            with_scratch(p * cb * l, o * cb * l, |patches, ys| {
+                for (out, x) in out.chunks_mut(cb * o * l).zip(x.chunks(cb * g.image_len())) {
+                    let nb = x.len() / g.image_len();
+                    let (patches, ys) = (&mut patches[..p * nb * l], &mut ys[..o * nb * l]);
+                    im2col(x, &g, nb, patches);
+                    matmul(ys, op(w, o, p, false), op(patches, p, nb * l, false), false, 1);
+                    from_channel_major(ys, nb, o, l, Some(b), out);
+                    activate(out, self.activation);
+                }
             });
-            activate(out, self.activation);
         });
         Ok((CpuStorage::F32(out), Shape::from((batch, o, g.out_h, g.out_w))))
     }
@@ -135,17 +139,23 @@ impl CustomOp3 for Conv2dOp {
         let wv = view(&ws)?;
         let wv = wv.as_slice();
         let slices = Slices { activation: self.activation, out_image: o * l, in_image: g.image_len() };
-        let (gx, gw, gb) = slices.backward(x, res, grad, (o * p, o), |delta, x, gx, nb| {
+        let cb = chunk_len(p * l, slice_len(x.dims()[0]));
+        let (gx, gw, gb) = slices.backward(x, res, grad, (o * p, o), |delta, x, gx| {
             let mut gw = vec![0.0; o * p];
             let mut gb = vec![0.0; o];
-            with_scratch(p * nb * l, o * nb * l, |patches, dcm| {
-                to_channel_major(delta, nb, o, l, dcm);
-                gb = row_sums(dcm, nb * l);
-                im2col(x, &g, nb, patches);
-                matmul(&mut gw, op(dcm, o, nb * l, false), op(patches, p, nb * l, true), false, 1);
-                if let Some(gx) = gx {
-                    matmul(patches, op(wv, o, p, true), op(dcm, o, nb * l, false), false, 1);
-                    col2im(patches, &g, nb, None, gx);
+            let mut gx = gx.map(|gx| gx.chunks_mut(cb * g.image_len()));
+            with_scratch(p * cb * l, o * cb * l, |patches, dcm| {
+                for (i, (delta, x)) in delta.chunks(cb * o * l).zip(x.chunks(cb * g.image_len())).enumerate() {
+                    let nb = x.len() / g.image_len();
+                    let (patches, dcm) = (&mut patches[..p * nb * l], &mut dcm[..o * nb * l]);
+                    to_channel_major(delta, nb, o, l, dcm);
+                    add(&mut gb, &row_sums(dcm, nb * l));
+                    im2col(x, &g, nb, patches);
+                    matmul(&mut gw, op(dcm, o, nb * l, false), op(patches, p, nb * l, true), i > 0, 1);
+                    if let Some(gx) = gx.as_mut().and_then(Iterator::next) {
+                        matmul(patches, op(wv, o, p, true), op(dcm, o, nb * l, false), false, 1);
+                        col2im(patches, &g, nb, None, gx);
+                    }
                 }
             });
             (gw, gb)
@@ -174,14 +184,18 @@ impl CustomOp3 for ConvTranspose2dOp {
         check_len(b, g.channels, "conv_transpose2d bias")?;
         let mut out = vec![0.0; batch * g.image_len()];
         let per = slice_len(batch);
+        let cb = chunk_len(p * l, per);
         out.par_chunks_mut(per * g.image_len()).zip(x.par_chunks(per * cin * l)).for_each(|(out, x)| {
-            let nb = x.len() / (cin * l);
-            with_scratch(p * nb * l, cin * nb * l, |patches, xc| {
-                to_channel_major(x, nb, cin, l, xc);
-                matmul(patches, op(w, cin, p, true), op(xc, cin, nb * l, false), false, 1);
-                col2im(patches, &g, nb, Some(b), out);
+            with_scratch(p * cb * l, cin * cb * l, |patches, xc| {
+                for (out, x) in out.chunks_mut(cb * g.image_len()).zip(x.chunks(cb * cin * l)) {
+                    let nb = x.len() / (cin * l);
+                    let (patches, xc) = (&mut patches[..p * nb * l], &mut xc[..cin * nb * l]);
+                    to_channel_major(x, nb, cin, l, xc);
+                    matmul(patches, op(w, cin, p, true), op(xc, cin, nb * l, false), false, 1);
+                    col2im(patches, &g, nb, Some(b), out);
+                    activate(out, self.activation);
+                }
             });
-            activate(out, self.activation);
         });
         Ok((CpuStorage::F32(out), Shape::from((batch, g.channels, g.height, g.width))))
     }
@@ -200,16 +214,22 @@ impl CustomOp3 for ConvTranspose2dOp {
         let wv = view(&ws)?;
         let wv = wv.as_slice();
         let slices = Slices { activation: self.activation, out_image: g.image_len(), in_image: cin * l };
-        let (gx, gw, gb) = slices.backward(x, res, grad, (cin * p, g.channels), |delta, x, gx, nb| {
+        let cb = chunk_len(p * l, slice_len(x.dims()[0]));
+        let (gx, gw, gb) = slices.backward(x, res, grad, (cin * p, g.channels), |delta, x, gx| {
             let gb = channel_sums(delta, g.channels, g.height * g.width);
             let mut gw = vec![0.0; cin * p];
-            with_scratch(p * nb * l, cin * nb * l, |patches, xc| {
-                im2col(delta, &g, nb, patches);
-                to_channel_major(x, nb, cin, l, xc);
-                matmul(&mut gw, op(xc, cin, nb * l, false), op(patches, p, nb * l, true), false, 1);
-                if let Some(gx) = gx {
-                    matmul(xc, op(wv, cin, p, false), op(patches, p, nb * l, false), false, 1);
-                    from_channel_major(xc, nb, cin, l, None, gx);
+            let mut gx = gx.map(|gx| gx.chunks_mut(cb * cin * l));
+            with_scratch(p * cb * l, cin * cb * l, |patches, xc| {
+                for (i, (delta, x)) in delta.chunks(cb * g.image_len()).zip(x.chunks(cb * cin * l)).enumerate() {
+                    let nb = x.len() / (cin * l);
+                    let (patches, xc) = (&mut patches[..p * nb * l], &mut xc[..cin * nb * l]);
+                    im2col(delta, &g, nb, patches);
+                    to_channel_major(x, nb, cin, l, xc);
+                    matmul(&mut gw, op(xc, cin, nb * l, false), op(patches, p, nb * l, true), i > 0, 1);
+                    if let Some(gx) = gx.as_mut().and_then(Iterator::next) {
+                        matmul(xc, op(wv, cin, p, false), op(patches, p, nb * l, false), false, 1);
+                        from_channel_major(xc, nb, cin, l, None, gx);
+                    }
                 }
             });
             (gw, gb)
@@ -234,8 +254,8 @@ type Partial = (Vec<f32>, Vec<f32>);
 
 impl Slices {
     /// Runs `slice` on each thread's slice of the batch, with the output gradient times the
-    /// activation's derivative, the input, the input gradient's slice where one is wanted and
-    /// the slice's image count; returns the input gradient and the summed weight (`sizes.0`
+    /// activation's derivative, the input, and the input gradient's slice where one is wanted;
+    /// returns the input gradient and the summed weight (`sizes.0`
     /// values) and bias (`sizes.1`) gradients.
     fn backward(
         &self,
@@ -243,7 +263,7 @@ impl Slices {
         res: &Tensor,
         grad: &Tensor,
         sizes: (usize, usize),
-        slice: impl Fn(&[f32], &[f32], Option<&mut [f32]>, usize) -> Partial + Sync,
+        slice: impl Fn(&[f32], &[f32], Option<&mut [f32]>) -> Partial + Sync,
     ) -> Result<(Option<Tensor>, Vec<f32>, Vec<f32>)> {
         let batch = x.dims().first().copied().unwrap_or(0);
         let (xs, gys, ys) = (x.contiguous()?, grad.contiguous()?, res.contiguous()?);
@@ -259,9 +279,13 @@ impl Slices {
             .zip(xv.as_slice().par_chunks(input))
             .zip(slices(&mut gx, want_gx, input, batch.div_ceil(per)))
             .map(|(((gy, y), x), gx)| {
-                let mut delta = gy.to_vec();
-                backprop(&mut delta, y, self.activation);
-                slice(&delta, x, gx, x.len() / self.in_image.max(1))
+                DELTA.with(|delta| {
+                    let mut delta = delta.borrow_mut();
+                    delta.clear();
+                    delta.extend_from_slice(gy);
+                    backprop(&mut delta, y, self.activation);
+                    slice(&delta, x, gx)
+                })
             })
             .collect();
         let (gw, gb) = sum_partials(partials, sizes.0, sizes.1);
@@ -276,6 +300,22 @@ fn slices(gx: &mut [f32], wanted: bool, len: usize, count: usize) -> Vec<Option<
     if wanted { gx.chunks_mut(len).map(Some).collect() } else { (0..count).map(|_| None).collect() }
 }
 
+/// Patch-matrix values per chunk: 1 MiB, the L2 cache of the cores measured, so that a chunk's
+/// patches stay there from the patch transform to the product that reads them (and back, for
+/// `col2im`). Tests use tiny chunks, so that their small batches run through several.
+const CHUNK_VALUES: usize = if cfg!(test) { 100 } else { 256 * 1024 };
+
+/// Images per chunk of a thread's slice (`per` images) when each image makes `patch_values`
+/// patch-matrix values: as many as fit [`CHUNK_VALUES`], at least one.
+fn chunk_len(patch_values: usize, per: usize) -> usize {
+    (CHUNK_VALUES / patch_values.max(1)).clamp(1, per.max(1))
+}
+
+/// `acc += xs`, element by element.
+fn add(acc: &mut [f32], xs: &[f32]) {
+    acc.iter_mut().zip(xs).for_each(|(a, x)| *a += x);
+}
+
 /// Images per thread's slice of a batch.
 fn slice_len(batch: usize) -> usize {
     batch.div_ceil(rayon::current_num_threads().max(1)).max(1)
@@ -285,6 +325,8 @@ thread_local! {
     /// Each thread's two work buffers, kept between calls so that a training step does not
     /// fault in fresh pages for its patch matrices.
     static SCRATCH: RefCell<(Vec<f32>, Vec<f32>)> = const { RefCell::new((Vec::new(), Vec::new())) };
+    /// Each thread's output gradient times the activation's derivative, kept for the same reason.
+    static DELTA: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
 }
 
 /// Runs `f` on this thread's buffers of `a` and `b` values (contents unspecified: every user
