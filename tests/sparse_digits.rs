@@ -41,6 +41,10 @@ fn the_default_l1_weight_halves_the_activation_for_little_reconstruction() {
         assert!(v.is_finite() && v >= 0.0, "{key} {v}");
     }
     assert!(num(&sparse, "fvu") < 1.0, "the reconstructions explain some variance");
+    assert!((num(&sparse, "explained_variance") - (1.0 - num(&sparse, "fvu"))).abs() < 1e-12, "{sparse}");
+    // Uncentred, nmse divides by sum x^2 >= sum (x - mean)^2: never above fvu.
+    let nmse = num(&sparse, "nmse");
+    assert!(nmse > 0.0 && nmse <= num(&sparse, "fvu"), "nmse {nmse} vs fvu {}", num(&sparse, "fvu"));
     // The dead units are counted over the same training rows as `ae train` reports (8,100: the
     // digits' 9,000 training images less the validation split), not over all 9,000.
     assert_eq!(sparse["dead_window"].as_u64(), Some(8100), "{sparse}");

@@ -163,11 +163,21 @@ pub struct CodeActivity {
     pub l0: f64,
     /// Fraction of variance unexplained by the reconstructions.
     pub fvu: f64,
+    /// OpenAI's normalised MSE: squared error over the inputs' squared norm, uncentred.
+    pub nmse: f64,
+}
+
+impl CodeActivity {
+    /// The share of the variance the reconstructions explain, `1 - fvu`.
+    pub fn explained_variance(&self) -> f64 {
+        1.0 - self.fvu
+    }
 }
 
 /// Mean activation and `l0` of `model`'s code on `split` (a unit is active on an example when its
 /// value exceeds `threshold`), the fraction of variance unexplained of its reconstructions
-/// (`sum (x - x_hat)^2 / sum (x - mean_x)^2`, `mean_x` the per-feature mean over the split).
+/// (`sum (x - x_hat)^2 / sum (x - mean_x)^2`, `mean_x` the per-feature mean over the split) and
+/// their normalised MSE (`sum (x - x_hat)^2 / sum x^2`).
 pub fn code_activity<M: Autoencoder + ?Sized>(
     model: &M,
     split: &Split,
@@ -184,7 +194,7 @@ pub fn code_activity<M: Autoencoder + ?Sized>(
             }
         }
     }
-    let (mut act_sum, mut active, mut err, mut var) = (0f64, 0f64, 0f64, 0f64);
+    let (mut act_sum, mut active, mut err, mut var, mut norm) = (0f64, 0f64, 0f64, 0f64, 0f64);
     let mut code_width = 1;
     for batch in Loader::sequential(split, batch_size).epoch(0) {
         let batch = batch?;
@@ -199,6 +209,7 @@ pub fn code_activity<M: Autoencoder + ?Sized>(
             for ((xv, yv), m) in x.iter().zip(y).zip(&mean_x) {
                 err += f64::from(xv - yv).powi(2);
                 var += (f64::from(*xv) - m).powi(2);
+                norm += f64::from(*xv).powi(2);
             }
         }
     }
@@ -206,6 +217,7 @@ pub fn code_activity<M: Autoencoder + ?Sized>(
         mean_activation: act_sum / (n * code_width as f64),
         l0: active / n,
         fvu: if var > 0.0 { err / var } else { f64::NAN },
+        nmse: if norm > 0.0 { err / norm } else { f64::NAN },
     })
 }
 
@@ -226,4 +238,50 @@ pub fn dead_fraction<M: Autoencoder + ?Sized>(
         }
     }
     Ok(fired.iter().filter(|f| !**f).count() as f64 / fired.len().max(1) as f64)
+}
+
+#[cfg(test)]
+mod tests {
+    use ae_core::{Batch, LossParts, ReconLoss};
+    use candle_core::{Device, Result, Tensor};
+
+    use super::*;
+
+    /// Codes are the inputs; reconstructions are the inputs halved.
+    struct Halving;
+
+    impl Autoencoder for Halving {
+        fn input_dim(&self) -> usize {
+            2
+        }
+        fn code_dim(&self) -> usize {
+            2
+        }
+        fn encode(&self, xs: &Tensor) -> Result<Tensor> {
+            Ok(xs.clone())
+        }
+        fn decode(&self, zs: &Tensor) -> Result<Tensor> {
+            zs * 0.5
+        }
+        fn recon_loss(&self) -> ReconLoss {
+            ReconLoss::Mse
+        }
+        fn loss(&self, batch: &Batch, _ctx: &mut StepContext<'_>) -> Result<LossParts> {
+            Ok(LossParts::recon_only(self.reconstruct(&batch.input)?.sum_all()?))
+        }
+    }
+
+    #[test]
+    fn code_activity_matches_a_hand_computation() {
+        // Rows (1, 0), (3, 2): per-feature means (2, 1); errors are the halves, (0.5, 0), (1.5, 1).
+        let rows = Tensor::new(&[[1f32, 0.0], [3.0, 2.0]], &Device::Cpu).unwrap();
+        let split = Split::new(rows, None).unwrap();
+        let a = code_activity(&Halving, &split, 1, 0.5).unwrap();
+        let err = 0.25 + 0.0 + 2.25 + 1.0;
+        assert!((a.fvu - err / (1.0 + 1.0 + 1.0 + 1.0)).abs() < 1e-12, "{a:?}");
+        assert!((a.nmse - err / (1.0 + 0.0 + 9.0 + 4.0)).abs() < 1e-12, "{a:?}");
+        assert!((a.explained_variance() - (1.0 - a.fvu)).abs() < 1e-15);
+        assert_eq!(a.l0, 1.5, "codes above 0.5: one in the first row, two in the second");
+        assert_eq!(a.mean_activation, 1.5);
+    }
 }

@@ -84,8 +84,9 @@ pub(crate) fn check_input_size(model: &dyn Autoencoder, data: &Dataset) -> anyho
     Ok(())
 }
 
-/// For models with a sparse code: `mean_activation`, `l0` and `fvu` on `test`, and
-/// `dead_fraction` over the last `dead_window` training examples, as JSON fields.
+/// For models with a sparse code: `mean_activation`, `l0`, `fvu`, `explained_variance` and
+/// `nmse` on `test`, and `dead_fraction` over the last `dead_window` training examples, as JSON
+/// fields.
 pub(crate) fn sparse_report(
     model: &dyn Autoencoder,
     cfg: &RunConfig,
@@ -102,6 +103,8 @@ pub(crate) fn sparse_report(
     out.insert("mean_activation".into(), serde_json::json!(activity.mean_activation));
     out.insert("l0".into(), serde_json::json!(activity.l0));
     out.insert("fvu".into(), serde_json::json!(activity.fvu));
+    out.insert("explained_variance".into(), serde_json::json!(activity.explained_variance()));
+    out.insert("nmse".into(), serde_json::json!(activity.nmse));
     out.insert("dead_fraction".into(), serde_json::json!(dead));
     out.insert("dead_window".into(), serde_json::json!(window.len()));
     out.insert("sparsity_spec".into(), serde_json::json!(sc.sparsity.to_string()));

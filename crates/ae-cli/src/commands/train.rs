@@ -112,10 +112,11 @@ pub fn run(a: &TrainArgs) -> anyhow::Result<()> {
     if let Some(fields) = super::sparse_report(&*model, &cfg, &data)? {
         let get = |k: &str| fields.get(k).and_then(serde_json::Value::as_f64).unwrap_or(f64::NAN);
         println!(
-            "code: mean_activation {:.4}, l0 {:.2} active units per example, fvu {:.4} (test); dead_fraction {:.4} (last {} training examples)",
+            "code: mean_activation {:.4}, l0 {:.2} active units per example, fvu {:.4}, nmse {:.4} (test); dead_fraction {:.4} (last {} training examples)",
             get("mean_activation"),
             get("l0"),
             get("fvu"),
+            get("nmse"),
             get("dead_fraction"),
             get("dead_window")
         );

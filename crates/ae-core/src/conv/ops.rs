@@ -6,8 +6,9 @@
 //! needs it (the first layer).
 //!
 //! The batch is cut into one slice of images per thread and each slice runs serially, chunk by
-//! chunk ([`CHUNK_VALUES`]), with single-threaded products: on the CPU this keeps the matrix library's own threads (which spin
-//! between calls) from competing with rayon's, and needs no reduction but the weight gradient's.
+//! chunk (`CHUNK_VALUES`), with single-threaded products: on the CPU this keeps the matrix
+//! library's own threads (which spin between calls) from competing with rayon's, and needs no
+//! reduction but the weight gradient's.
 //! The activation that follows a layer is applied in the same pass, and its derivative taken
 //! from the output in the backward one.
 
