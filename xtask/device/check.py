@@ -75,7 +75,7 @@ def run(cmd, timeout, env=None):
     return ok, out if isinstance(out, str) else out.decode(), err if isinstance(err, str) else err.decode(), time.perf_counter() - start
 
 
-def write_data(work, quick, device):
+def write_data(work, quick):
     """The tiled digits (60,000 rows of real pixels, and the 10,000 as test rows) and synthetic
     activations from a known dictionary, as .npy files both tools read."""
     import gzip
@@ -117,7 +117,6 @@ def ae_train(a, run_dir, flags, device, epochs, extra, timeout):
     ok, _, err, wall = run(cmd, timeout)
     if not ok:
         return None, err.strip().splitlines()[-1:] or ["failed"]
-    seconds = []
     with open(os.path.join(run_dir, "metrics.jsonl")) as f:
         seconds = [json.loads(line)["seconds"] for line in f if line.strip()]
     ok, out, err, _ = run([*a.ae, "eval", "--run", run_dir, "--checkpoint", "last", "--json", "--device", device], timeout)
@@ -229,7 +228,7 @@ def main():
     start = time.perf_counter()
     env = environment(a)
     with tempfile.TemporaryDirectory() as work:
-        data = write_data(work, a.quick, a.device)
+        data = write_data(work, a.quick)
         par = parity(a, work)
         spd = speed(a, work, data)
     report = markdown(env, par, spd)

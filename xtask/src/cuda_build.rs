@@ -285,7 +285,7 @@ fn copy_sonames(from: &Path, to: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Total size of the files directly in `dir`, and one level down.
+/// Total size of the files under `dir`.
 fn dir_bytes(dir: &Path) -> anyhow::Result<u64> {
     let mut total = 0;
     for entry in std::fs::read_dir(dir)?.flatten() {

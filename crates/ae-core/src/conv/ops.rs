@@ -1,9 +1,9 @@
 //! The convolution and transposed convolution as candle custom ops on the CPU, forward and
 //! backward, each a patch transform ([`super::patches`]) and a matrix product
-//! ([`crate::fused::gemm`], OpenBLAS where the build found it) per chunk of images. Against candle's own CPU kernels
-//! this skips the transposes candle's backward pass makes, computes the transposed convolution
-//! as a GEMM instead of a direct loop, and skips the input's gradient where nothing upstream
-//! needs it (the first layer).
+//! ([`crate::fused::gemm`], OpenBLAS where the build found it) per chunk of images. Against
+//! candle's own CPU kernels this skips the transposes candle's backward pass makes, computes the
+//! transposed convolution as a GEMM instead of a direct loop, and skips the input's gradient
+//! where nothing upstream needs it (the first layer).
 //!
 //! The batch is cut into one slice of images per thread and each slice runs serially, chunk by
 //! chunk (`CHUNK_VALUES`), with single-threaded products: on the CPU this keeps the matrix
@@ -256,8 +256,8 @@ type Partial = (Vec<f32>, Vec<f32>);
 impl Slices {
     /// Runs `slice` on each thread's slice of the batch, with the output gradient times the
     /// activation's derivative, the input, and the input gradient's slice where one is wanted;
-    /// returns the input gradient and the summed weight (`sizes.0`
-    /// values) and bias (`sizes.1`) gradients.
+    /// returns the input gradient and the summed weight (`sizes.0` values) and bias (`sizes.1`)
+    /// gradients.
     fn backward(
         &self,
         x: &Tensor,
@@ -363,8 +363,8 @@ fn sum_partials(partials: Vec<Partial>, nw: usize, nb: usize) -> (Vec<f32>, Vec<
     let mut gw = vec![0.0; nw];
     let mut gb = vec![0.0; nb];
     for (w, b) in partials {
-        gw.iter_mut().zip(&w).for_each(|(s, v)| *s += v);
-        gb.iter_mut().zip(&b).for_each(|(s, v)| *s += v);
+        add(&mut gw, &w);
+        add(&mut gb, &b);
     }
     (gw, gb)
 }
