@@ -52,6 +52,9 @@ fn the_default_l1_weight_halves_the_activation_for_little_reconstruction() {
     // Pictures, codes and the probe on the sparse run.
     let run = tmp.path().join("l1");
     assert_eq!(image::image_dimensions(run.join("features.png")).unwrap(), (8 * 30 + 2, 8 * 30 + 2));
+    let density = image::open(run.join("feature_density.png")).unwrap().to_rgb8();
+    let inked = density.pixels().filter(|p| p.0 != [255, 255, 255]).count();
+    assert!(inked > 2_000, "the feature-density histogram draws bars ({inked} non-white pixels)");
     let out = tmp.path().join("codes.safetensors");
     common::ok(&["encode", "--run", run.to_str().unwrap(), "--out", out.to_str().unwrap()]);
     let bytes = std::fs::read(&out).unwrap();

@@ -51,6 +51,10 @@ pub enum Command {
     Compress(CompressArgs),
     /// Rebuild the images of an .aec file as PNGs.
     Decompress(DecompressArgs),
+    /// Write a trained sparse autoencoder in another tool's format (SAELens, sparsify).
+    Export(ExportArgs),
+    /// Read a sparse autoencoder saved by another tool into a new run directory.
+    Import(ImportArgs),
 }
 
 /// How progress is shown.
@@ -318,6 +322,45 @@ pub struct ThroughputArgs {
     /// Another dataset than the run's, or another directory for it.
     #[command(flatten)]
     pub data: DataSelect,
+}
+
+/// `ae export`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// The trained run, its weights and the device.
+    #[command(flatten)]
+    pub on: RunSelect,
+    /// saelens or sparsify.
+    #[arg(long, value_name = "FORMAT", value_parser = parse_format)]
+    pub format: &'static dyn ae_run::DictionaryFormat,
+    /// The folder to write (created if missing).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+}
+
+/// `ae import`.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// saelens or sparsify.
+    #[arg(long, value_name = "FORMAT", value_parser = parse_format)]
+    pub format: &'static dyn ae_run::DictionaryFormat,
+    /// The folder the other tool saved.
+    #[arg(long, value_name = "DIR")]
+    pub from: PathBuf,
+    /// The new run directory (must not hold a run).
+    #[arg(long, value_name = "DIR")]
+    pub run_dir: PathBuf,
+    /// The seed the run records (its validation and test split, evaluation noise).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub seed: u64,
+    /// The activations the dictionary reads (--data is required).
+    #[command(flatten)]
+    pub data: crate::data_flags::DataFlags,
+}
+
+/// `--format`: a registered dictionary format.
+fn parse_format(s: &str) -> Result<&'static dyn ae_run::DictionaryFormat, String> {
+    ae_run::dictionary_format(s)
 }
 
 /// `ae anomaly`.

@@ -43,7 +43,8 @@ pub struct DataFlags {
     /// the column) [default: refuse].
     #[arg(long, value_name = "POLICY", value_parser = parse_from_str::<Missing>)]
     pub missing: Option<Missing>,
-    /// Normalisation fitted on the training rows: none, minmax or standard [default: standard
+    /// Normalisation fitted on the training rows: none, minmax, standard or norm (one scale so
+    /// the mean row norm is sqrt(features), for language-model activations) [default: standard
     /// for tables, none for images and arrays].
     #[arg(long, value_name = "KIND", value_parser = parse_from_str::<Normalize>)]
     pub normalize: Option<Normalize>,

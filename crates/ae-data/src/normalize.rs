@@ -19,6 +19,11 @@ pub enum Normalize {
     /// Each feature to mean 0 and standard deviation 1 over the training rows (the population
     /// deviation, as scikit-learn's `StandardScaler`).
     Standard,
+    /// Every feature divided by one factor, so that the training rows' mean L2 norm becomes
+    /// `sqrt(features)` (Anthropic's April 2024 recipe, SAELens's `expected_average_only_in`):
+    /// the scale of language-model activations differs by model and layer, and this makes one
+    /// L1 weight or learning rate carry over. Offset 0.
+    Norm,
 }
 
 impl std::str::FromStr for Normalize {
@@ -28,7 +33,8 @@ impl std::str::FromStr for Normalize {
             "none" => Ok(Normalize::None),
             "minmax" => Ok(Normalize::Minmax),
             "standard" => Ok(Normalize::Standard),
-            _ => Err(format!("unknown normalisation {s:?}; expected none, minmax or standard")),
+            "norm" | "expected_average_only_in" => Ok(Normalize::Norm),
+            _ => Err(format!("unknown normalisation {s:?}; expected none, minmax, standard or norm")),
         }
     }
 }
@@ -39,6 +45,7 @@ impl std::fmt::Display for Normalize {
             Normalize::None => "none",
             Normalize::Minmax => "minmax",
             Normalize::Standard => "standard",
+            Normalize::Norm => "norm",
         })
     }
 }
@@ -76,6 +83,11 @@ impl Normalization {
                 let mean = rows.mean(0)?;
                 let var = rows.broadcast_sub(&mean)?.sqr()?.mean(0)?;
                 (mean, var.sqrt()?)
+            }
+            Normalize::Norm => {
+                let mean_norm = rows.sqr()?.sum(1)?.sqrt()?.mean_all()?.to_scalar::<f64>()?;
+                let factor = norm_factor(mean_norm, d);
+                return Ok(Normalization { kind, offset: vec![0.0; d], scale: vec![factor; d], fill: Vec::new() });
             }
         };
         let offset: Vec<f32> = offset.to_dtype(candle_core::DType::F32)?.to_vec1()?;
@@ -155,6 +167,13 @@ impl Normalization {
     }
 }
 
+/// The one scale of [`Normalize::Norm`]: the mean row norm over `sqrt(features)`, 1 for rows
+/// that are all zero.
+pub fn norm_factor(mean_norm: f64, features: usize) -> f32 {
+    let f = (mean_norm / (features.max(1) as f64).sqrt()) as f32;
+    if f > f32::EPSILON && f.is_finite() { f } else { 1.0 }
+}
+
 /// `rows` with each NaN replaced by its column's `fill`; an error when there is a NaN and no
 /// fill (a run trained without `--missing mean` meeting a missing cell).
 pub fn fill_missing(rows: &Tensor, fill: &[f32]) -> Result<Tensor, DataError> {
@@ -181,6 +200,20 @@ mod tests {
     fn split(rows: &[[f32; 2]]) -> Split {
         let flat: Vec<f32> = rows.iter().flatten().copied().collect();
         Split::new(Tensor::from_vec(flat, (rows.len(), 2), &Device::Cpu).unwrap(), None).unwrap()
+    }
+
+    #[test]
+    fn norm_scales_rows_to_a_mean_norm_of_sqrt_features() {
+        let train = split(&[[3.0, 4.0], [6.0, 8.0]]);
+        let n = Normalization::fit(Normalize::Norm, &train).unwrap();
+        let f = (7.5 / 2f64.sqrt()) as f32;
+        assert_eq!((n.offset.clone(), n.scale.clone()), (vec![0.0, 0.0], vec![f, f]));
+        let out = n.apply(train).unwrap().images;
+        let mean_norm = out.sqr().unwrap().sum(1).unwrap().sqrt().unwrap().mean_all().unwrap();
+        assert!((mean_norm.to_scalar::<f32>().unwrap() - 2f32.sqrt()).abs() < 1e-6);
+        assert_eq!("expected_average_only_in".parse::<Normalize>(), Ok(Normalize::Norm), "SAELens's name");
+        let zeros = Normalization::fit(Normalize::Norm, &split(&[[0.0, 0.0]])).unwrap();
+        assert_eq!(zeros.scale, [1.0, 1.0], "all-zero rows keep scale 1");
     }
 
     #[test]

@@ -236,11 +236,13 @@ impl StreamedRows {
         let n = self.len();
         let (mut sum, mut sq) = (vec![0f64; d], vec![0f64; d]);
         let (mut lo, mut hi) = (vec![f64::INFINITY; d], vec![f64::NEG_INFINITY; d]);
+        let mut norms = 0f64;
         let chunk = (1 << 22) / d.max(1) + 1;
         for start in (0..n).step_by(chunk) {
             let idx: Vec<u32> = (start as u32..(start + chunk).min(n) as u32).collect();
             let rows = self.read(&idx)?;
             for row in rows.chunks_exact(d) {
+                norms += row.iter().map(|&v| f64::from(v) * f64::from(v)).sum::<f64>().sqrt();
                 for (j, &v) in row.iter().enumerate() {
                     let v = f64::from(v);
                     sum[j] += v;
@@ -261,6 +263,7 @@ impl StreamedRows {
                 sum.iter().map(|s| (s / n) as f32).collect(),
                 sum.iter().zip(&sq).map(|(s, q)| keep((q / n - (s / n) * (s / n)).max(0.0).sqrt())).collect(),
             ),
+            crate::normalize::Normalize::Norm => (vec![0.0; d], vec![crate::normalize::norm_factor(norms / n, d); d]),
         };
         Ok(Normalization { kind, offset, scale, fill: Vec::new() })
     }
@@ -349,6 +352,11 @@ mod tests {
         assert_eq!(sub.gather(&[1]).unwrap().to_vec2::<f32>().unwrap(), [[0.0, 1.0, 2.0]]);
         let fitted = sub.fit(crate::normalize::Normalize::Minmax).unwrap();
         assert_eq!((fitted.offset, fitted.scale), (vec![0.0, 1.0, 2.0], vec![9.0, 9.0, 9.0]));
+        // Rows [9, 10, 11] and [0, 1, 2]: norms sqrt(302) and sqrt(5), over sqrt(3) features.
+        let norm = sub.fit(crate::normalize::Normalize::Norm).unwrap();
+        let want = ((302f64.sqrt() + 5f64.sqrt()) / 2.0 / 3f64.sqrt()) as f32;
+        assert_eq!(norm.offset, [0.0; 3]);
+        assert!(norm.scale.iter().all(|&s| (s - want).abs() < 1e-6), "{:?} vs {want}", norm.scale);
         assert_eq!(holdout_fraction(1_000_000, 0.2), 0.01);
         assert_eq!(holdout_fraction(1000, 0.2), 0.2);
     }

@@ -98,17 +98,34 @@ impl FromStr for Sparsity {
 ae_core::string_spec!(Sparsity);
 
 /// The TopK mask of a row-major `(rows, width)` buffer: 1 for the `k` largest values of each row
-/// (ties go to the lower index, NaN counts as smallest), 0 elsewhere.
+/// that are also positive (ties go to the lower index, NaN counts as smallest), 0 elsewhere. The
+/// kept values pass through a ReLU, as in Gao et al.'s TopK, SAELens and sparsify, so a code never
+/// holds a negative activation and an exported dictionary decodes the same there. The selection
+/// is a partial sort, linear in `width`: a full sort of 16,384 latents per row cost more than the
+/// encoder's product.
 pub fn topk_mask(values: &[f32], width: usize, k: usize) -> Vec<f32> {
+    let width = width.max(1);
     let mut mask = vec![0f32; values.len()];
-    let mut order: Vec<usize> = Vec::with_capacity(width);
-    for (row, out) in values.chunks(width.max(1)).zip(mask.chunks_mut(width.max(1))) {
+    let mut order: Vec<u32> = Vec::with_capacity(width);
+    for (row, out) in values.chunks(width).zip(mask.chunks_mut(width)) {
+        let k = k.min(row.len());
+        if k == 0 {
+            continue;
+        }
         order.clear();
-        order.extend(0..row.len());
-        let key = |i: usize| if row[i].is_nan() { f32::NEG_INFINITY } else { row[i] };
-        order.sort_by(|&a, &b| key(b).total_cmp(&key(a)).then(a.cmp(&b)));
-        for &i in order.iter().take(k) {
-            out[i] = 1.0;
+        order.extend(0..row.len() as u32);
+        let key = |i: u32| {
+            let v = row[i as usize];
+            if v.is_nan() { f32::NEG_INFINITY } else { v }
+        };
+        let larger_first = |a: &u32, b: &u32| key(*b).total_cmp(&key(*a)).then(a.cmp(b));
+        if k < row.len() {
+            order.select_nth_unstable_by(k - 1, larger_first);
+        }
+        for &i in &order[..k] {
+            if row[i as usize] > 0.0 {
+                out[i as usize] = 1.0;
+            }
         }
     }
     mask
@@ -145,5 +162,31 @@ mod tests {
         let m = topk_mask(&v, 4, 2);
         assert_eq!(m, [1.0, 1.0, 0.0, 0.0, 1.0, 1.0, 0.0, 0.0]);
         assert!(m.chunks(4).all(|r| r.iter().sum::<f32>() == 2.0));
+    }
+
+    #[test]
+    fn topk_drops_selected_values_that_are_not_positive() {
+        let v = [-0.5, -0.2, -1.0, /* row 2 */ 0.3, 0.0, -2.0];
+        assert_eq!(topk_mask(&v, 3, 2), [0.0, 0.0, 0.0, 1.0, 0.0, 0.0]);
+        assert_eq!(topk_mask(&v, 3, 9), [0.0, 0.0, 0.0, 1.0, 0.0, 0.0], "k above the width keeps every positive value");
+    }
+
+    #[test]
+    fn partial_selection_matches_a_full_sort() {
+        let mut rng = ae_core::rng::stream(3, ae_core::rng::Purpose::Eval, 0);
+        let drawn = ae_core::rng::normal(&mut rng, 50 * 97, 0.0, 1.0, &candle_core::Device::Cpu).unwrap();
+        let drawn: Vec<f32> = drawn.to_vec1().unwrap();
+        // Every seventh value the same, so ties are exercised.
+        let values: Vec<f32> = drawn.iter().enumerate().map(|(i, &v)| if i % 7 == 0 { 0.25 } else { v }).collect();
+        for k in [1, 5, 32, 96] {
+            let fast = topk_mask(&values, 97, k);
+            for (row, got) in values.chunks(97).zip(fast.chunks(97)) {
+                let mut order: Vec<usize> = (0..97).collect();
+                order.sort_by(|&a, &b| row[b].total_cmp(&row[a]).then(a.cmp(&b)));
+                let mut want = vec![0f32; 97];
+                order.iter().take(k).filter(|&&i| row[i] > 0.0).for_each(|&i| want[i] = 1.0);
+                assert_eq!(got, &want[..], "k {k}");
+            }
+        }
     }
 }

@@ -56,6 +56,8 @@ pub fn write_pictures(
     if model.active_threshold().is_some() {
         save("features.png", save_features(model, &run.file("features.png"), shape, test.images.device()))?;
         written.push(("features.png", "each code unit's decoder weights as a tile"));
+        save("feature_density.png", save_feature_density(model, test, &run.file("feature_density.png")))?;
+        written.push(("feature_density.png", "log10 of each code unit's firing frequency on the test split"));
     }
 
     // The same draws as `ae sample` with the run's seed.
@@ -80,6 +82,21 @@ pub fn write_pictures(
         }
     }
     Ok(written)
+}
+
+/// Test rows the feature density counts over, at most.
+const DENSITY_ROWS: usize = 10_000;
+
+/// The feature-density histogram every SAE paper shows: log10 of each code unit's firing
+/// frequency over the first `DENSITY_ROWS` (10,000) test rows, with the units that never fired
+/// there counted in the legend (they have no logarithm).
+fn save_feature_density(model: &dyn Autoencoder, test: &Split, path: &std::path::Path) -> Result<(), RunError> {
+    let Some(threshold) = model.active_threshold() else { return Ok(()) };
+    let rows = test.head(DENSITY_ROWS.min(test.len()))?;
+    let freq = ae_train::firing_frequencies(model, &rows, 1000, threshold)?;
+    let live: Vec<f64> = freq.iter().filter(|&&f| f > 0.0).map(|f| f.log10()).collect();
+    let dead = vec![f64::NEG_INFINITY; freq.len() - live.len()];
+    crate::plot::save_histogram(path, &[("live", &live), ("never fired", &dead)], "log10 firing frequency")
 }
 
 /// Test rows the per-column error averages over, at most.

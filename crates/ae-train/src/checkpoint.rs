@@ -32,7 +32,7 @@ pub const TEMP_PREFIX: &str = ".tmp-";
 
 /// Every file ae writes into a run directory, by any command: the one list `--overwrite` removes.
 /// (A test checks that every `run.file("...")` in the sources names one of these.)
-pub const RUN_FILES: [&str; 25] = [
+pub const RUN_FILES: [&str; 26] = [
     "config.json",
     "model.safetensors",
     "optimizer.safetensors",
@@ -50,6 +50,7 @@ pub const RUN_FILES: [&str; 25] = [
     "manifold.png",
     "denoised.png",
     "features.png",
+    "feature_density.png",
     "sweep.csv",
     "sweep.png",
     "interp.png",

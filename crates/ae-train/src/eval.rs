@@ -228,16 +228,29 @@ pub fn dead_fraction<M: Autoencoder + ?Sized>(
     batch_size: usize,
     threshold: f32,
 ) -> Result<f64, TrainError> {
-    let mut fired: Vec<bool> = Vec::new();
+    let freq = firing_frequencies(model, split, batch_size, threshold)?;
+    Ok(freq.iter().filter(|&&f| f == 0.0).count() as f64 / freq.len().max(1) as f64)
+}
+
+/// For each code unit, the share of `split`'s examples on which it fires (value above
+/// `threshold`): the feature density SAE papers plot as a histogram of its log10.
+pub fn firing_frequencies<M: Autoencoder + ?Sized>(
+    model: &M,
+    split: &Split,
+    batch_size: usize,
+    threshold: f32,
+) -> Result<Vec<f64>, TrainError> {
+    let mut fired: Vec<u64> = Vec::new();
     for batch in Loader::sequential(split, batch_size).epoch(0) {
         for code in model.embed(&batch?.input)?.to_vec2::<f32>()? {
-            fired.resize(code.len(), false);
+            fired.resize(code.len(), 0);
             for (f, v) in fired.iter_mut().zip(code) {
-                *f |= v > threshold;
+                *f += u64::from(v > threshold);
             }
         }
     }
-    Ok(fired.iter().filter(|f| !**f).count() as f64 / fired.len().max(1) as f64)
+    let n = split.len().max(1) as f64;
+    Ok(fired.into_iter().map(|c| c as f64 / n).collect())
 }
 
 #[cfg(test)]
@@ -283,5 +296,8 @@ mod tests {
         assert!((a.explained_variance() - (1.0 - a.fvu)).abs() < 1e-15);
         assert_eq!(a.l0, 1.5, "codes above 0.5: one in the first row, two in the second");
         assert_eq!(a.mean_activation, 1.5);
+        // Rows [1, 0] and [3, 2]: unit 0 fires on both, unit 1 on one.
+        assert_eq!(firing_frequencies(&Halving, &split, 1, 0.5).unwrap(), [1.0, 0.5]);
+        assert_eq!(dead_fraction(&Halving, &split, 2, 2.5).unwrap(), 0.5, "above 2.5 only unit 0 fires (3)");
     }
 }

@@ -34,7 +34,7 @@ pub use config::{EarlyStopping, OptimizerConfig, TrainConfig};
 pub use error::TrainError;
 pub use eval::{
     CodeActivity, DenoisingScores, code_activity, dead_fraction, denoising_scores, evaluate, evaluate_with_noise,
-    importance_weighted_nll, psnr,
+    firing_frequencies, importance_weighted_nll, psnr,
 };
 pub use fit::{Fit, FitReport, StopReason};
 pub use observer::{EpochEnd, Observer, Silent, StepEnd, TrainStart};

@@ -6,6 +6,8 @@ mod compression;
 mod denoise;
 mod encode;
 mod eval;
+mod export;
+mod import;
 mod inputs;
 mod interpolate;
 mod probe;
@@ -39,6 +41,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Anomaly(a) => anomaly::run(&a),
         Command::Compress(a) => compress::compress(&a),
         Command::Decompress(a) => compress::decompress(&a),
+        Command::Export(a) => export::run(&a),
+        Command::Import(a) => import::run(&a),
     }
 }
 
