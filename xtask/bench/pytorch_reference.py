@@ -23,6 +23,7 @@ import json
 import os
 import resource
 import struct
+import sys
 import time
 
 import torch
@@ -120,8 +121,8 @@ class StackedAe(nn.Module):
 
 class TopKSae(nn.Module):
     """ae's `--model sparse --hidden "" --sparsity topk:K --loss mse`: one linear encoder, the K
-    largest pre-activations kept (the rest zeroed), one linear decoder, all computed densely as
-    SAELens does."""
+    largest pre-activations through a ReLU (the rest zeroed), one linear decoder, all computed
+    densely as SAELens does."""
 
     def __init__(self, input_dim, code_dim, k):
         super().__init__()
@@ -130,7 +131,7 @@ class TopKSae(nn.Module):
     def encoder(self, x):
         pre = self.enc(x)
         top = pre.topk(self.k, dim=1)
-        return torch.zeros_like(pre).scatter(1, top.indices, top.values)
+        return torch.zeros_like(pre).scatter(1, top.indices, top.values.relu())
 
     def forward(self, x):
         return self.dec(self.encoder(x))
@@ -188,6 +189,34 @@ def loss_fn(model, x, target=None, penalty=True):
         return recon + model.l1 * z.abs().sum(1).mean() if penalty else recon
     logits = model(x)
     return F.binary_cross_entropy_with_logits(logits, x if target is None else target, reduction="none").sum(1).mean()
+
+
+def sae_metrics(model, train, test, truth):
+    """ae's sparse diagnostics (docs/sparse.md) for a TopK SAE: `test_fvu`, `test_l0`, and
+    `test_dead_fraction` over the last 10,000 training rows (ae's default dead window), with the
+    dictionary's recovery of `truth` when given."""
+    with torch.no_grad():
+        err = var = active = 0.0
+        mean = test.mean(0)
+        for i in range(0, test.shape[0], 1000):
+            x = test[i : i + 1000]
+            z = model.encoder(x)
+            err += (model.dec(z) - x).pow(2).sum().item()
+            var += (x - mean).pow(2).sum().item()
+            active += (z > 0).sum().item()
+        fired = torch.zeros(model.enc.out_features, dtype=torch.bool, device=train.device)
+        tail = train[-10000:]
+        for i in range(0, tail.shape[0], 1000):
+            fired |= (model.encoder(tail[i : i + 1000]) > 0).any(0)
+    out = {"test_fvu": err / var, "test_l0": active / test.shape[0], "test_dead_fraction": 1 - fired.float().mean().item()}
+    if truth:
+        import numpy as np
+
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        from sae_synthetic import recovery
+
+        out.update(recovery(model.dec.weight.detach().cpu().numpy().T, np.load(truth)))
+    return out
 
 
 def corrupt(x, sigma):
@@ -263,6 +292,7 @@ def main():
     p.add_argument("--infer-batch", type=int, default=1000)
     p.add_argument("--infer-repeats", type=int, default=3)
     p.add_argument("--save", help="write the trained weights (a state dict) here")
+    p.add_argument("--truth", help="--model topk: the true dictionary (.npy, features x d) to score recovery against")
     p.add_argument("--infer-only", metavar="WEIGHTS", help="skip training: load these weights, time inference only")
     a = p.parse_args()
 
@@ -325,6 +355,7 @@ def main():
             test_loss = loss_fn(model, noisy_test, test).item()
         psnr_noisy = None if noisy_test is None else psnr(noisy_test, test)
         psnr_denoised = None if noisy_test is None else psnr(torch.sigmoid(model(noisy_test)), test)
+    sae = sae_metrics(model, train, test, a.truth) if a.model == "topk" else {}
     if a.save:
         torch.save(model.state_dict(), a.save)
     print(json.dumps({
@@ -338,6 +369,7 @@ def main():
         "peak_gpu_mib": torch.cuda.max_memory_allocated() / 2**20 if device.type == "cuda" else None,
         "torch": torch.__version__,
         "threads": torch.get_num_threads(),
+        **sae,
     }), flush=True)
 
 

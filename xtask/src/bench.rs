@@ -211,6 +211,9 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     if args.first().map(String::as_str) == Some("anomaly") {
         return crate::bench_anomaly::run(&args[1..]);
     }
+    if args.first().map(String::as_str) == Some("sae-synthetic") {
+        return crate::bench_sae::run(&args[1..]);
+    }
     let a = parse(args)?;
     let python = python_with_torch()?;
     if !a.data_dir.join("train-images-idx3-ubyte.gz").is_file() && !a.data_dir.join("train-images-idx3-ubyte").is_file()
@@ -355,7 +358,7 @@ pub(crate) fn write_section(path: &Path, name: &str, table: &str) -> anyhow::Res
 }
 
 /// The first Python that imports torch, or an error saying how to get one.
-fn python_with_torch() -> anyhow::Result<String> {
+pub(crate) fn python_with_torch() -> anyhow::Result<String> {
     // `AE_BENCH_PYTHON` names an interpreter (a venv's, say) before the ones on PATH.
     let named = std::env::var("AE_BENCH_PYTHON").ok();
     for py in named.iter().map(String::as_str).chain(["python3", "python"]) {
@@ -376,7 +379,7 @@ fn python_with_torch() -> anyhow::Result<String> {
 }
 
 /// Runs `cmd`, polling its peak RSS; returns stdout and the peak in MiB.
-fn run_measured(cmd: &mut Command) -> anyhow::Result<(String, f64)> {
+pub(crate) fn run_measured(cmd: &mut Command) -> anyhow::Result<(String, f64)> {
     let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn()?;
     let status_path = format!("/proc/{}/status", child.id());
     let stdout = child.stdout.take();
@@ -514,7 +517,7 @@ fn median_speed(rounds: &[Speed]) -> Speed {
 }
 
 /// The median of `values` (the mean of the middle two for an even count; NaN for none).
-fn median(values: &[f64]) -> f64 {
+pub(crate) fn median(values: &[f64]) -> f64 {
     let mut v = values.to_vec();
     v.sort_by(f64::total_cmp);
     match v.len() {

@@ -3,6 +3,7 @@
 
 mod bench;
 mod bench_anomaly;
+mod bench_sae;
 mod ci;
 mod cuda_build;
 mod download;
@@ -25,6 +26,9 @@ tasks:
       (AE_BENCH_PYTHON names a Python with torch)
   bench anomaly [--epochs N] [--data-dir DIR] [--no-write]
       the one-class anomaly protocol on Fashion-MNIST (ROC AUC per class); writes docs/benchmarks.md
+  bench sae-synthetic [--rows N] [--d-in D] [--latents L,L] [--k K] [--epochs N] [--threads 1,2] [--no-write]
+      TopK SAEs on activations drawn from a known dictionary, ae against PyTorch: epoch time,
+      memory, FVU, L0, dead fraction and how much of the true dictionary each recovers
   cuda-build
       a release `ae` with candle's CUDA backend for the device machine (nvcc 13.0 from PyPI's
       wheels, compute capability 90, stub libraries for the link) into target/cuda/dist; run it
