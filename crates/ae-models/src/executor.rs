@@ -93,6 +93,22 @@ pub(crate) fn train_step(
     let (mut z, mut saved) = (Vec::new(), Vec::new());
     let terms = code.forward(&head_out, rows, ctx, HostOut { code: &mut z, saved: &mut saved })?;
 
+    if sparse_pays(&enc, &dec, code.finishes_code(), &z) {
+        let step = SparseStep {
+            enc: &enc,
+            dec: &dec,
+            x: x.as_slice(),
+            target: y.as_slice(),
+            z: &z,
+            head_out: &head_out,
+            saved: &saved,
+            rows,
+        };
+        let recon = sparse_step(&step, &loss, code, stacks.decoder, ctx.kl_weight, scratch) / rows as f64;
+        let total = recon + terms.sparsity.unwrap_or(0.0);
+        return Ok(Some(LossValues { total, recon, kl: terms.kl, sparsity: terms.sparsity }));
+    }
+
     // Decoder and the likelihood, backward to the code.
     mlp::forward(&dec, &z, rows, ws_dec, threads);
     let recon = loss.into_delta(&dec, ws_dec, y.as_slice(), rows);
@@ -120,6 +136,82 @@ pub(crate) fn train_step(
     let kl_term = terms.kl.map_or(0.0, |kl| terms.kl_scale * ctx.kl_weight * kl);
     let total = recon + kl_term + terms.sparsity.unwrap_or(0.0);
     Ok(Some(LossValues { total, recon, kl: terms.kl, sparsity: terms.sparsity }))
+}
+
+/// Whether the step of a one-layer TopK code (the head is the whole encoder, one decoder layer)
+/// runs on sparse products: where at most one latent in eight is active, the indexing costs less
+/// than the dense work it saves.
+fn sparse_pays(enc: &[Dense<'_>], dec: &[Dense<'_>], selects: bool, z: &[f32]) -> bool {
+    selects && enc.len() == 1 && dec.len() == 1 && z.iter().filter(|&&v| v != 0.0).count() * 8 <= z.len()
+}
+
+/// What the sparse step reads: the layers, the batch, the code and what the bottleneck saved.
+struct SparseStep<'a> {
+    enc: &'a [Dense<'a>],
+    dec: &'a [Dense<'a>],
+    x: &'a [f32],
+    target: &'a [f32],
+    z: &'a [f32],
+    head_out: &'a [f32],
+    saved: &'a [f32],
+    rows: usize,
+}
+
+/// The rest of a training step after the code, with [`ae_core::fused::sparse`]'s products: the
+/// decoder's output from the active latents only, the likelihood's gradient, the decoder's
+/// weight gradient and the code's gradient at the active latents, the bottleneck's backward, and
+/// the encoder's weight gradient from the active latents' columns. The same numbers as the dense
+/// path (a test compares them), in `k x d` work per row where that is `n x d`. Returns the
+/// reconstruction loss summed over the batch.
+fn sparse_step(
+    s: &SparseStep<'_>,
+    loss: &crate::likelihood::HostLoss,
+    code: &dyn crate::bottleneck::HostCode,
+    dec_layers: &[Linear],
+    kl_weight: f64,
+    scratch: &mut FusedScratch,
+) -> f64 {
+    use ae_core::fused::sparse;
+    let (enc, dec, rows) = (&s.enc[0], &s.dec[0], s.rows);
+    let (d_out, width) = (dec.out_dim, dec.in_dim);
+    let codes = sparse::SparseRows::of(s.z, width);
+    let columns = codes.columns();
+    // The decoder's weight is (d_out, width); its transpose has one row per latent.
+    let mut table = vec![0f32; width * d_out];
+    sparse::transpose_into(&mut table, dec.weight, d_out, width);
+    let (ws_enc, ws_dec) = (&mut scratch.workspace, &mut scratch.second);
+    sparse::forward(mlp::output_mut(s.dec, ws_dec, rows), &codes, &table, dec.bias);
+    let recon = loss.into_delta(s.dec, ws_dec, s.target, rows);
+    let delta = mlp::top_delta(s.dec, ws_dec, rows);
+
+    let dec_refs: Vec<&Linear> = dec_layers.iter().collect();
+    let mut dec_grads = take_grads(&mut scratch.grads, &dec_refs);
+    let mut grad_t = vec![0f32; width * d_out];
+    let mut unused_bias = vec![0f32; width];
+    sparse::column_grads(&mut grad_t, &mut unused_bias, &columns, &codes.value, delta);
+    dec_grads[0].resize(d_out * width, 0.0);
+    sparse::transpose_into(&mut dec_grads[0], &grad_t, width, d_out);
+    dec_grads[1].resize(d_out, 0.0);
+    kernels::sum_rows(&mut dec_grads[1], delta, rows);
+
+    // The code's gradient, nonzero only where the code is active (the selection's mask).
+    let mut dz = vec![0f32; rows * width];
+    let active = sparse::dots(&codes, delta, &table);
+    for r in 0..rows {
+        for p in codes.starts[r]..codes.starts[r + 1] {
+            dz[r * width + codes.index[p] as usize] = active[p];
+        }
+    }
+    let top = mlp::top_delta(s.enc, ws_enc, rows);
+    code.backward(HostGrad { head_out: s.head_out, code: s.z, saved: s.saved, dz: &dz, rows, kl_weight }, top);
+    let top_values = codes.gather(top);
+    let [mut enc_w, mut enc_b] = code.take_grads(&mut scratch.grads);
+    enc_w.resize(width * enc.in_dim, 0.0);
+    enc_b.resize(width, 0.0);
+    sparse::column_grads(&mut enc_w, &mut enc_b, &columns, &top_values, s.x);
+    code.put_grads(&mut scratch.grads, enc_w, enc_b);
+    put_grads(&mut scratch.grads, &dec_refs, dec_grads);
+    recon
 }
 
 /// An inference pass (no gradients) on the fused host path, row-blocked across threads, or
@@ -274,6 +366,48 @@ mod tests {
                             }
                         }
                     }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_sparse_step_of_a_one_layer_topk_code_matches_autograd() {
+        for likelihood in [Likelihood::SquaredError, Likelihood::Bernoulli] {
+            let bottleneck = BottleneckSpec::Sparse(SparseSpec {
+                code_dim: 64,
+                sparsity: Sparsity::TopK { k: 3 },
+                ..Default::default()
+            });
+            let body = DenseSpec { input_dim: 12, hidden: vec![], decoder_hidden: None, activation: Activation::Relu };
+            let cfg = ModelConfig { preset: None, body: crate::config::BodySpec::Dense(body), bottleneck, likelihood };
+            let (m, params) = model(&cfg);
+            let xs = ae_core::rng::uniform(&mut stream(1, Purpose::Eval, 0), (9, 12), 0.0, 1.0, &Device::Cpu).unwrap();
+            let batch = Batch::plain(xs.clone());
+            let mut rng = stream(3, Purpose::Sampling, 0);
+            let mut ctx = StepContext { rng: &mut rng, training: false, kl_weight: 1.0 };
+            let parts = m.loss(&batch, &mut ctx).unwrap();
+            let want = parts.values().unwrap();
+            let want_grads = parts.total.backward().unwrap();
+            // The sparse path is the one taken: at most 3 of 64 latents are active.
+            let z = m.encode(&xs).unwrap().flatten_all().unwrap().to_vec1::<f32>().unwrap();
+            let stacks = stacks(&m).unwrap();
+            let views: Vec<_> = views(stacks.decoder).unwrap();
+            let dec = decoder_layers(&views, stacks.activation, None);
+            let head = m.bottleneck.host().unwrap().train_head().unwrap();
+            assert!(sparse_pays(&[head_layer(&head)], &dec, true, &z), "{likelihood}");
+            let mut scratch = FusedScratch::default();
+            let got = train_step(&m, &batch, &mut ctx, &mut scratch).unwrap().unwrap();
+            assert!(
+                (got.total - want.total).abs() < 1e-4 * want.total.abs().max(1.0),
+                "{likelihood}: {got:?} vs {want:?}"
+            );
+            for (name, var) in params.named() {
+                let w = want_grads.get(var.as_tensor()).unwrap().flatten_all().unwrap().to_vec1::<f32>().unwrap();
+                let g = scratch.grads.get(var.as_tensor()).unwrap().to_vec().unwrap();
+                assert_eq!(g.len(), w.len(), "{likelihood} {name}");
+                for (a, b) in g.iter().zip(&w) {
+                    assert!((a - b).abs() < 1e-5 + 1e-4 * b.abs(), "{likelihood} {name}: {a} vs {b}");
                 }
             }
         }

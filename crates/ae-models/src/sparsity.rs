@@ -104,30 +104,43 @@ ae_core::string_spec!(Sparsity);
 /// is a partial sort, linear in `width`: a full sort of 16,384 latents per row cost more than the
 /// encoder's product.
 pub fn topk_mask(values: &[f32], width: usize, k: usize) -> Vec<f32> {
+    use rayon::prelude::*;
     let width = width.max(1);
     let mut mask = vec![0f32; values.len()];
-    let mut order: Vec<u32> = Vec::with_capacity(width);
-    for (row, out) in values.chunks(width).zip(mask.chunks_mut(width)) {
-        let k = k.min(row.len());
-        if k == 0 {
-            continue;
-        }
-        order.clear();
-        order.extend(0..row.len() as u32);
-        let key = |i: u32| {
-            let v = row[i as usize];
-            if v.is_nan() { f32::NEG_INFINITY } else { v }
-        };
-        let larger_first = |a: &u32, b: &u32| key(*b).total_cmp(&key(*a)).then(a.cmp(b));
-        if k < row.len() {
-            order.select_nth_unstable_by(k - 1, larger_first);
-        }
-        for &i in &order[..k] {
-            if row[i as usize] > 0.0 {
-                out[i as usize] = 1.0;
+    // Rows in parallel (a batch of 4,096 rows of 8,192 latents took a quarter of a TopK step on
+    // one thread), each with its own index buffer.
+    values.par_chunks(width).zip(mask.par_chunks_mut(width)).for_each_init(
+        || Vec::with_capacity(width),
+        |keys: &mut Vec<f32>, (row, out)| {
+            let k = k.min(row.len());
+            if k == 0 {
+                return;
             }
-        }
-    }
+            // The k-th largest key, by selection on a copy of the row's keys; then every key
+            // above it, and as many equal to it as are left, in index order (ties to the lower
+            // index).
+            let key = |v: f32| if v.is_nan() { f32::NEG_INFINITY } else { v };
+            keys.clear();
+            keys.extend(row.iter().map(|&v| key(v)));
+            let (_, kth, _) = keys.select_nth_unstable_by(k - 1, |a, b| b.total_cmp(a));
+            let kth = *kth;
+            let above = row.iter().filter(|&&v| key(v).total_cmp(&kth).is_gt()).count();
+            let mut ties = k - above;
+            for (o, &v) in out.iter_mut().zip(row) {
+                let keep = match key(v).total_cmp(&kth) {
+                    std::cmp::Ordering::Greater => true,
+                    std::cmp::Ordering::Equal if ties > 0 => {
+                        ties -= 1;
+                        true
+                    }
+                    _ => false,
+                };
+                if keep && v > 0.0 {
+                    *o = 1.0;
+                }
+            }
+        },
+    );
     mask
 }
 

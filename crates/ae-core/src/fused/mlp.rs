@@ -178,6 +178,14 @@ pub fn top_delta<'w>(layers: &[Dense<'_>], ws: &'w mut Workspace, rows: usize) -
     sized(&mut ws.delta, rows * n_last)
 }
 
+/// The last layer's output buffer, `rows x` its width, for callers that compute the forward pass
+/// themselves (a sparse code's decoder) before [`loss_into_delta`].
+pub fn output_mut<'w>(layers: &[Dense<'_>], ws: &'w mut Workspace, rows: usize) -> &'w mut [f32] {
+    ws.outs.resize_with(layers.len(), Vec::new);
+    let n_last = layers.last().map_or(0, |l| l.out_dim);
+    sized(&mut ws.outs[layers.len() - 1], rows * n_last)
+}
+
 /// The output of layer `l` in the last forward pass (after its activation).
 pub fn layer_output<'w>(layers: &[Dense<'_>], ws: &'w Workspace, l: usize, rows: usize) -> &'w [f32] {
     &ws.outs[l][..rows * layers[l].out_dim]

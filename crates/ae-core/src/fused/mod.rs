@@ -9,6 +9,7 @@ pub mod gemm;
 pub mod host;
 pub mod kernels;
 pub mod mlp;
+pub mod sparse;
 
 /// Buffers the trainer keeps between steps: the fused path's workspaces and the step's
 /// gradients, which a fused step writes and autograd's are recorded into.
