@@ -133,6 +133,23 @@ mod tests {
         let v = step(&m);
         assert!((v.sparsity.unwrap() - want).abs() < 1e-4 * want.max(1.0), "{v:?} {want}");
         assert!(code.iter().flatten().all(|v| (0.0..=1.0).contains(v)), "sigmoid code");
+        // L1 weighted by decoder norms: weight * mean over examples of sum_j z_j ||d_j||, with
+        // d_j column j of the decoder's first layer.
+        let (m, params) = model(&SparseConfig { sparsity: Sparsity::L1DecoderNorm { weight: 0.5 }, ..base.clone() });
+        let code = m.encode(&xs()).unwrap().to_vec2::<f32>().unwrap();
+        let named = params.named();
+        let w =
+            named.iter().find(|(n, _)| n == "decoder.layers.0.weight").unwrap().1.as_tensor().to_vec2::<f32>().unwrap();
+        let norm = |j: usize| w.iter().map(|row| f64::from(row[j]).powi(2)).sum::<f64>().sqrt();
+        let want = 0.5
+            * code.iter().map(|r| r.iter().enumerate().map(|(j, v)| f64::from(*v) * norm(j)).sum::<f64>()).sum::<f64>()
+            / 4.0;
+        let v = step(&m);
+        assert!(want > 0.0 && (v.sparsity.unwrap() - want).abs() < 1e-5, "{v:?} {want}");
+        // It trains through autograd, so its gradient reaches the decoder's weights.
+        let mut rng = stream(0, Purpose::Sampling, 0);
+        let mut ctx = StepContext { rng: &mut rng, training: true, kl_weight: 1.0 };
+        assert!(m.fused_step(&Batch::plain(xs()), &mut ctx, &mut Default::default()).unwrap().is_none());
     }
 
     #[test]

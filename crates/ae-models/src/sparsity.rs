@@ -32,6 +32,13 @@ pub enum Sparsity {
         /// Penalty weight.
         weight: f64,
     },
+    /// `weight * sum_j z_j ||d_j||` per example on ReLU units, `d_j` unit j's decoder direction
+    /// (Anthropic's April 2024 recipe): the penalty cannot be dodged by shrinking the code and
+    /// growing the decoder, so the decoder needs no norm constraint.
+    L1DecoderNorm {
+        /// Penalty weight.
+        weight: f64,
+    },
     /// Keep the `k` largest code values of each example (ties to the lower index), zero the rest.
     TopK {
         /// Active units per example.
@@ -40,7 +47,8 @@ pub enum Sparsity {
 }
 
 /// What `--sparsity` accepts, for messages.
-pub const SPARSITY_SPECS: &str = "l1[:WEIGHT], kl:RHO:WEIGHT (RHO in (0, 1)) or topk:K (WEIGHT >= 0, K >= 1)";
+pub const SPARSITY_SPECS: &str =
+    "l1[:WEIGHT], l1dec:WEIGHT, kl:RHO:WEIGHT (RHO in (0, 1)) or topk:K (WEIGHT >= 0, K >= 1)";
 
 impl Default for Sparsity {
     fn default() -> Self {
@@ -52,6 +60,7 @@ impl fmt::Display for Sparsity {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Sparsity::L1 { weight } => write!(f, "l1:{weight}"),
+            Sparsity::L1DecoderNorm { weight } => write!(f, "l1dec:{weight}"),
             Sparsity::Kl { rho, weight } => write!(f, "kl:{rho}:{weight}"),
             Sparsity::TopK { k } => write!(f, "topk:{k}"),
         }
@@ -79,6 +88,7 @@ impl FromStr for Sparsity {
         match parts.as_slice() {
             ["l1"] => Ok(Sparsity::default()),
             ["l1", w] => Ok(Sparsity::L1 { weight: weight(w)? }),
+            ["l1dec", w] => Ok(Sparsity::L1DecoderNorm { weight: weight(w)? }),
             ["kl", rho, w] => {
                 let r = num(rho, "rho")?;
                 if !(r > 0.0 && r < 1.0) {
@@ -151,7 +161,7 @@ mod tests {
     #[test]
     fn specs_round_trip_and_bad_ones_name_the_problem() {
         assert_eq!("l1".parse::<Sparsity>().unwrap(), Sparsity::L1 { weight: DEFAULT_L1_WEIGHT });
-        for s in ["l1:0.5", "l1:0", "kl:0.05:3", "topk:32"] {
+        for s in ["l1:0.5", "l1:0", "l1dec:5", "kl:0.05:3", "topk:32"] {
             assert_eq!(s.parse::<Sparsity>().unwrap().to_string(), s);
         }
         for (bad, want) in [

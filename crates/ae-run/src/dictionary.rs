@@ -29,7 +29,8 @@ pub struct Dictionary {
     pub w_dec: Vec<f32>,
     /// `(d_in,)`.
     pub b_dec: Vec<f32>,
-    /// TopK (ReLU on the k largest) or L1 (plain ReLU, the weight kept for fine-tuning).
+    /// TopK (ReLU on the k largest) or an L1 penalty, plain or weighted by decoder norms (a
+    /// plain ReLU, the weight kept for fine-tuning).
     pub sparsity: Sparsity,
 }
 
@@ -209,7 +210,7 @@ fn exportable(m: &ModelConfig) -> Result<Sparsity, RunError> {
         return refuse("model.likelihood", format!("{}; expected mse, whose decoder is linear", m.likelihood));
     }
     match code.sparsity {
-        s @ (Sparsity::TopK { .. } | Sparsity::L1 { .. }) => Ok(s),
+        s @ (Sparsity::TopK { .. } | Sparsity::L1 { .. } | Sparsity::L1DecoderNorm { .. }) => Ok(s),
         s => refuse("model.bottleneck.sparsity", format!("{s}; expected topk:K or l1[:WEIGHT] (a ReLU code)")),
     }
 }

@@ -58,7 +58,7 @@ impl SparseCode {
     /// The code from its pre-activation: ReLU (L1), sigmoid (KL) or the TopK mask.
     fn sparsify(&self, pre: &Tensor) -> Result<Tensor> {
         match self.spec.sparsity {
-            Sparsity::L1 { .. } => pre.relu(),
+            Sparsity::L1 { .. } | Sparsity::L1DecoderNorm { .. } => pre.relu(),
             Sparsity::Kl { .. } => candle_nn::ops::sigmoid(pre),
             Sparsity::TopK { k } => mask_top(pre, k, None),
         }
@@ -189,6 +189,13 @@ impl Bottleneck for SparseCode {
         let code = &drawn.code;
         let penalty = match self.spec.sparsity {
             Sparsity::L1 { weight } => Some(code.abs()?.sum(1)?.mean(0)?.affine(weight, 0.0)?),
+            Sparsity::L1DecoderNorm { weight } => {
+                let Some(w) = decoder.body.code_directions() else {
+                    candle_core::bail!("l1dec: this body has no code directions to weight the penalty by")
+                };
+                let norms = w.sqr()?.sum_keepdim(0)?.sqrt()?;
+                Some(code.abs()?.broadcast_mul(&norms)?.sum(1)?.mean(0)?.affine(weight, 0.0)?)
+            }
             Sparsity::Kl { rho, weight } => {
                 let rho_hat = code.mean(0)?.clamp(f64::from(RHO_HAT_MIN), 1.0 - f64::from(RHO_HAT_MIN))?;
                 let a = rho_hat.recip()?.affine(rho, 0.0)?.log()?.affine(rho, 0.0)?;
@@ -240,9 +247,10 @@ impl Bottleneck for SparseCode {
 /// On the fused path the code's nonlinearity is the head's activation (ReLU, sigmoid), or none
 /// for TopK, whose selection runs on the head's output.
 impl HostCode for SparseCode {
-    /// `None` with the TopK auxiliary loss, which decodes the dead units' codes through autograd.
+    /// `None` with the TopK auxiliary loss, which decodes the dead units' codes through autograd,
+    /// and with the decoder-norm L1 penalty, whose gradient reaches the decoder's weights.
     fn train_head(&self) -> Option<HostHead<'_>> {
-        if self.spec.aux_k.is_some() {
+        if self.spec.aux_k.is_some() || matches!(self.spec.sparsity, Sparsity::L1DecoderNorm { .. }) {
             return None;
         }
         self.infer_head()
@@ -250,7 +258,7 @@ impl HostCode for SparseCode {
 
     fn infer_head(&self) -> Option<HostHead<'_>> {
         let activation = match self.spec.sparsity {
-            Sparsity::L1 { .. } => Some(Activation::Relu),
+            Sparsity::L1 { .. } | Sparsity::L1DecoderNorm { .. } => Some(Activation::Relu),
             Sparsity::Kl { .. } => Some(Activation::Sigmoid),
             Sparsity::TopK { .. } => None,
         };
@@ -277,6 +285,9 @@ impl HostCode for SparseCode {
         out.code.extend_from_slice(head_out);
         let penalty = match self.spec.sparsity {
             Sparsity::L1 { weight } => weight * out.code.iter().map(|&v| f64::from(v.abs())).sum::<f64>() / rows as f64,
+            // Its penalty needs the decoder's weights: the training head is None, so the
+            // executor never gets here; refuse rather than report a wrong penalty.
+            Sparsity::L1DecoderNorm { .. } => candle_core::bail!("l1dec trains through autograd, not the host step"),
             Sparsity::Kl { rho, weight } => {
                 let rho_hat = column_means(out.code, width, rows);
                 let total: f64 = rho_hat
@@ -309,6 +320,11 @@ impl HostCode for SparseCode {
     fn backward(&self, s: HostGrad<'_>, top: &mut [f32]) {
         let width = self.spec.code_dim;
         match self.spec.sparsity {
+            Sparsity::L1DecoderNorm { .. } => {
+                for ((t, &g), &z) in top.iter_mut().zip(s.dz).zip(s.code) {
+                    *t = if z > 0.0 { g } else { 0.0 };
+                }
+            }
             Sparsity::L1 { weight } => {
                 let c = (weight / s.rows as f64) as f32;
                 for ((t, &g), &z) in top.iter_mut().zip(s.dz).zip(s.code) {

@@ -48,7 +48,7 @@ impl DictionaryFormat for SaeLens {
                 cfg["k"] = json!(k);
                 cfg["rescale_acts_by_decoder_norm"] = json!(false);
             }
-            Sparsity::L1 { weight } => {
+            Sparsity::L1 { weight } | Sparsity::L1DecoderNorm { weight } => {
                 cfg["architecture"] = json!("standard");
                 cfg["l1_coefficient"] = json!(weight);
             }
