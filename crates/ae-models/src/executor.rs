@@ -85,46 +85,79 @@ pub(crate) fn train_step(
 
     let rows = batch.input.dim(0)?;
     let threads = fused::threads();
-    let (ws_enc, ws_dec) = (&mut scratch.workspace, &mut scratch.second);
+    let ws_enc = &mut scratch.workspace;
 
     // Encoder and head, then the code and the bottleneck's terms.
     mlp::forward(&enc, x.as_slice(), rows, ws_enc, threads);
-    let head_out = mlp::layer_output(&enc, ws_enc, enc.len() - 1, rows).to_vec();
-    let (mut z, mut saved) = (Vec::new(), Vec::new());
-    let terms = code.forward(&head_out, rows, ctx, HostOut { code: &mut z, saved: &mut saved })?;
+    let mut bufs = std::mem::take(&mut scratch.code);
+    bufs.head_out.clear();
+    bufs.head_out.extend_from_slice(mlp::layer_output(&enc, ws_enc, enc.len() - 1, rows));
+    let terms = code.forward(&bufs.head_out, rows, ctx, HostOut { code: &mut bufs.code, saved: &mut bufs.saved });
+    let result = terms.and_then(|terms| {
+        finish_step(
+            Finish { enc: &enc, dec: &dec, x: x.as_slice(), y: y.as_slice(), rows },
+            terms,
+            code,
+            &stacks,
+            &loss,
+            ctx,
+            scratch,
+            &mut bufs,
+        )
+    });
+    scratch.code = bufs;
+    result
+}
 
-    if sparse_pays(&enc, &dec, code.finishes_code(), &z) {
-        let step = SparseStep {
-            enc: &enc,
-            dec: &dec,
-            x: x.as_slice(),
-            target: y.as_slice(),
-            z: &z,
-            head_out: &head_out,
-            saved: &saved,
-            rows,
-        };
-        let recon = sparse_step(&step, &loss, code, stacks.decoder, ctx.kl_weight, scratch) / rows as f64;
+/// The layers and batch of a step, for the part after the code.
+struct Finish<'a> {
+    enc: &'a [Dense<'a>],
+    dec: &'a [Dense<'a>],
+    x: &'a [f32],
+    y: &'a [f32],
+    rows: usize,
+}
+
+/// A training step from the code on: the decoder, the likelihood and both backward passes.
+#[allow(clippy::too_many_arguments)]
+fn finish_step(
+    f: Finish<'_>,
+    terms: crate::bottleneck::HostTerms,
+    code: &dyn crate::bottleneck::HostCode,
+    stacks: &DenseStacks<'_>,
+    loss: &crate::likelihood::HostLoss,
+    ctx: &mut StepContext<'_>,
+    scratch: &mut FusedScratch,
+    bufs: &mut ae_core::fused::CodeBuffers,
+) -> Result<Option<LossValues>> {
+    let Finish { enc, dec, x, y, rows } = f;
+    let threads = fused::threads();
+    let (head_out, z, saved) = (&bufs.head_out, &bufs.code, &bufs.saved);
+
+    if sparse_pays(enc, dec, code.finishes_code(), z) {
+        let step = SparseStep { enc, dec, x, target: y, z, head_out, saved, rows };
+        let recon = sparse_step(&step, loss, code, stacks.decoder, ctx.kl_weight, scratch, &mut bufs.dz) / rows as f64;
         let total = recon + terms.sparsity.unwrap_or(0.0);
         return Ok(Some(LossValues { total, recon, kl: terms.kl, sparsity: terms.sparsity }));
     }
 
     // Decoder and the likelihood, backward to the code.
-    mlp::forward(&dec, &z, rows, ws_dec, threads);
-    let recon = loss.into_delta(&dec, ws_dec, y.as_slice(), rows);
+    let (ws_enc, ws_dec) = (&mut scratch.workspace, &mut scratch.second);
+    mlp::forward(dec, z, rows, ws_dec, threads);
+    let recon = loss.into_delta(dec, ws_dec, y, rows);
     let (enc_layers, dec_layers): (Vec<&Linear>, Vec<&Linear>) =
         (stacks.encoder.iter().collect(), stacks.decoder.iter().collect());
     let mut enc_grads = take_grads(&mut scratch.grads, &enc_layers);
     enc_grads.extend(code.take_grads(&mut scratch.grads));
     let mut dec_grads = take_grads(&mut scratch.grads, &dec_layers);
     let dz =
-        mlp::backward(&dec, &z, rows, ws_dec, &mut dec_grads, threads, true).map(<[f32]>::to_vec).unwrap_or_default();
+        mlp::backward(dec, z, rows, ws_dec, &mut dec_grads, threads, true).map(<[f32]>::to_vec).unwrap_or_default();
 
     // The bottleneck's gradient at its head, then the encoder's backward pass.
-    let top = mlp::top_delta(&enc, ws_enc, rows);
-    let grad = HostGrad { head_out: &head_out, code: &z, saved: &saved, dz: &dz, rows, kl_weight: ctx.kl_weight };
+    let top = mlp::top_delta(enc, ws_enc, rows);
+    let grad = HostGrad { head_out, code: z, saved, dz: &dz, rows, kl_weight: ctx.kl_weight };
     code.backward(grad, top);
-    mlp::backward(&enc, x.as_slice(), rows, ws_enc, &mut enc_grads, threads, false);
+    mlp::backward(enc, x, rows, ws_enc, &mut enc_grads, threads, false);
 
     let head_bias = enc_grads.pop().unwrap_or_default();
     let head_weight = enc_grads.pop().unwrap_or_default();
@@ -170,6 +203,7 @@ fn sparse_step(
     dec_layers: &[Linear],
     kl_weight: f64,
     scratch: &mut FusedScratch,
+    dz: &mut Vec<f32>,
 ) -> f64 {
     use ae_core::fused::sparse;
     let (enc, dec, rows) = (&s.enc[0], &s.dec[0], s.rows);
@@ -195,7 +229,8 @@ fn sparse_step(
     kernels::sum_rows(&mut dec_grads[1], delta, rows);
 
     // The code's gradient, nonzero only where the code is active (the selection's mask).
-    let mut dz = vec![0f32; rows * width];
+    dz.clear();
+    dz.resize(rows * width, 0.0);
     let active = sparse::dots(&codes, delta, &table);
     for r in 0..rows {
         for p in codes.starts[r]..codes.starts[r + 1] {
@@ -203,7 +238,7 @@ fn sparse_step(
         }
     }
     let top = mlp::top_delta(s.enc, ws_enc, rows);
-    code.backward(HostGrad { head_out: s.head_out, code: s.z, saved: s.saved, dz: &dz, rows, kl_weight }, top);
+    code.backward(HostGrad { head_out: s.head_out, code: s.z, saved: s.saved, dz, rows, kl_weight }, top);
     let top_values = codes.gather(top);
     let [mut enc_w, mut enc_b] = code.take_grads(&mut scratch.grads);
     enc_w.resize(width * enc.in_dim, 0.0);

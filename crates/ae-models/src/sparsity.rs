@@ -114,9 +114,17 @@ ae_core::string_spec!(Sparsity);
 /// is a partial sort, linear in `width`: a full sort of 16,384 latents per row cost more than the
 /// encoder's product.
 pub fn topk_mask(values: &[f32], width: usize, k: usize) -> Vec<f32> {
+    let mut mask = Vec::new();
+    topk_mask_into(values, width, k, &mut mask);
+    mask
+}
+
+/// [`topk_mask`] into `mask`, reusing its memory.
+pub fn topk_mask_into(values: &[f32], width: usize, k: usize, mask: &mut Vec<f32>) {
     use rayon::prelude::*;
     let width = width.max(1);
-    let mut mask = vec![0f32; values.len()];
+    mask.clear();
+    mask.resize(values.len(), 0.0);
     // Rows in parallel (a batch of 4,096 rows of 8,192 latents took a quarter of a TopK step on
     // one thread), each with its own index buffer.
     values.par_chunks(width).zip(mask.par_chunks_mut(width)).for_each_init(
@@ -151,7 +159,6 @@ pub fn topk_mask(values: &[f32], width: usize, k: usize) -> Vec<f32> {
             }
         },
     );
-    mask
 }
 
 #[cfg(test)]

@@ -21,6 +21,22 @@ pub struct FusedScratch {
     pub second: mlp::Workspace,
     /// The step's gradients, keyed by parameter.
     pub grads: crate::grads::Gradients,
+    /// The code's buffers between the two stacks (a batch of 4,096 rows of 8,192 latents is
+    /// 128 MiB each, whose pages cost a tenth of a TopK step when allocated afresh).
+    pub code: CodeBuffers,
+}
+
+/// The buffers a bottleneck's host step fills between the encoder and the decoder.
+#[derive(Debug, Default, Clone)]
+pub struct CodeBuffers {
+    /// The head's output.
+    pub head_out: Vec<f32>,
+    /// The code.
+    pub code: Vec<f32>,
+    /// What the bottleneck saved for its backward pass.
+    pub saved: Vec<f32>,
+    /// The code's gradient.
+    pub dz: Vec<f32>,
 }
 
 /// The thread count candle's own CPU kernels use (`RAYON_NUM_THREADS`, else every core).

@@ -19,7 +19,7 @@ use super::{
 };
 use crate::body::{Body, HeadSite};
 use crate::config::SparseSpec;
-use crate::sparsity::{Sparsity, topk_mask};
+use crate::sparsity::{Sparsity, topk_mask, topk_mask_into};
 
 /// Weight of the auxiliary loss (Gao et al. use 1/32).
 const AUX_WEIGHT: f64 = 1.0 / 32.0;
@@ -301,9 +301,8 @@ impl HostCode for SparseCode {
                 weight * total
             }
             Sparsity::TopK { k } => {
-                let mask = topk_mask(head_out, width, k);
-                out.code.iter_mut().zip(&mask).for_each(|(v, m)| *v *= m);
-                *out.saved = mask;
+                topk_mask_into(head_out, width, k, out.saved);
+                out.code.iter_mut().zip(out.saved.iter()).for_each(|(v, m)| *v *= m);
                 0.0
             }
         };
