@@ -171,6 +171,13 @@ pub trait Autoencoder {
         Ok(None)
     }
 
+    /// Called by the trainer with the step's gradients before the optimizer uses them, for
+    /// constraints on the update (a unit-norm decoder's gradients made orthogonal to its
+    /// directions, as Gao et al. do). Default: nothing.
+    fn before_step(&self, _grads: &mut crate::Gradients) -> Result<()> {
+        Ok(())
+    }
+
     /// Called by the trainer after every optimizer step, for constraints on the parameters (a
     /// sparse model keeping decoder columns at unit norm). Default: nothing.
     fn after_step(&self) -> Result<()> {
@@ -243,6 +250,9 @@ impl<T: Autoencoder + ?Sized> Autoencoder for Box<T> {
     }
     fn sample_prior(&self, n: usize, rng: &mut ChaCha8Rng) -> Result<Option<Tensor>> {
         (**self).sample_prior(n, rng)
+    }
+    fn before_step(&self, grads: &mut crate::Gradients) -> Result<()> {
+        (**self).before_step(grads)
     }
     fn after_step(&self) -> Result<()> {
         (**self).after_step()

@@ -75,6 +75,13 @@ impl Gradients {
         e.fresh = true;
     }
 
+    /// Records `grad`, a tensor on the parameter's device, as `param`'s gradient for this step.
+    pub fn put_tensor(&mut self, param: &Tensor, grad: Tensor) {
+        let e = self.entry(param);
+        e.tensor = Some(grad);
+        e.fresh = true;
+    }
+
     /// Records autograd's gradient of each of `vars` that has one, as this step's gradients.
     pub fn set_from_autograd(&mut self, store: &GradStore, vars: &[(String, Var)]) {
         self.begin_step();

@@ -202,6 +202,10 @@ impl Autoencoder for ComposedAe {
         Ok(Some(log_w.reshape((b, k))?))
     }
 
+    fn before_step(&self, grads: &mut ae_core::Gradients) -> Result<()> {
+        self.bottleneck.before_step(self.body.as_ref(), grads)
+    }
+
     fn after_step(&self) -> Result<()> {
         self.bottleneck.after_step(self.body.as_ref())
     }

@@ -213,6 +213,38 @@ mod tests {
     }
 
     #[test]
+    fn a_unit_norm_decoders_gradient_loses_its_component_along_each_direction() {
+        let cfg =
+            SparseConfig { input_dim: 6, hidden: vec![], code_dim: 5, unit_norm_decoder: true, ..Default::default() };
+        let (m, params) = model(&cfg);
+        let vars = params.named();
+        let w = vars.iter().find(|(n, _)| n == "decoder.layers.0.weight").unwrap().1.as_tensor().clone();
+        let cols = |g: &[f32]| -> Vec<f32> {
+            let d = w.to_vec2::<f32>().unwrap();
+            (0..5).map(|c| (0..6).map(|r| g[r * 5 + c] * d[r][c]).sum()).collect()
+        };
+        // Autograd's gradient (a tensor), and the same values written by a fused step (host).
+        let mut rng = stream(0, Purpose::Sampling, 0);
+        let mut ctx = StepContext { rng: &mut rng, training: false, kl_weight: 1.0 };
+        let store = m.loss(&Batch::plain(xs()), &mut ctx).unwrap().total.backward().unwrap();
+        let before = store.get(&w).unwrap().flatten_all().unwrap().to_vec1::<f32>().unwrap();
+        assert!(cols(&before).iter().any(|v| v.abs() > 1e-4), "the raw gradient has a parallel part");
+        let mut tensor = ae_core::Gradients::from_autograd(&store, &vars);
+        let mut host = ae_core::Gradients::default();
+        host.put_host(&w, before.clone());
+        for grads in [&mut tensor, &mut host] {
+            m.before_step(grads).unwrap();
+            let after = grads.get(&w).unwrap().to_vec().unwrap();
+            assert!(cols(&after).iter().all(|v| v.abs() < 1e-5), "{:?}", cols(&after));
+            // What is left is the original less its parallel part: a step orthogonal to it.
+            let moved: f32 = after.iter().zip(&before).map(|(a, b)| (a - b).abs()).sum();
+            assert!(moved > 0.0);
+        }
+        let (t, h) = (tensor.get(&w).unwrap().to_vec().unwrap(), host.get(&w).unwrap().to_vec().unwrap());
+        assert!(t.iter().zip(&h).all(|(a, b)| (a - b).abs() < 1e-6), "both paths agree");
+    }
+
+    #[test]
     fn bad_configs_name_the_field() {
         let bad = [
             (

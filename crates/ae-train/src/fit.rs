@@ -332,6 +332,7 @@ fn fit_loop<M: Autoencoder + ?Sized>(
             if !values.is_finite() {
                 return Err(TrainError::NonFiniteLoss { step: state.step, epoch: epoch + 1, value: values.total });
             }
+            model.before_step(&mut scratch.grads)?;
             if let Some(max_norm) = cfg.clip_grad_norm {
                 let norm = clip_grad_norm(&vars, &mut scratch.grads, max_norm)?;
                 if !norm.is_finite() {

@@ -98,6 +98,11 @@ pub trait Bottleneck: std::fmt::Debug + Send + Sync {
         None
     }
 
+    /// Constraints on the step's gradients before the optimizer uses them.
+    fn before_step(&self, _body: &dyn Body, _grads: &mut ae_core::Gradients) -> Result<()> {
+        Ok(())
+    }
+
     /// Constraints after every optimizer step (a sparse code keeping its decoder directions at
     /// unit norm).
     fn after_step(&self, _body: &dyn Body) -> Result<()> {

@@ -147,6 +147,25 @@ impl SparseCode {
     }
 }
 
+/// Each column c of the row-major `(rows, cols)` gradient `g` minus its projection on column c of
+/// `dirs`: `g_c - (g_c · d_c / d_c · d_c) d_c`.
+fn remove_parallel(g: &mut [f32], dirs: &[f32], rows: usize, cols: usize) {
+    let mut dot = vec![0f64; cols];
+    let mut sq = vec![0f64; cols];
+    for (gr, dr) in g.chunks_exact(cols).zip(dirs.chunks_exact(cols)).take(rows) {
+        for c in 0..cols {
+            dot[c] += f64::from(gr[c]) * f64::from(dr[c]);
+            sq[c] += f64::from(dr[c]) * f64::from(dr[c]);
+        }
+    }
+    let along: Vec<f32> = dot.iter().zip(&sq).map(|(&d, &s)| if s > 0.0 { (d / s) as f32 } else { 0.0 }).collect();
+    for (gr, dr) in g.chunks_exact_mut(cols).zip(dirs.chunks_exact(cols)) {
+        for c in 0..cols {
+            gr[c] -= along[c] * dr[c];
+        }
+    }
+}
+
 /// `pre` with all but the `k` largest entries of each row zeroed (among `only` when given).
 fn mask_top(pre: &Tensor, k: usize, only: Option<&[usize]>) -> Result<Tensor> {
     let (rows, width) = pre.dims2()?;
@@ -233,6 +252,33 @@ impl Bottleneck for SparseCode {
             return None;
         }
         Some(self.dead_units(&t).len() as f64 / self.spec.code_dim.max(1) as f64)
+    }
+
+    /// With a unit-norm decoder, removes from each direction's gradient its component along the
+    /// direction (Gao et al.): the step then moves along the unit sphere, which the
+    /// renormalisation after it would otherwise partly undo.
+    fn before_step(&self, body: &dyn Body, grads: &mut ae_core::Gradients) -> Result<()> {
+        if !self.spec.unit_norm_decoder {
+            return Ok(());
+        }
+        let Some(w) = body.code_directions() else { return Ok(()) };
+        match grads.get(w) {
+            Some(ae_core::GradRef::Host(_)) => {
+                let (rows, cols) = w.dims2()?;
+                let dirs = w.flatten_all()?.to_vec1::<f32>()?;
+                let mut g = grads.take_host(w);
+                remove_parallel(&mut g, &dirs, rows, cols);
+                grads.put_host(w, g);
+            }
+            Some(ae_core::GradRef::Tensor(g)) => {
+                let along =
+                    (g * w)?.sum_keepdim(0)?.broadcast_div(&w.sqr()?.sum_keepdim(0)?.clamp(1e-30, f64::MAX)?)?;
+                let g = (g - w.broadcast_mul(&along)?)?;
+                grads.put_tensor(w, g);
+            }
+            None => {}
+        }
+        Ok(())
     }
 
     fn after_step(&self, body: &dyn Body) -> Result<()> {
