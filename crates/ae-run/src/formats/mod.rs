@@ -112,9 +112,22 @@ pub(crate) fn write_tensors(path: &Path, named: &[(&str, &[f32], Vec<usize>)]) -
     Ok(())
 }
 
-/// Creates folder `out` for an export.
-pub(crate) fn create_out(out: &Path) -> Result<(), RunError> {
-    std::fs::create_dir_all(out).map_err(|e| RunError::file(out, format!("cannot create the folder: {e}")))
+/// Writes an export into folder `out` (created if missing): the tensors as `weights`, then the
+/// config as `cfg` (last, so a folder with a config always has its weights); the files written.
+pub(crate) fn write_folder(
+    out: &Path,
+    weights: &str,
+    tensors: &[(&str, &[f32], Vec<usize>)],
+    cfg: &str,
+    config: &serde_json::Value,
+) -> Result<Vec<PathBuf>, RunError> {
+    std::fs::create_dir_all(out).map_err(|e| RunError::file(out, format!("cannot create the folder: {e}")))?;
+    let weights = out.join(weights);
+    write_tensors(&weights, tensors)?;
+    let cfg = out.join(cfg);
+    let text = serde_json::to_string_pretty(config).unwrap_or_default() + "\n";
+    ae_train::checkpoint::atomic_write(&cfg, text.as_bytes())?;
+    Ok(vec![cfg, weights])
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use ae_models::Sparsity;
 use serde_json::json;
 
-use super::{DictionaryFormat, count_field, create_out, read_json, read_tensor, write_tensors};
+use super::{DictionaryFormat, count_field, read_json, read_tensor, write_folder};
 use crate::dictionary::{Dictionary, transpose};
 use crate::error::RunError;
 
@@ -59,22 +59,19 @@ impl DictionaryFormat for SaeLens {
                 });
             }
         }
-        create_out(out)?;
         let w_enc = transpose(&d.w_enc, d.d_sae, d.d_in);
-        let weights = out.join(WEIGHTS);
-        write_tensors(
-            &weights,
+        write_folder(
+            out,
+            WEIGHTS,
             &[
                 ("W_enc", &w_enc, vec![d.d_in, d.d_sae]),
                 ("b_enc", &d.b_enc, vec![d.d_sae]),
                 ("W_dec", &d.w_dec, vec![d.d_sae, d.d_in]),
                 ("b_dec", &d.b_dec, vec![d.d_in]),
             ],
-        )?;
-        let cfg_path = out.join(CFG);
-        let text = serde_json::to_string_pretty(&cfg).unwrap_or_default() + "\n";
-        ae_train::checkpoint::atomic_write(&cfg_path, text.as_bytes())?;
-        Ok(vec![cfg_path, weights])
+            CFG,
+            &cfg,
+        )
     }
 
     fn read(&self, dir: &Path) -> Result<Dictionary, RunError> {

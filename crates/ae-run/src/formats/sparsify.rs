@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use ae_models::Sparsity;
 use serde_json::json;
 
-use super::{DictionaryFormat, count_field, create_out, read_json, read_tensor, tensor_dims, write_tensors};
+use super::{DictionaryFormat, count_field, read_json, read_tensor, tensor_dims, write_folder};
 use crate::dictionary::Dictionary;
 use crate::error::RunError;
 
@@ -48,21 +48,18 @@ impl DictionaryFormat for Sparsify {
             "skip_connection": false,
             "d_in": d.d_in,
         });
-        create_out(out)?;
-        let weights = out.join(WEIGHTS);
-        write_tensors(
-            &weights,
+        write_folder(
+            out,
+            WEIGHTS,
             &[
                 ("encoder.weight", &shifted.w_enc, vec![d.d_sae, d.d_in]),
                 ("encoder.bias", &shifted.b_enc, vec![d.d_sae]),
                 ("W_dec", &d.w_dec, vec![d.d_sae, d.d_in]),
                 ("b_dec", &d.b_dec, vec![d.d_in]),
             ],
-        )?;
-        let cfg_path = out.join(CFG);
-        let text = serde_json::to_string_pretty(&cfg).unwrap_or_default() + "\n";
-        ae_train::checkpoint::atomic_write(&cfg_path, text.as_bytes())?;
-        Ok(vec![cfg_path, weights])
+            CFG,
+            &cfg,
+        )
     }
 
     fn read(&self, dir: &Path) -> Result<Dictionary, RunError> {
