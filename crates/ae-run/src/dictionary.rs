@@ -215,13 +215,9 @@ fn exportable(m: &ModelConfig) -> Result<Sparsity, RunError> {
     }
 }
 
-/// The transpose of a row-major `(rows, cols)` matrix.
+/// The transpose of a row-major `(rows, cols)` matrix, by the fused path's tiled kernel.
 pub(crate) fn transpose(m: &[f32], rows: usize, cols: usize) -> Vec<f32> {
     let mut out = vec![0f32; m.len()];
-    for r in 0..rows {
-        for c in 0..cols {
-            out[c * rows + r] = m[r * cols + c];
-        }
-    }
+    ae_core::fused::sparse::transpose_into(&mut out, m, rows, cols);
     out
 }
