@@ -1,5 +1,5 @@
 //! The docs' commands run: every `ae` command of the README's "A short tour" block and of the
-//! shell blocks in the guides (getting started, denoising, sparse, anomaly, conv) is executed, in
+//! shell blocks in the guides (getting started, denoising, sparse, anomaly, conv, ecosystem) is executed, in
 //! order, each document in its own scratch folder, and must succeed. To keep the test short,
 //! training runs 1 epoch (2 for a resume) on 1,000 training and 200 test images. Left out, with
 //! the reason printed: `cargo xtask download` (it writes into the repository; `xtask`'s own tests
@@ -93,6 +93,7 @@ fn every_command_of_the_readme_tour_and_the_guides_runs() {
         "docs/sparse.md",
         "docs/anomaly.md",
         "docs/conv.md",
+        "docs/ecosystem.md",
     ];
     for file in docs {
         let text = std::fs::read_to_string(root.join(file)).unwrap();
@@ -116,9 +117,14 @@ fn every_command_of_the_readme_tour_and_the_guides_runs() {
             ran += 1;
         }
         if file == "README.md" {
-            for made in
-                ["runs/digits/loss.png", "runs/vae/samples.png", "runs/den/sweep.png", "clean.png", "rebuilt/0.png"]
-            {
+            for made in [
+                "runs/digits/loss.png",
+                "runs/vae/samples.png",
+                "runs/den/sweep.png",
+                "clean.png",
+                "rebuilt/0.png",
+                "digits.onnx",
+            ] {
                 assert!(tmp.path().join(made).is_file(), "{made} missing after the README tour");
             }
         }

@@ -33,11 +33,16 @@ const SKIMAGE_DATA: &str = "/usr/lib/python3/dist-packages/skimage/data";
 
 /// The virtual environment (inside `target/`, so `cargo clean` removes it) holding PyPI
 /// packages Debian does not ship: the `safetensors` package, so the array tests read files
-/// that Python's own writer made. `tests/common::venv_python` uses the same path.
+/// that Python's own writer made, onnxruntime, which runs the exported ONNX files, and
+/// tensorboard, whose own reader checks the event files.
+/// `tests/common::venv_python` uses the same path.
 const VENV: &str = "target/pyenv";
 
 /// What [`VENV`] holds, as pip names it.
-const VENV_PACKAGES: [&str; 2] = ["safetensors", "numpy"];
+const VENV_PACKAGES: [&str; 4] = ["safetensors", "numpy", "onnxruntime", "tensorboard"];
+
+/// The imports that show [`VENV`] holds [`VENV_PACKAGES`].
+const VENV_IMPORTS: &str = "import safetensors.numpy, numpy, onnxruntime, tensorboard";
 
 const NEEDS: [Need; 5] = [
     Need {
@@ -104,7 +109,7 @@ fn venv() -> anyhow::Result<()> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap_or(Path::new("."));
     let dir = root.join(VENV);
     let python = dir.join("bin/python");
-    let imports = || succeeds(Command::new(&python).args(["-c", "import safetensors.numpy, numpy"]));
+    let imports = || succeeds(Command::new(&python).args(["-c", VENV_IMPORTS]));
     if imports() {
         return Ok(());
     }
@@ -116,11 +121,7 @@ fn venv() -> anyhow::Result<()> {
     sh(Command::new(base).args(["-m", "venv"]).arg(&dir))?;
     sh(Command::new(dir.join("bin/pip")).args(["install", "-q", "--disable-pip-version-check"]).args(VENV_PACKAGES))?;
     if !imports() {
-        bail!(
-            "{}: pip installed {} but `import safetensors.numpy` still fails",
-            dir.display(),
-            VENV_PACKAGES.join(" ")
-        );
+        bail!("{}: pip installed {} but `{VENV_IMPORTS}` still fails", dir.display(), VENV_PACKAGES.join(" "));
     }
     Ok(())
 }

@@ -330,12 +330,26 @@ pub struct ExportArgs {
     /// The trained run, its weights and the device.
     #[command(flatten)]
     pub on: RunSelect,
-    /// saelens or sparsify.
-    #[arg(long, value_name = "FORMAT", value_parser = parse_format)]
-    pub format: &'static dyn ae_run::DictionaryFormat,
-    /// The folder to write (created if missing).
-    #[arg(long, value_name = "DIR")]
+    /// onnx (one file), saelens or sparsify (a folder).
+    #[arg(long, value_name = "FORMAT", value_parser = parse_export_format)]
+    pub format: &'static dyn ae_run::ExportFormat,
+    /// The file (onnx) or folder (saelens, sparsify; created if missing) to write.
+    #[arg(long, value_name = "PATH")]
     pub out: PathBuf,
+    /// What the ONNX file computes: autoencoder (inputs to reconstructions), encoder (inputs to
+    /// codes, or a Gaussian code's mean and log-variance) or decoder (codes to reconstructions).
+    #[arg(long, value_name = "PART", default_value = "autoencoder", value_parser = parse_part)]
+    pub part: ae_core::graph::Part,
+}
+
+/// `--format` of `ae export`: a registered export format.
+fn parse_export_format(s: &str) -> Result<&'static dyn ae_run::ExportFormat, String> {
+    ae_run::export_format(s)
+}
+
+/// `--part`.
+fn parse_part(s: &str) -> Result<ae_core::graph::Part, String> {
+    s.parse()
 }
 
 /// `ae import`.

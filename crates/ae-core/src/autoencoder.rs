@@ -219,6 +219,12 @@ pub trait Autoencoder {
     fn embed(&self, xs: &Tensor) -> Result<Tensor> {
         Ok(self.encode(xs)?.detach())
     }
+
+    /// Writes the inference computation of `part` into `g`, inputs and outputs declared, for
+    /// exporters (ONNX); `Ok(false)` (the default) where the model cannot describe it.
+    fn export_graph(&self, _part: crate::graph::Part, _g: &mut crate::graph::Graph) -> Result<bool> {
+        Ok(false)
+    }
 }
 
 impl<T: Autoencoder + ?Sized> Autoencoder for Box<T> {
@@ -274,6 +280,9 @@ impl<T: Autoencoder + ?Sized> Autoencoder for Box<T> {
     }
     fn decode_output(&self, zs: &Tensor) -> Result<Tensor> {
         (**self).decode_output(zs)
+    }
+    fn export_graph(&self, part: crate::graph::Part, g: &mut crate::graph::Graph) -> Result<bool> {
+        (**self).export_graph(part, g)
     }
 }
 

@@ -23,6 +23,7 @@ pub mod error;
 pub mod fused;
 pub mod gaussian;
 pub mod grads;
+pub mod graph;
 pub mod init;
 pub mod input;
 pub mod loss;

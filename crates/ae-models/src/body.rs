@@ -5,6 +5,7 @@
 //! one line in [`build`].
 
 use ae_core::Activation;
+use ae_core::graph::Graph;
 use candle_core::{Module, Result, Tensor};
 use candle_nn::{Linear, VarBuilder};
 
@@ -36,6 +37,42 @@ pub trait Body: std::fmt::Debug + Send + Sync {
     fn dense(&self) -> Option<DenseStacks<'_>> {
         None
     }
+
+    /// One example's shape as the graph takes it: `[features]`, or `[channels, height, width]`.
+    fn input_shape(&self) -> Vec<usize> {
+        vec![self.input_dim()]
+    }
+
+    /// Writes the encoder into `g`, from value `x` (examples of [`Body::input_shape`]) to
+    /// `(n, features)`; `Ok(None)` (the default) where the body cannot describe itself.
+    fn export_encoder(&self, _g: &mut Graph, _x: &str) -> Result<Option<String>> {
+        Ok(None)
+    }
+
+    /// Writes the decoder into `g`, from codes `z` to logits of [`Body::input_shape`].
+    fn export_decoder(&self, _g: &mut Graph, _z: &str) -> Result<Option<String>> {
+        Ok(None)
+    }
+}
+
+/// `layers` (parameters `<prefix>.<i>`) on `x` in `g`, `activation` after each but the last
+/// unless `activate_last`.
+fn export_stack(
+    g: &mut Graph,
+    prefix: &str,
+    layers: &[Linear],
+    activation: Activation,
+    activate_last: bool,
+    x: &str,
+) -> Result<String> {
+    let mut v = x.to_string();
+    for (i, layer) in layers.iter().enumerate() {
+        v = g.linear(&format!("{prefix}.{i}"), layer, &v)?;
+        if i + 1 < layers.len() || activate_last {
+            v = g.activate(Some(activation), &v);
+        }
+    }
+    Ok(v)
 }
 
 /// A dense body's layers as the fused CPU paths read them.
@@ -168,6 +205,14 @@ impl Body for DenseBody {
 
     fn code_directions(&self) -> Option<&Tensor> {
         self.decoder.layers().first().map(Linear::weight)
+    }
+
+    fn export_encoder(&self, g: &mut Graph, x: &str) -> Result<Option<String>> {
+        export_stack(g, "encoder.layers", self.encoder.layers(), self.activation, true, x).map(Some)
+    }
+
+    fn export_decoder(&self, g: &mut Graph, z: &str) -> Result<Option<String>> {
+        export_stack(g, "decoder.layers", self.decoder.layers(), self.activation, false, z).map(Some)
     }
 
     fn dense(&self) -> Option<DenseStacks<'_>> {

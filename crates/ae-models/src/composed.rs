@@ -4,6 +4,7 @@
 //! executor (`executor.rs`) where every part has its kernels, and through autograd otherwise.
 
 use ae_core::gaussian::standard_normal_log_density;
+use ae_core::graph::{Graph, Op, Part};
 use ae_core::{Autoencoder, Batch, Gaussian, LossParts, LossValues, ReconLoss, SeededRng, StepContext};
 use candle_core::{Result, Tensor};
 use candle_nn::VarBuilder;
@@ -228,6 +229,49 @@ impl Autoencoder for ComposedAe {
             Some(out) => Ok(out),
             None => self.recon_loss().to_output(&self.forward(xs)?.detach()),
         }
+    }
+
+    /// The body's and bottleneck's graphs: inputs of the body's input shape, a Gaussian code
+    /// decoded from its mean, Bernoulli logits through a sigmoid, as `reconstruct`,
+    /// `embed` and `decode_output` compute them.
+    fn export_graph(&self, part: Part, g: &mut Graph) -> Result<bool> {
+        let shape = self.body.input_shape();
+        let code = [self.code_dim()];
+        let encoded = |g: &mut Graph| -> Result<Option<String>> {
+            let x = g.input("input", &shape);
+            self.body.export_encoder(g, &x)
+        };
+        let decoded = |g: &mut Graph, z: &str| -> Result<Option<String>> {
+            let Some(logits) = self.body.export_decoder(g, z)? else { return Ok(None) };
+            Ok(Some(match self.likelihood.output_map() {
+                ReconLoss::Bce => g.node(Op::Activation(ae_core::Activation::Sigmoid), &[&logits]),
+                ReconLoss::Mse => logits,
+            }))
+        };
+        match part {
+            Part::Autoencoder => {
+                let Some(h) = encoded(g)? else { return Ok(false) };
+                let Some(z) = self.bottleneck.export_code(g, &h)? else { return Ok(false) };
+                let Some(out) = decoded(g, &z)? else { return Ok(false) };
+                g.output(&out, "reconstruction", &shape);
+            }
+            Part::Encoder => {
+                let Some(h) = encoded(g)? else { return Ok(false) };
+                if let Some((mean, log_var)) = self.bottleneck.export_posterior(g, &h)? {
+                    g.output(&mean, "mean", &code);
+                    g.output(&log_var, "log_var", &code);
+                } else {
+                    let Some(z) = self.bottleneck.export_code(g, &h)? else { return Ok(false) };
+                    g.output(&z, "code", &code);
+                }
+            }
+            Part::Decoder => {
+                let z = g.input("code", &code);
+                let Some(out) = decoded(g, &z)? else { return Ok(false) };
+                g.output(&out, "reconstruction", &shape);
+            }
+        }
+        Ok(true)
     }
 
     fn decode_output(&self, zs: &Tensor) -> Result<Tensor> {

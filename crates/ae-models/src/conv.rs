@@ -13,6 +13,7 @@ use std::str::FromStr;
 
 use ae_core::Activation;
 use ae_core::conv;
+use ae_core::graph::{Graph, Op};
 use ae_core::init::linear;
 use candle_core::{Module, Result, Tensor};
 use candle_nn::{GroupNorm, Init, Linear, VarBuilder};
@@ -306,11 +307,24 @@ impl ConvSpec {
 /// A convolution with its optional normalisation, and whether an activation follows.
 #[derive(Debug, Clone)]
 struct ConvLayer {
+    /// Parameter prefix, `encoder.convs.<i>` or `decoder.convs.<i>`.
+    name: String,
     weight: Tensor,
     bias: Tensor,
     conv: ConvOp,
-    norm: Option<GroupNorm>,
+    norm: Option<GroupNormLayer>,
     activate: bool,
+}
+
+/// A `GroupNorm` and what a graph of it needs.
+#[derive(Debug, Clone)]
+struct GroupNormLayer {
+    /// Parameter prefix, `encoder.norms.<i>` or `decoder.norms.<j>`.
+    name: String,
+    norm: GroupNorm,
+    weight: Tensor,
+    bias: Tensor,
+    groups: usize,
 }
 
 /// What the layer's weight does; every convolution runs on ae's own CPU kernels
@@ -321,9 +335,10 @@ enum ConvOp {
     Conv { stride: usize, padding: usize },
     /// A transposed convolution growing the map to `size` (rows and columns may take different
     /// output paddings).
-    Transposed { stride: usize, padding: usize, size: (usize, usize) },
-    /// Nearest-neighbour upsampling to `size`, then a stride-1 convolution keeping it.
-    Nearest { padding: usize, size: (usize, usize) },
+    Transposed { stride: usize, padding: usize, size: (usize, usize), output_padding: (usize, usize) },
+    /// Nearest-neighbour upsampling to `size` (by `factor`), then a stride-1 convolution
+    /// keeping it.
+    Nearest { padding: usize, size: (usize, usize), factor: usize },
 }
 
 impl ConvLayer {
@@ -333,20 +348,47 @@ impl ConvLayer {
         let fused = (self.activate && self.norm.is_none()).then_some(activation);
         let ys = match self.conv {
             ConvOp::Conv { stride, padding } => conv::conv2d(xs, w, b, stride, padding, fused)?,
-            ConvOp::Transposed { stride, padding, size } => {
+            ConvOp::Transposed { stride, padding, size, .. } => {
                 conv::conv_transpose2d(xs, w, b, stride, padding, size, fused)?
             }
-            ConvOp::Nearest { padding, size } => {
+            ConvOp::Nearest { padding, size, .. } => {
                 conv::conv2d(&xs.upsample_nearest2d(size.0, size.1)?, w, b, 1, padding, fused)?
             }
         };
         match &self.norm {
             Some(n) => {
-                let ys = n.forward(&ys)?;
+                let ys = n.norm.forward(&ys)?;
                 if self.activate { activation.apply(&ys) } else { Ok(ys) }
             }
             None => Ok(ys),
         }
+    }
+}
+
+impl ConvLayer {
+    /// Writes the layer into `g` on maps `x`.
+    fn export(&self, g: &mut Graph, x: &str, activation: Activation) -> Result<String> {
+        let w = g.tensor(&format!("{}.weight", self.name), &self.weight, None)?;
+        let b = g.tensor(&format!("{}.bias", self.name), &self.bias, None)?;
+        let mut v = match self.conv {
+            ConvOp::Conv { stride, padding } => g.node(Op::Conv { stride, padding }, &[x, &w, &b]),
+            ConvOp::Transposed { stride, padding, output_padding: (rows, cols), .. } => {
+                g.node(Op::ConvTranspose { stride, padding, output_padding: [rows, cols] }, &[x, &w, &b])
+            }
+            ConvOp::Nearest { padding, factor, .. } => {
+                let up = g.node(Op::UpsampleNearest { factor }, &[x]);
+                g.node(Op::Conv { stride: 1, padding }, &[&up, &w, &b])
+            }
+        };
+        if let Some(n) = &self.norm {
+            let c = n.weight.dim(0)?;
+            v = g.node(Op::GroupNormalize { groups: n.groups, eps: GROUP_NORM_EPS }, &[&v]);
+            let scale = g.tensor(&format!("{}.weight", n.name), &n.weight, Some(&[c, 1, 1]))?;
+            let shift = g.tensor(&format!("{}.bias", n.name), &n.bias, Some(&[c, 1, 1]))?;
+            v = g.node(Op::Mul, &[&v, &scale]);
+            v = g.node(Op::Add, &[&v, &shift]);
+        }
+        Ok(if self.activate { g.activate(Some(activation), &v) } else { v })
     }
 }
 
@@ -366,12 +408,16 @@ fn conv_params(
 }
 
 /// `GroupNorm` as PyTorch starts it: scale 1, shift 0.
-fn group_norm(norm: Norm, channels: usize, vb: VarBuilder) -> Result<Option<GroupNorm>> {
+fn group_norm(norm: Norm, channels: usize, vb: VarBuilder, name: String) -> Result<Option<GroupNormLayer>> {
     let Norm::Group { groups } = norm else { return Ok(None) };
     let weight = vb.get_with_hints(channels, "weight", Init::Const(1.0))?;
     let bias = vb.get_with_hints(channels, "bias", Init::Const(0.0))?;
-    GroupNorm::new(weight, bias, channels, groups, 1e-5).map(Some)
+    let norm = GroupNorm::new(weight.clone(), bias.clone(), channels, groups, GROUP_NORM_EPS)?;
+    Ok(Some(GroupNormLayer { name, norm, weight, bias, groups }))
 }
+
+/// `GroupNorm`'s eps, PyTorch's default.
+const GROUP_NORM_EPS: f64 = 1e-5;
 
 /// The convolutional body.
 #[derive(Debug, Clone)]
@@ -401,9 +447,10 @@ impl ConvBody {
         for (i, st) in stages.iter().enumerate() {
             let vc = vbe.pp("convs").pp(i);
             let (w, b) = conv_params((st.out_channels, st.in_channels, k), st.in_channels, st.out_channels, &vc)?;
-            let norm = group_norm(spec.norm, st.out_channels, vbe.pp("norms").pp(i))?;
+            let norm = group_norm(spec.norm, st.out_channels, vbe.pp("norms").pp(i), format!("encoder.norms.{i}"))?;
             let conv = ConvOp::Conv { stride: s, padding: p };
-            encoder.push(ConvLayer { weight: w, bias: b, conv, norm, activate: true });
+            let name = format!("encoder.convs.{i}");
+            encoder.push(ConvLayer { name, weight: w, bias: b, conv, norm, activate: true });
         }
         let features = spec.features(&stages);
         let head = head(HeadSite { vb: vbe, next_layer: 0, features })?;
@@ -417,15 +464,20 @@ impl ConvBody {
             let ((weight, bias), conv) = match spec.upsample {
                 Upsample::Transposed => (
                     conv_params((cin, cout, k), cout, cout, &vc)?,
-                    ConvOp::Transposed { stride: s, padding: p, size: st.in_size },
+                    ConvOp::Transposed { stride: s, padding: p, size: st.in_size, output_padding: st.output_padding },
                 ),
                 Upsample::Nearest => (
                     conv_params((cout, cin, k), cin, cout, &vc)?,
-                    ConvOp::Nearest { padding: (k - 1) / 2, size: st.in_size },
+                    ConvOp::Nearest { padding: (k - 1) / 2, size: st.in_size, factor: s },
                 ),
             };
-            let norm = if last { None } else { group_norm(spec.norm, cout, vbd.pp("norms").pp(j))? };
-            decoder.push(ConvLayer { weight, bias, conv, norm, activate: !last });
+            let norm = if last {
+                None
+            } else {
+                group_norm(spec.norm, cout, vbd.pp("norms").pp(j), format!("decoder.norms.{j}"))?
+            };
+            let name = format!("decoder.convs.{j}");
+            decoder.push(ConvLayer { name, weight, bias, conv, norm, activate: !last });
         }
         let bottom = stages
             .last()
@@ -472,6 +524,28 @@ impl Body for ConvBody {
 
     fn code_directions(&self) -> Option<&Tensor> {
         Some(self.from_code.weight())
+    }
+
+    fn input_shape(&self) -> Vec<usize> {
+        self.input.to_vec()
+    }
+
+    fn export_encoder(&self, g: &mut Graph, x: &str) -> Result<Option<String>> {
+        let mut v = x.to_string();
+        for layer in &self.encoder {
+            v = layer.export(g, &v, self.activation)?;
+        }
+        Ok(Some(g.node(Op::Reshape(vec![self.features()]), &[&v])))
+    }
+
+    fn export_decoder(&self, g: &mut Graph, z: &str) -> Result<Option<String>> {
+        let v = g.linear("decoder.layers.0", &self.from_code, z)?;
+        let v = g.activate(Some(self.activation), &v);
+        let mut v = g.node(Op::Reshape(vec![self.bottom.0, self.bottom.1, self.bottom.2]), &[&v]);
+        for layer in &self.decoder {
+            v = layer.export(g, &v, self.activation)?;
+        }
+        Ok(Some(v))
     }
 }
 

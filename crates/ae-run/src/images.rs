@@ -13,7 +13,12 @@ const PAD: u32 = 2;
 /// Writes `rows` of equally sized images (each a flat slice of `h*w` grey values, or `3*h*w`
 /// channel-major colour values, in [0, 1]) as one PNG grid, `PAD` pixels apart on a black
 /// background; the grid is in colour when any tile is.
-pub fn save_grid(path: &Path, rows: &[Vec<Vec<f32>>], (h, w): (usize, usize)) -> Result<(), RunError> {
+pub fn save_grid(path: &Path, rows: &[Vec<Vec<f32>>], shape: (usize, usize)) -> Result<(), RunError> {
+    write_png(path, grid_image(rows, shape))
+}
+
+/// The picture [`save_grid`] writes, in memory: grey, or RGB when any tile is in colour.
+pub fn grid_image(rows: &[Vec<Vec<f32>>], (h, w): (usize, usize)) -> image::DynamicImage {
     let cols = rows.iter().map(Vec::len).max().unwrap_or(0) as u32;
     let (h32, w32) = (h as u32, w as u32);
     let width = cols * w32 + (cols + 1) * PAD;
@@ -38,7 +43,34 @@ pub fn save_grid(path: &Path, rows: &[Vec<Vec<f32>>], (h, w): (usize, usize)) ->
             }
         }
     }
-    if colour { write_png(path, rgb) } else { write_png(path, grey) }
+    if colour { rgb.into() } else { grey.into() }
+}
+
+/// `img` as a PNG file's bytes.
+pub fn png_bytes(img: &image::DynamicImage) -> Result<Vec<u8>, image::ImageError> {
+    let mut bytes = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut bytes, image::ImageFormat::Png)?;
+    Ok(bytes.into_inner())
+}
+
+/// Originals over their reconstructions, rows of 8 as [`save_reconstructions`] draws them, as
+/// a TensorBoard image summary tagged `reconstructions`.
+pub fn reconstructions_picture(
+    originals: &Tensor,
+    reconstructions: &Tensor,
+    shape: (usize, usize),
+) -> Result<ae_train::tensorboard::Picture, RunError> {
+    let img = grid_image(&reconstruction_rows(originals, reconstructions)?, shape);
+    let png =
+        png_bytes(&img).map_err(|e| RunError::file("reconstructions", format!("cannot encode the image: {e}")))?;
+    let channels = u32::from(img.color().channel_count());
+    Ok(ae_train::tensorboard::Picture {
+        tag: "reconstructions".into(),
+        png,
+        width: img.width(),
+        height: img.height(),
+        channels,
+    })
 }
 
 /// Writes `img` as a PNG through ae's one atomic writer: encoded in memory first, so a full disk
@@ -46,11 +78,8 @@ pub fn save_grid(path: &Path, rows: &[Vec<Vec<f32>>], (h, w): (usize, usize)) ->
 /// 0-byte file), then temp file, fsync, rename, fsync of the folder; the temp file is removed
 /// on every error.
 pub fn write_png(path: &Path, img: impl Into<image::DynamicImage>) -> Result<(), RunError> {
-    let mut bytes = std::io::Cursor::new(Vec::new());
-    img.into()
-        .write_to(&mut bytes, image::ImageFormat::Png)
-        .map_err(|e| RunError::file(path, format!("cannot encode the image: {e}")))?;
-    ae_train::checkpoint::atomic_write(path, bytes.get_ref())?;
+    let bytes = png_bytes(&img.into()).map_err(|e| RunError::file(path, format!("cannot encode the image: {e}")))?;
+    ae_train::checkpoint::atomic_write(path, &bytes)?;
     Ok(())
 }
 
@@ -77,6 +106,11 @@ pub fn save_reconstructions(
     reconstructions: &Tensor,
     shape: (usize, usize),
 ) -> Result<(), RunError> {
+    save_grid(path, &reconstruction_rows(originals, reconstructions)?, shape)
+}
+
+/// Rows of 8 originals, each over its 8 reconstructions.
+fn reconstruction_rows(originals: &Tensor, reconstructions: &Tensor) -> Result<Vec<Vec<Vec<f32>>>, RunError> {
     let a = originals.to_vec2::<f32>()?;
     let b = reconstructions.to_vec2::<f32>()?;
     let mut rows = Vec::new();
@@ -84,7 +118,7 @@ pub fn save_reconstructions(
         rows.push(oa.to_vec());
         rows.push(ob.to_vec());
     }
-    save_grid(path, &rows, shape)
+    Ok(rows)
 }
 
 /// Pixels in [0, 1] of an 8- or 16-bit grayscale PNG of exactly `(h, w)`.

@@ -24,6 +24,7 @@ pub mod error;
 pub mod formats;
 pub mod images;
 pub mod loss_plot;
+pub mod onnx;
 pub mod open;
 pub mod pictures;
 pub mod plot;
@@ -32,7 +33,9 @@ pub use config::{CONFIG_FORMAT, RunConfig, differences};
 pub use data::{NORMALIZATION_FILE, load_run_data};
 pub use dictionary::Dictionary;
 pub use error::RunError;
-pub use formats::{DictionaryFormat, FORMATS, dictionary_format};
+pub use formats::{
+    DictionaryFormat, EXPORTS, ExportFormat, ExportSource, FORMATS, Written, dictionary_format, export_format,
+};
 pub use loss_plot::LossPlot;
 pub use open::{OpenRun, Weights, build_model, open_run};
 pub use pictures::{write_column_errors, write_pictures};

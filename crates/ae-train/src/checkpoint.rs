@@ -135,10 +135,12 @@ impl RunDir {
         Ok(removed)
     }
 
-    /// Removes the files a previous run left (for `--overwrite`); other files stay.
+    /// Removes the files a previous run left (for `--overwrite`), its TensorBoard event files
+    /// among them; other files stay.
     pub fn clear(&self) -> Result<(), TrainError> {
-        for name in RUN_FILES {
-            let path = self.file(name);
+        let events =
+            crate::tensorboard::TensorBoard::event_files(&self.root.join(crate::tensorboard::TENSORBOARD_DIR))?;
+        for path in RUN_FILES.iter().map(|name| self.file(name)).chain(events) {
             match std::fs::remove_file(&path) {
                 Ok(()) => {}
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}

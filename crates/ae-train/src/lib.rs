@@ -27,6 +27,7 @@ pub mod optim;
 pub mod probe;
 pub mod schedule;
 pub mod state;
+pub mod tensorboard;
 
 pub use anomaly::{ScoreKind, anomaly_scores, roc_auc};
 pub use checkpoint::RunDir;
@@ -42,3 +43,4 @@ pub use optim::Adam;
 pub use probe::linear_probe;
 pub use schedule::{Decay, LrSchedule};
 pub use state::TrainState;
+pub use tensorboard::TensorBoard;

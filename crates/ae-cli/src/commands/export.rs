@@ -1,5 +1,7 @@
-//! `ae export`: a trained one-layer sparse autoencoder in another tool's files, in the data's own
-//! units (the run's normalisation folded into the weights).
+//! `ae export`: a trained run in another tool's files: an ONNX model (the autoencoder, its
+//! encoder or its decoder), or a one-layer sparse autoencoder's dictionary as SAELens or sparsify
+//! save it. Either way in the data's own units (the run's normalisation built into the graph or
+//! folded into the weights).
 
 use super::load_run;
 use crate::args::ExportArgs;
@@ -9,23 +11,15 @@ pub fn run(a: &ExportArgs) -> anyhow::Result<()> {
     let dev = a.on.device.open()?;
     let run = load_run(&a.on.run, a.on.checkpoint, &dev)?;
     let normalization = ae_run::data::saved_normalization(&a.on.run)?;
-    let dict = ae_run::Dictionary::from_run(&run, normalization.as_ref())
-        .map_err(|e| crate::exit::usage(format!("--run {}: {e}", a.on.run.display())))?;
-    let files = a.format.write(&dict, &a.out).map_err(|e| anyhow::anyhow!("--out {}: {e}", a.out.display()))?;
-    let names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
-    println!(
-        "wrote {} ({}): {} inputs, {} latents, {} ({} weights){}",
-        names.join(", "),
-        a.format.describe(),
-        dict.d_in,
-        dict.d_sae,
-        dict.sparsity,
-        run.weights,
-        match &normalization {
-            Some(n) if n.kind != ae_data::Normalize::None =>
-                format!("; the {} normalisation is folded into the weights", n.kind),
-            _ => String::new(),
+    let src = ae_run::ExportSource { run: &run, normalization: normalization.as_ref(), part: a.part };
+    let written = a.format.export(&src, &a.out).map_err(|e| {
+        if e.is_usage() {
+            crate::exit::usage(format!("--run {}: {e}", a.on.run.display()))
+        } else {
+            anyhow::anyhow!("--out {}: {e}", a.out.display())
         }
-    );
+    })?;
+    let names: Vec<String> = written.files.iter().map(|f| f.display().to_string()).collect();
+    println!("wrote {} ({}): {} ({} weights)", names.join(", "), a.format.describe(), written.summary, run.weights);
     Ok(())
 }

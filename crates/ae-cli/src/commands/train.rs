@@ -5,7 +5,7 @@ use ae_core::Autoencoder;
 use ae_data::Dataset;
 use ae_train::checkpoint::atomic_write;
 use ae_train::metrics::MetricsFiles;
-use ae_train::{Fit, Observer, RunDir, StopReason, evaluate_with_noise};
+use ae_train::{Fit, Observer, RunDir, StopReason, TensorBoard, evaluate_with_noise};
 
 use super::check_input_size;
 use crate::args::TrainArgs;
@@ -49,8 +49,15 @@ pub fn run(a: &TrainArgs) -> anyhow::Result<()> {
 
     let input_dim = model.input_dim();
     let interrupt = Interrupt::install();
-    let mut observers: Vec<Box<dyn Observer>> = vec![
+    let picture_rows = data.test.head(16)?.images;
+    let tile = data.shape.tile();
+    let reconstructions = |_: &ae_train::EpochEnd| {
+        let out = model.reconstruct(&picture_rows).ok()?;
+        ae_run::images::reconstructions_picture(&picture_rows, &out, tile).ok()
+    };
+    let mut observers: Vec<Box<dyn Observer + '_>> = vec![
         Box::new(MetricsFiles::new(&run)),
+        Box::new(TensorBoard::new(&run).with_pictures(Box::new(reconstructions))),
         Box::new(LossPicture::new(&run)),
         Box::new(Progress::new(a.progress, input_dim)),
         Box::new(interrupt.clone()),
@@ -130,6 +137,7 @@ pub fn run(a: &TrainArgs) -> anyhow::Result<()> {
         ("optimizer.safetensors", "optimizer state, for --resume"),
         ("state.json", "step, epoch and best validation loss"),
         ("metrics.jsonl", "one row per epoch (also metrics.csv)"),
+        ("tensorboard/", "TensorBoard event files: tensorboard --logdir of the runs' folder"),
         ("loss.png", "training and validation loss per epoch"),
     ]
     .into_iter()

@@ -67,6 +67,14 @@ impl Bottleneck for GaussianCode {
     fn host(&self) -> Option<&dyn HostCode> {
         Some(self)
     }
+
+    fn export_code(&self, g: &mut ae_core::graph::Graph, h: &str) -> Result<Option<String>> {
+        g.linear("encoder.mean", &self.mean, h).map(Some)
+    }
+
+    fn export_posterior(&self, g: &mut ae_core::graph::Graph, h: &str) -> Result<Option<(String, String)>> {
+        Ok(Some((g.linear("encoder.mean", &self.mean, h)?, g.linear("encoder.log_var", &self.log_var, h)?)))
+    }
 }
 
 /// The fused step runs both heads as one layer: the mean's rows, then the log-variance's.

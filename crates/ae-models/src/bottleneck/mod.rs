@@ -10,6 +10,7 @@ pub mod plain;
 pub mod sparse;
 
 use ae_core::fused::host::HostView;
+use ae_core::graph::Graph;
 use ae_core::{Activation, Gaussian, Gradients, SeededRng, StepContext};
 use candle_core::{Device, Result, Tensor};
 use candle_nn::Linear;
@@ -113,6 +114,18 @@ pub trait Bottleneck: std::fmt::Debug + Send + Sync {
     /// autograd and infers through candle.
     fn host(&self) -> Option<&dyn HostCode> {
         None
+    }
+
+    /// Writes [`Bottleneck::encode`] into `g` on features `h`; `Ok(None)` (the default) where
+    /// the bottleneck cannot describe itself.
+    fn export_code(&self, _g: &mut Graph, _h: &str) -> Result<Option<String>> {
+        Ok(None)
+    }
+
+    /// Writes [`Bottleneck::posterior`]'s mean and log-variance into `g`, for bottlenecks that
+    /// have one.
+    fn export_posterior(&self, _g: &mut Graph, _h: &str) -> Result<Option<(String, String)>> {
+        Ok(None)
     }
 }
 

@@ -16,6 +16,8 @@ use crate::config::PlainSpec;
 #[derive(Debug)]
 pub struct PlainCode {
     code: Linear,
+    /// The layer's parameter prefix, `encoder.layers.<n>`.
+    name: String,
     activation: Option<Activation>,
     code_dim: usize,
 }
@@ -24,7 +26,8 @@ impl PlainCode {
     /// Creates (or loads) the code layer at `site`.
     pub fn build(spec: &PlainSpec, site: HeadSite<'_>) -> Result<Self> {
         let code = linear(site.features, spec.code_dim, site.vb.pp("layers").pp(site.next_layer))?;
-        Ok(Self { code, activation: spec.code_activation, code_dim: spec.code_dim })
+        let name = format!("encoder.layers.{}", site.next_layer);
+        Ok(Self { code, name, activation: spec.code_activation, code_dim: spec.code_dim })
     }
 }
 
@@ -43,6 +46,11 @@ impl Bottleneck for PlainCode {
 
     fn host(&self) -> Option<&dyn HostCode> {
         Some(self)
+    }
+
+    fn export_code(&self, g: &mut ae_core::graph::Graph, h: &str) -> Result<Option<String>> {
+        let pre = g.linear(&self.name, &self.code, h)?;
+        Ok(Some(g.activate(self.activation, &pre)))
     }
 }
 

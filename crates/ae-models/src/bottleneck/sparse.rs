@@ -38,6 +38,8 @@ struct FiringTracker {
 #[derive(Debug)]
 pub struct SparseCode {
     code: Linear,
+    /// The layer's parameter prefix, `encoder.layers.<n>`.
+    name: String,
     spec: SparseSpec,
     tracker: Mutex<FiringTracker>,
 }
@@ -47,7 +49,8 @@ impl SparseCode {
     pub fn build(spec: &SparseSpec, site: HeadSite<'_>) -> Result<Self> {
         let code = linear(site.features, spec.code_dim, site.vb.pp("layers").pp(site.next_layer))?;
         let tracker = FiringTracker { seen: 0, last_fired: vec![None; spec.code_dim] };
-        Ok(Self { code, spec: spec.clone(), tracker: Mutex::new(tracker) })
+        let name = format!("encoder.layers.{}", site.next_layer);
+        Ok(Self { code, name, spec: spec.clone(), tracker: Mutex::new(tracker) })
     }
 
     /// The sparsity constraint.
@@ -287,6 +290,16 @@ impl Bottleneck for SparseCode {
 
     fn host(&self) -> Option<&dyn HostCode> {
         Some(self)
+    }
+
+    fn export_code(&self, g: &mut ae_core::graph::Graph, h: &str) -> Result<Option<String>> {
+        use ae_core::graph::Op;
+        let pre = g.linear(&self.name, &self.code, h)?;
+        Ok(Some(match self.spec.sparsity {
+            Sparsity::L1 { .. } | Sparsity::L1DecoderNorm { .. } => g.node(Op::Activation(Activation::Relu), &[&pre]),
+            Sparsity::Kl { .. } => g.node(Op::Activation(Activation::Sigmoid), &[&pre]),
+            Sparsity::TopK { k } => g.node(Op::TopKRelu { k: k.min(self.spec.code_dim) }, &[&pre]),
+        }))
     }
 }
 

@@ -1,14 +1,100 @@
-//! Files other tools read and write, one module per format, each registered once in
-//! [`FORMATS`]: `ae export` and `ae import` look formats up here by name, so a new one is a new
-//! file and a line in the list.
+//! Files other tools read and write, one module per format, each registered once: `ae export`
+//! looks formats up by name in [`EXPORTS`] and `ae import` in [`FORMATS`], so a new one is a new
+//! file and a line in a list. Dictionary formats (one-layer sparse autoencoders) are export
+//! formats too, through [`Dictionary::from_run`].
 
+mod onnx;
 mod saelens;
 mod sparsify;
 
 use std::path::{Path, PathBuf};
 
+use ae_core::graph::Part;
+use ae_data::{Normalization, Normalize};
+
 use crate::dictionary::Dictionary;
 use crate::error::RunError;
+use crate::open::OpenRun;
+
+/// A trained run, as an export format reads it.
+pub struct ExportSource<'a> {
+    /// The run, with the weights asked for.
+    pub run: &'a OpenRun,
+    /// What the run does to its inputs, `None` for nothing.
+    pub normalization: Option<&'a Normalization>,
+    /// The part of the model asked for.
+    pub part: Part,
+}
+
+/// What an export wrote.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Written {
+    /// The files, the main one first.
+    pub files: Vec<PathBuf>,
+    /// One line on what they hold, for the user.
+    pub summary: String,
+}
+
+/// A file format `ae export` writes a trained run in.
+pub trait ExportFormat: Sync {
+    /// The name `--format` takes.
+    fn name(&self) -> &'static str;
+    /// What the format is, for help and messages.
+    fn describe(&self) -> &'static str;
+    /// Writes `src` at `out` (a folder or a file, as the format keeps it).
+    fn export(&self, src: &ExportSource<'_>, out: &Path) -> Result<Written, RunError>;
+}
+
+impl std::fmt::Debug for dyn ExportFormat {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A dictionary format exports the run's dictionary, in data units.
+impl<T: DictionaryFormat> ExportFormat for T {
+    fn name(&self) -> &'static str {
+        DictionaryFormat::name(self)
+    }
+
+    fn describe(&self) -> &'static str {
+        DictionaryFormat::describe(self)
+    }
+
+    fn export(&self, src: &ExportSource<'_>, out: &Path) -> Result<Written, RunError> {
+        if src.part != Part::Autoencoder {
+            return Err(RunError::Inconsistent {
+                field: "--part",
+                reason: format!(
+                    "{} is not a part {} files hold; expected autoencoder (the whole dictionary)",
+                    src.part,
+                    DictionaryFormat::name(self)
+                ),
+            });
+        }
+        let dict = Dictionary::from_run(src.run, src.normalization)?;
+        let files = self.write(&dict, out)?;
+        let folded = match src.normalization {
+            Some(n) if n.kind != Normalize::None => {
+                format!("; the {} normalisation is folded into the weights", n.kind)
+            }
+            _ => String::new(),
+        };
+        let summary = format!("{} inputs, {} latents, {}{folded}", dict.d_in, dict.d_sae, dict.sparsity);
+        Ok(Written { files, summary })
+    }
+}
+
+/// Every export format, in the order help lists them.
+pub const EXPORTS: &[&dyn ExportFormat] = &[&onnx::Onnx, &saelens::SaeLens, &sparsify::Sparsify];
+
+/// The export format named `name`, or a message listing the known ones.
+pub fn export_format(name: &str) -> Result<&'static dyn ExportFormat, String> {
+    EXPORTS.iter().copied().find(|f| f.name() == name).ok_or_else(|| {
+        let known: Vec<&str> = EXPORTS.iter().map(|f| f.name()).collect();
+        format!("unknown format {name:?}; expected one of {}", known.join(", "))
+    })
+}
 
 /// A file layout for sparse-autoencoder dictionaries.
 pub trait DictionaryFormat: Sync {
