@@ -15,7 +15,7 @@ fn loss_png_and_the_run_list() {
 
     for run in ["a-stacked", "b-vae"] {
         let png = runs.join(run).join("loss.png");
-        assert_eq!(image::image_dimensions(&png).unwrap(), (560, 400), "{run}");
+        assert_eq!(image::image_dimensions(&png).unwrap(), (778, 420), "{run}");
     }
     // A resumed run redraws the picture over all its epochs.
     let before = std::fs::read(runs.join("a-stacked/loss.png")).unwrap();

@@ -66,8 +66,11 @@ fn stacked_on_digits_reaches_the_target_and_leaves_a_complete_run() {
     assert_eq!(cfg["model"]["body"]["hidden"], serde_json::json!([512, 256]));
     assert_eq!(cfg["train"]["optimizer"]["lr"], 0.001);
 
-    let img = image_dims(&run.join("reconstructions.png"));
-    assert_eq!(img, (8 * 28 + 9 * 2, 8 * 28 + 9 * 2), "4 pairs of rows of 8 tiles");
+    // 4 pairs of rows of 8 tiles, each 56x56 (twice the digit's size) 4 pixels apart, with a
+    // title above and captions before the rows.
+    let (w, h) = image_dims(&run.join("reconstructions.png"));
+    let grid = 8 * (56 + 4) + 4;
+    assert!(w > grid + 20 + 60 && h > grid + 20 && h < grid + 20 + 40, "{w}x{h}: 4 pairs of rows of 8 tiles");
 
     let eval = common::eval_json(&run, &[]);
     let per_pixel = eval["recon_per_pixel"].as_f64().unwrap();

@@ -24,9 +24,13 @@ fn a_two_dimensional_code_gets_samples_latent_and_manifold_pictures() {
     let tmp = tempfile::tempdir().unwrap();
     let run = tmp.path().join("v2");
     train(&run, &["--code-dim", "2"]);
-    // 64 samples in an 8x8 grid of 28x28 tiles 2 pixels apart; 20x20 tiles for the manifold.
-    assert_eq!(png_size(&run.join("samples.png")), (8 * 30 + 2, 8 * 30 + 2));
-    assert_eq!(png_size(&run.join("manifold.png")), (20 * 30 + 2, 20 * 30 + 2));
+    // 64 samples in an 8x8 grid of tiles shown at 56x56, 4 pixels apart, 10-pixel margins, under
+    // a title; 20x20 tiles at their own size for the manifold.
+    let grid = |n: u32, side: u32| n * (side + 4) + 4 + 20;
+    let (w, h) = png_size(&run.join("samples.png"));
+    assert!(w == grid(8, 56) && h > grid(8, 56) && h < grid(8, 56) + 40, "{w}x{h}");
+    let (w, h) = png_size(&run.join("manifold.png"));
+    assert!(w == grid(20, 28) && h > grid(20, 28) && h < grid(20, 28) + 60, "{w}x{h}");
     let latent = image::open(run.join("latent.png")).unwrap().to_rgb8();
     let coloured = latent.pixels().filter(|p| p.0[0] != p.0[1] || p.0[1] != p.0[2]).count();
     assert!(coloured > 1000, "the test codes are drawn in their label colours ({coloured} pixels)");
@@ -42,7 +46,8 @@ fn a_two_dimensional_code_gets_samples_latent_and_manifold_pictures() {
     assert_ne!(std::fs::read(&other).unwrap(), trained);
     let nine = tmp.path().join("nine.png");
     common::ok(&["sample", "--run", dir, "--n", "9", "--out", nine.to_str().unwrap()]);
-    assert_eq!(png_size(&nine), (3 * 30 + 2, 3 * 30 + 2));
+    let (w, h) = png_size(&nine);
+    assert!(w >= grid(3, 56) && h > grid(3, 56) && h < grid(3, 56) + 40, "{w}x{h}");
 }
 
 #[test]
@@ -54,8 +59,10 @@ fn interpolation_decodes_the_line_between_two_test_images() {
     let out = tmp.path().join("interp.png");
     let args = ["interpolate", "--run", dir, "--from", "3", "--to", "7", "--steps", "6", "--out"];
     common::ok(&[&args[..], &[out.to_str().unwrap()]].concat());
-    // The two originals around the 6 decoded points, in one row.
-    assert_eq!(png_size(&out), (8 * 30 + 2, 30 + 2));
+    // The two originals around the 6 decoded points, in one row of 56x56 tiles (with a title and
+    // a note).
+    let (w, h) = png_size(&out);
+    assert!(w >= 8 * 60 + 4 + 20 && h > 60 + 4 + 20 && h < 2 * 60 + 40, "{w}x{h}");
     let err = common::fails(&["interpolate", "--run", dir, "--from", "0", "--to", "1000"], 2);
     assert!(err.contains("--to 1000: the digits test split has 1000 images (0..999)"), "{err}");
     let err = common::fails(&["interpolate", "--run", dir, "--from", "0", "--to", "1", "--steps", "1"], 2);

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use ae_train::{EpochEnd, Observer, RunDir, TrainError};
 
-use crate::plot::save_lines;
+use crate::plot::{Labels, save_lines};
 
 /// Redraws `loss.png` in the run directory after every epoch.
 pub struct LossPlot {
@@ -51,7 +51,8 @@ impl LossPlot {
         if train == recon {
             series.retain(|(name, _)| *name != "train recon");
         }
-        save_lines(&self.out, &epochs, &series, "epoch", "loss per example")
+        let labels = Labels { title: "Loss per epoch", x: "epoch", y: "loss per example" };
+        save_lines(&self.out, &epochs, &series, &labels, true)
     }
 }
 

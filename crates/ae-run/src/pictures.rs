@@ -10,7 +10,7 @@ use ae_train::RunDir;
 use candle_core::Tensor;
 
 use crate::RunError;
-use crate::images::{save_grid, save_reconstructions, save_square_grid};
+use crate::grid::{Grid, MARK_DEAD};
 use crate::plot::save_scatter;
 
 /// Tiles per side of `manifold.png`.
@@ -35,7 +35,7 @@ pub fn write_pictures(
     let xs = test.head(32)?.images;
     save(
         "reconstructions.png",
-        save_reconstructions(&run.file("reconstructions.png"), &xs, &model.reconstruct(&xs)?, shape),
+        crate::grid::reconstructions(&xs, &model.reconstruct(&xs)?, shape)?.save(&run.file("reconstructions.png")),
     )?;
     written.push(("reconstructions.png", "test originals over their reconstructions"));
 
@@ -44,29 +44,31 @@ pub fn write_pictures(
         let batch = Loader::sequential(&head, 8).with_noise(Some(noise), seed, EVAL_NOISE_STREAM).epoch(0).next();
         if let Some(batch) = batch {
             let batch = batch?;
-            let rows = [&batch.target, &batch.input, &model.reconstruct(&batch.input)?]
-                .into_iter()
-                .map(|t| t.to_vec2::<f32>())
-                .collect::<candle_core::Result<Vec<_>>>()?;
-            save("denoised.png", save_grid(&run.file("denoised.png"), &rows, shape))?;
+            let grid = Grid::new(format!("Denoising {noise}: 8 test images"), shape)
+                .row("clean", batch.target.to_vec2::<f32>()?)
+                .row("noisy", batch.input.to_vec2::<f32>()?)
+                .row("denoised", model.reconstruct(&batch.input)?.to_vec2::<f32>()?);
+            save("denoised.png", grid.save(&run.file("denoised.png")))?;
             written.push(("denoised.png", "test images: clean, corrupted, denoised"));
         }
     }
 
-    if model.active_threshold().is_some() {
-        save("features.png", save_features(model, &run.file("features.png"), shape, test.images.device()))?;
-        written.push(("features.png", "each code unit's decoder weights as a tile"));
-        save("feature_density.png", save_feature_density(model, test, &run.file("feature_density.png")))?;
+    if let Some(threshold) = model.active_threshold() {
+        let rows = test.head(DENSITY_ROWS.min(test.len()))?;
+        let freq = ae_train::firing_frequencies(model, &rows, 1000, threshold)?;
+        let features = save_features(model, &run.file("features.png"), shape, &freq, rows.len(), test.images.device());
+        save("features.png", features)?;
+        written.push(("features.png", "each code unit's decoder weights as a tile, most often firing first"));
+        save("feature_density.png", save_feature_density(&freq, &run.file("feature_density.png")))?;
         written.push(("feature_density.png", "log10 of each code unit's firing frequency on the test split"));
     }
 
     // The same draws as `ae sample` with the run's seed.
     let prior = model.sample_prior(64, &mut rng::stream(seed, Purpose::Sampling, 0))?;
     if let Some(zs) = &prior {
-        save(
-            "samples.png",
-            save_square_grid(&run.file("samples.png"), &model.decode_output(zs)?.to_vec2::<f32>()?, shape),
-        )?;
+        let grid = Grid::new(format!("{} samples decoded from the prior (seed {seed})", zs.dim(0)?), shape)
+            .square(model.decode_output(zs)?.to_vec2::<f32>()?);
+        save("samples.png", grid.save(&run.file("samples.png")))?;
         written.push(("samples.png", "64 images decoded from the prior"));
     }
 
@@ -88,15 +90,17 @@ pub fn write_pictures(
 const DENSITY_ROWS: usize = 10_000;
 
 /// The feature-density histogram every SAE paper shows: log10 of each code unit's firing
-/// frequency over the first `DENSITY_ROWS` (10,000) test rows, with the units that never fired
-/// there counted in the legend (they have no logarithm).
-fn save_feature_density(model: &dyn Autoencoder, test: &Split, path: &std::path::Path) -> Result<(), RunError> {
-    let Some(threshold) = model.active_threshold() else { return Ok(()) };
-    let rows = test.head(DENSITY_ROWS.min(test.len()))?;
-    let freq = ae_train::firing_frequencies(model, &rows, 1000, threshold)?;
+/// frequency `freq` over the first `DENSITY_ROWS` (10,000) test rows, with the units that never
+/// fired there counted in the legend (they have no logarithm).
+fn save_feature_density(freq: &[f64], path: &std::path::Path) -> Result<(), RunError> {
     let live: Vec<f64> = freq.iter().filter(|&&f| f > 0.0).map(|f| f.log10()).collect();
     let dead = vec![f64::NEG_INFINITY; freq.len() - live.len()];
-    crate::plot::save_histogram(path, &[("live", &live), ("never fired", &dead)], "log10 firing frequency")
+    let labels = crate::plot::Labels {
+        title: "Feature density: how often each code unit fires",
+        x: "log10 firing frequency",
+        y: "code units",
+    };
+    crate::plot::save_histogram(path, &[("fired", &live), ("never fired", &dead)], &labels)
 }
 
 /// Test rows the per-column error averages over, at most.
@@ -125,7 +129,7 @@ pub fn write_column_errors(
         .collect();
     ae_train::checkpoint::atomic_write(&run.file("column_errors.csv"), csv.as_bytes())?;
     let png = run.file("column_errors.png");
-    crate::plot::save_bars(&png, &bars, "mean squared error per column")
+    crate::plot::save_bars(&png, &bars, "Mean squared reconstruction error per column")
         .map_err(|e| RunError::Picture { path: png.clone(), source: Box::new(e) })?;
     Ok(vec![("column_errors.png", "each column's test reconstruction error (also column_errors.csv)")])
 }
@@ -148,16 +152,22 @@ fn save_manifold(
     }
     let zs = Tensor::from_vec(grid, (MANIFOLD_SIDE * MANIFOLD_SIDE, 2), dev)?;
     let tiles = model.decode_output(&zs)?.to_vec2::<f32>()?;
-    let rows: Vec<Vec<Vec<f32>>> = tiles.chunks(MANIFOLD_SIDE).map(<[Vec<f32>]>::to_vec).collect();
-    save_grid(path, &rows, shape)
+    let tiles = tiles.into_iter().map(|t| (t, None)).collect();
+    let title = format!("Decoded codes on a {MANIFOLD_SIDE}x{MANIFOLD_SIDE} grid of the prior's quantiles");
+    let note = "code 1 grows to the right, code 2 upwards";
+    Grid::new(title, shape).zoom(1).note(note).rows_of(MANIFOLD_SIDE, tiles).save(path)
 }
 
 /// Each code unit's feature: `decode(e_j) - decode(0)` in logit space (for a one-layer decoder,
-/// exactly column j of its weight), scaled to [0, 1] per tile, in a square grid (first 1,024 units).
+/// exactly column j of its weight), scaled to [0, 1] per tile, in a square grid (first 1,024 units),
+/// sorted by firing frequency `freq` (over `rows` test rows), most often first; units that never
+/// fired there are framed in red, last.
 fn save_features(
     model: &dyn Autoencoder,
     path: &std::path::Path,
     shape: (usize, usize),
+    freq: &[f64],
+    rows: usize,
     dev: &candle_core::Device,
 ) -> Result<(), RunError> {
     let width = model.embed(&Tensor::zeros((1, model.input_dim()), candle_core::DType::F32, dev)?)?.dim(1)?;
@@ -173,5 +183,20 @@ fn save_features(
             t.iter().map(|v| (v - lo) / span).collect()
         })
         .collect();
-    save_square_grid(path, &scaled, shape)
+    let rate = |j: usize| freq.get(j).copied().unwrap_or(0.0);
+    let mut order: Vec<usize> = (0..scaled.len()).collect();
+    // Most often firing first; ties (the dead, at 0) in unit order.
+    order.sort_by(|&a, &b| rate(b).total_cmp(&rate(a)).then(a.cmp(&b)));
+    let dead = order.iter().filter(|&&j| rate(j) == 0.0).count();
+    // Dead units' tiles faded to grey, so their noise does not draw the eye.
+    let faded = |t: &[f32]| t.iter().map(|v| 0.35 + 0.3 * v).collect::<Vec<f32>>();
+    let tiles: Vec<(Vec<f32>, Option<[u8; 3]>)> = order
+        .iter()
+        .map(|&j| if rate(j) == 0.0 { (faded(&scaled[j]), Some(MARK_DEAD)) } else { (scaled[j].clone(), None) })
+        .collect();
+    let title = format!("Decoder features of {} code units, most often firing first", tiles.len());
+    let note = format!("framed in red and faded: {dead} units that never fired on {rows} test rows");
+    let cols = (tiles.len() as f64).sqrt().ceil().max(1.0) as usize;
+    let zoom = if tiles.len() > 100 { 1 } else { 2 };
+    Grid::new(title, shape).zoom(zoom).note(note).rows_of(cols, tiles).save(path)
 }

@@ -1,10 +1,15 @@
-//! Plots written as PNG: a scatter of 2-D codes coloured by label with a legend, line charts
-//! (PSNR against noise level) with ticks and a legend, and histograms (anomaly scores). Drawn by hand on an RGB buffer with a 3x5
-//! bitmap font (digits, the capitals the labels use, `.` and `-`), so no font file is needed.
+//! Plots written as PNG: line charts (loss curves, PSNR against noise level), a scatter of 2-D
+//! codes coloured by class, histograms (anomaly scores, feature density) and bar charts (error
+//! per column). Each has a title, axis titles, ticks at round values with light grid lines, and
+//! a legend beside the plot; a y axis whose positive values span decades turns logarithmic.
+//! Drawn by hand on an RGB buffer with the bundled font ([`crate::font`]), so the bytes depend
+//! only on the data.
 
 use std::path::Path;
 
 use image::{Rgb, RgbImage};
+
+use crate::font;
 
 /// Matplotlib's tab10 palette, one colour per label 0-9.
 const PALETTE: [[u8; 3]; 10] = [
@@ -20,138 +25,130 @@ const PALETTE: [[u8; 3]; 10] = [
     [23, 190, 207],
 ];
 
-/// The digits 0-9, 3 pixels wide and 5 high, one row of bits per line (most significant left).
-const DIGITS: [[u8; 5]; 10] = [
-    [0b111, 0b101, 0b101, 0b101, 0b111],
-    [0b010, 0b110, 0b010, 0b010, 0b111],
-    [0b111, 0b001, 0b111, 0b100, 0b111],
-    [0b111, 0b001, 0b111, 0b001, 0b111],
-    [0b101, 0b101, 0b111, 0b001, 0b001],
-    [0b111, 0b100, 0b111, 0b001, 0b111],
-    [0b111, 0b100, 0b111, 0b101, 0b111],
-    [0b111, 0b001, 0b001, 0b001, 0b001],
-    [0b111, 0b101, 0b111, 0b101, 0b111],
-    [0b111, 0b101, 0b111, 0b001, 0b111],
-];
+/// Text sizes, pixels: titles, axis titles and legends, tick labels.
+const TITLE: f32 = 18.0;
+const LABEL: f32 = 15.0;
+const TICK: f32 = 13.0;
+const INK: [u8; 3] = [0, 0, 0];
+const SOFT: [u8; 3] = [80, 80, 80];
+const GRID: [u8; 3] = [228, 228, 228];
+const WHITE: [u8; 3] = [255, 255, 255];
 
-/// The capitals, `.`, `-` and space, 3x5 like [`DIGITS`]; other characters draw as blanks.
-fn glyph(c: char) -> [u8; 5] {
-    match c.to_ascii_uppercase() {
-        d @ '0'..='9' => DIGITS[d as usize - '0' as usize],
-        'A' => [0b010, 0b101, 0b111, 0b101, 0b101],
-        'B' => [0b110, 0b101, 0b110, 0b101, 0b110],
-        'C' => [0b011, 0b100, 0b100, 0b100, 0b011],
-        'D' => [0b110, 0b101, 0b101, 0b101, 0b110],
-        'E' => [0b111, 0b100, 0b110, 0b100, 0b111],
-        'F' => [0b111, 0b100, 0b110, 0b100, 0b100],
-        'G' => [0b011, 0b100, 0b101, 0b101, 0b011],
-        'H' => [0b101, 0b101, 0b111, 0b101, 0b101],
-        'I' => [0b111, 0b010, 0b010, 0b010, 0b111],
-        'J' => [0b001, 0b001, 0b001, 0b101, 0b010],
-        'K' => [0b101, 0b101, 0b110, 0b101, 0b101],
-        'L' => [0b100, 0b100, 0b100, 0b100, 0b111],
-        'M' => [0b101, 0b111, 0b111, 0b101, 0b101],
-        'N' => [0b110, 0b101, 0b101, 0b101, 0b101],
-        'O' => [0b010, 0b101, 0b101, 0b101, 0b010],
-        'P' => [0b110, 0b101, 0b110, 0b100, 0b100],
-        'Q' => [0b010, 0b101, 0b101, 0b110, 0b011],
-        'R' => [0b110, 0b101, 0b110, 0b101, 0b101],
-        'S' => [0b011, 0b100, 0b010, 0b001, 0b110],
-        'T' => [0b111, 0b010, 0b010, 0b010, 0b010],
-        'U' => [0b101, 0b101, 0b101, 0b101, 0b111],
-        'V' => [0b101, 0b101, 0b101, 0b101, 0b010],
-        'W' => [0b101, 0b101, 0b111, 0b111, 0b101],
-        'X' => [0b101, 0b101, 0b010, 0b101, 0b101],
-        'Y' => [0b101, 0b101, 0b010, 0b010, 0b010],
-        'Z' => [0b111, 0b001, 0b010, 0b100, 0b111],
-        '(' => [0b001, 0b010, 0b010, 0b010, 0b001],
-        ')' => [0b100, 0b010, 0b010, 0b010, 0b100],
-        '/' => [0b001, 0b001, 0b010, 0b100, 0b100],
-        ':' => [0b000, 0b010, 0b000, 0b010, 0b000],
-        '_' => [0b000, 0b000, 0b000, 0b000, 0b111],
-        '.' => [0b000, 0b000, 0b000, 0b000, 0b010],
-        '-' => [0b000, 0b000, 0b111, 0b000, 0b000],
-        _ => [0; 5],
-    }
-}
-
-/// Side of the square plot area, pixels.
-const AREA: u32 = 440;
-/// Margin around the plot area, pixels.
-const MARGIN: u32 = 20;
-/// Width of the legend column, pixels.
-const LEGEND: u32 = 60;
-/// Scale of the legend digits (3x5 pixels each at scale 1).
-const FONT_SCALE: u32 = 3;
+/// Where a plot's area sits in its picture.
+const LEFT: u32 = 84;
+const TOP: u32 = 44;
+const BOTTOM: u32 = 56;
+/// Width of the legend column right of the plot.
+const LEGEND: u32 = 190;
+/// Characters of a legend entry or bar name shown before it is cut.
+const NAME_CHARS: usize = 24;
 
 /// The colour of `label` (labels past the palette's length reuse it).
 pub fn colour(label: u32) -> [u8; 3] {
     PALETTE[label as usize % PALETTE.len()]
 }
 
-/// Characters of a class name the scatter's legend shows before it is cut.
-const LEGEND_NAME: usize = 16;
+/// What a chart says about itself.
+#[derive(Debug, Clone, Copy)]
+pub struct Labels<'a> {
+    /// Above the plot.
+    pub title: &'a str,
+    /// Under the x axis.
+    pub x: &'a str,
+    /// Beside the y axis, reading upwards.
+    pub y: &'a str,
+}
 
-/// Writes `points` (x, y) coloured by `labels` as a square scatter plot with a frame and a
-/// legend naming each label present by its class name in `names` (the label itself where
-/// `names` has none; unlabelled points share the first colour, with no legend).
-pub fn save_scatter(
-    path: &Path,
-    points: &[(f32, f32)],
-    labels: Option<&[u32]>,
-    names: &[String],
-) -> Result<(), crate::RunError> {
-    let unlabelled = vec![0; points.len()];
-    let (labels, legend) = match labels {
-        Some(l) => (l, true),
-        None => (&unlabelled[..], false),
-    };
-    let name = |label: u32| -> String {
-        names.get(label as usize).map_or_else(|| label.to_string(), |n| n.chars().take(LEGEND_NAME).collect())
-    };
-    let longest = if legend { labels.iter().map(|&l| name(l).chars().count()).max().unwrap_or(0) } else { 0 };
-    let width = MARGIN * 3 + AREA + LEGEND.max(6 * FONT_SCALE + longest as u32 * 4 * FONT_SCALE);
-    let height = MARGIN * 2 + AREA;
-    let mut img = RgbImage::from_pixel(width, height, Rgb([255, 255, 255]));
-    let finite = || points.iter().filter(|(x, y)| x.is_finite() && y.is_finite());
-    let (mut lo, mut hi) = ((f32::INFINITY, f32::INFINITY), (f32::NEG_INFINITY, f32::NEG_INFINITY));
-    for &(x, y) in finite() {
-        lo = (lo.0.min(x), lo.1.min(y));
-        hi = (hi.0.max(x), hi.1.max(y));
-    }
-    // A 5% border, and a unit span where all points coincide.
-    let span = |a: f32, b: f32| if b > a { (b - a) * 1.1 } else { 1.0 };
-    let (sx, sy) = (span(lo.0, hi.0), span(lo.1, hi.1));
-    let (cx, cy) = ((lo.0 + hi.0) / 2.0, (lo.1 + hi.1) / 2.0);
-    let to_px = |x: f32, y: f32| {
-        let u = ((x - cx) / sx + 0.5) * (AREA - 1) as f32;
-        let v = (0.5 - (y - cy) / sy) * (AREA - 1) as f32;
-        (MARGIN + u.round() as u32, MARGIN + v.round() as u32)
-    };
-    for (&(x, y), &label) in points.iter().zip(labels) {
-        if !(x.is_finite() && y.is_finite()) {
-            continue;
+/// One axis: the span shown, on a linear or a log10 scale.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Axis {
+    lo: f64,
+    hi: f64,
+    log: bool,
+}
+
+impl Axis {
+    /// The span of the finite `values`, padded by 5% (linear) or to whole decades' edges (log);
+    /// logarithmic when `allow_log` and every value is positive and they span more than a factor
+    /// of 30.
+    fn fit(values: impl Iterator<Item = f64> + Clone, allow_log: bool, pad: bool) -> Axis {
+        let (lo, hi) =
+            values.filter(|v| v.is_finite()).fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(v), b.max(v)));
+        if !lo.is_finite() {
+            return Axis { lo: 0.0, hi: 1.0, log: false };
         }
-        let (px, py) = to_px(x, y);
-        fill(&mut img, px.saturating_sub(1), py.saturating_sub(1), 3, 3, colour(label));
+        if allow_log && lo > 0.0 && hi / lo > 30.0 {
+            return Axis { lo: lo.log10() - 0.05, hi: hi.log10() + 0.05, log: true };
+        }
+        if hi - lo < 1e-12 * hi.abs().max(1.0) {
+            let d = (lo.abs() * 0.05).max(0.5);
+            return Axis { lo: lo - d, hi: hi + d, log: false };
+        }
+        let m = if pad { (hi - lo) * 0.05 } else { 0.0 };
+        Axis { lo: lo - m, hi: hi + m, log: false }
     }
-    frame(&mut img, MARGIN - 1, MARGIN - 1, AREA + 2, AREA + 2, [0, 0, 0]);
 
-    let mut present: Vec<u32> = if legend { labels.to_vec() } else { Vec::new() };
-    present.sort_unstable();
-    present.dedup();
-    let x0 = MARGIN * 2 + AREA;
-    for (row, &label) in present.iter().enumerate() {
-        let y0 = MARGIN + row as u32 * (6 * FONT_SCALE + 4);
-        fill(&mut img, x0, y0 + FONT_SCALE, 4 * FONT_SCALE, 4 * FONT_SCALE, colour(label));
-        text(&mut img, x0 + 6 * FONT_SCALE, y0, &name(label), [0, 0, 0]);
+    /// Where `v` falls, 0 at `lo` and 1 at `hi`.
+    fn frac(&self, v: f64) -> f64 {
+        let t = if self.log { v.log10() } else { v };
+        (t - self.lo) / (self.hi - self.lo)
     }
-    crate::images::write_png(path, img)
+
+    /// Round values inside the span with their labels: steps of 1, 2 or 5 times a power of ten
+    /// (about `target` of them; whole numbers only where `whole`), or every decade on a log axis.
+    fn ticks(&self, target: usize, whole: bool) -> Vec<(f64, String)> {
+        if self.log {
+            let (a, b) = (self.lo.ceil() as i32, self.hi.floor() as i32);
+            let every = ((b - a) as usize / target.max(1) + 1).max(1);
+            return (a..=b).step_by(every).map(|k| (10f64.powi(k), decade_label(k))).collect();
+        }
+        let mut step = nice_step((self.hi - self.lo) / target.max(1) as f64);
+        if whole {
+            step = step.max(1.0).round();
+        }
+        let first = (self.lo / step).ceil() as i64;
+        let last = (self.hi / step).floor() as i64;
+        (first..=last).take(50).map(|i| i as f64 * step).map(|v| (v, tick_label(v, step))).collect()
+    }
+}
+
+/// 1, 2 or 5 times a power of ten, at least `raw`.
+fn nice_step(raw: f64) -> f64 {
+    if !(raw.is_finite() && raw > 0.0) {
+        return 1.0;
+    }
+    let p = 10f64.powf(raw.log10().floor());
+    [1.0, 2.0, 5.0, 10.0].into_iter().map(|m| m * p).find(|&s| s >= raw * 0.999).unwrap_or(10.0 * p)
+}
+
+/// `v` to as many decimals as `step` needs; in powers of ten (`1.5e6`) past 100,000 or below
+/// 0.001, so no label is dozens of digits long.
+fn tick_label(v: f64, step: f64) -> String {
+    if v.abs() < step * 1e-6 {
+        return "0".into();
+    }
+    if v.abs() >= 1e5 || v.abs() < 1e-3 {
+        let s = format!("{v:.2e}");
+        let (m, e) = s.split_once('e').unwrap_or((&s, "0"));
+        let m = m.trim_end_matches('0').trim_end_matches('.');
+        return format!("{m}e{e}");
+    }
+    let decimals = (-step.log10().floor()).max(0.0) as usize;
+    format!("{v:.decimals$}")
+}
+
+/// `10^k` as a tick label: `0.01`, `1`, `1000`, or `1e6` beyond.
+fn decade_label(k: i32) -> String {
+    match k {
+        -3..=0 => format!("{}", 10f64.powi(k)),
+        1..=4 => format!("{}", 10i64.pow(k as u32)),
+        _ => format!("1e{k}"),
+    }
 }
 
 fn fill(img: &mut RgbImage, x0: u32, y0: u32, w: u32, h: u32, c: [u8; 3]) {
-    for y in y0..(y0 + h).min(img.height()) {
-        for x in x0..(x0 + w).min(img.width()) {
+    for y in y0..(y0.saturating_add(h)).min(img.height()) {
+        for x in x0..(x0.saturating_add(w)).min(img.width()) {
             img.put_pixel(x, y, Rgb(c));
         }
     }
@@ -162,25 +159,6 @@ fn frame(img: &mut RgbImage, x0: u32, y0: u32, w: u32, h: u32, c: [u8; 3]) {
     fill(img, x0, y0 + h - 1, w, 1, c);
     fill(img, x0, y0, 1, h, c);
     fill(img, x0 + w - 1, y0, 1, h, c);
-}
-
-/// Draws `s` at `scale` (each glyph 3x5 pixels at scale 1, 4 apart).
-fn text_scaled(img: &mut RgbImage, x0: u32, y0: u32, s: &str, c: [u8; 3], scale: u32) {
-    for (i, ch) in s.chars().enumerate() {
-        let gx = x0 + i as u32 * 4 * scale;
-        for (row, bits) in glyph(ch).iter().enumerate() {
-            for col in 0..3u32 {
-                if bits >> (2 - col) & 1 == 1 {
-                    fill(img, gx + col * scale, y0 + row as u32 * scale, scale, scale, c);
-                }
-            }
-        }
-    }
-}
-
-/// Draws `s` at the legend scale.
-fn text(img: &mut RgbImage, x0: u32, y0: u32, s: &str, c: [u8; 3]) {
-    text_scaled(img, x0, y0, s, c, FONT_SCALE);
 }
 
 /// A straight line from `a` to `b` (Bresenham), 2 pixels thick.
@@ -207,43 +185,109 @@ fn line(img: &mut RgbImage, a: (i64, i64), b: (i64, i64), c: [u8; 3]) {
     }
 }
 
-/// Writes one line per `series` (name, y values at `xs`) as a chart with a frame, the x values
-/// as ticks, the lowest, middle and highest y as ticks, axis labels and a legend.
+/// `s` cut to [`NAME_CHARS`] characters (with an ellipsis).
+fn short(s: &str) -> String {
+    if s.chars().count() <= NAME_CHARS { s.into() } else { s.chars().take(NAME_CHARS - 1).chain(['…']).collect() }
+}
+
+/// A plot area and its axes, drawn: light grid lines at the ticks, the frame, tick marks and
+/// labels, the axis titles and the title.
+struct Plot {
+    x0: u32,
+    y0: u32,
+    w: u32,
+    h: u32,
+    x: Axis,
+    y: Axis,
+}
+
+impl Plot {
+    fn px(&self, x: f64, y: f64) -> (i64, i64) {
+        let u = self.x.frac(x) * f64::from(self.w - 1);
+        let v = (1.0 - self.y.frac(y)) * f64::from(self.h - 1);
+        ((f64::from(self.x0) + u).round() as i64, (f64::from(self.y0) + v).round() as i64)
+    }
+
+    /// Draws the axes with `x_ticks` (or the axis's own) and the labels.
+    fn axes(&self, img: &mut RgbImage, labels: &Labels<'_>, x_ticks: Option<Vec<(f64, String)>>, whole_x: bool) {
+        let x_ticks = x_ticks.unwrap_or_else(|| self.x.ticks(8, whole_x));
+        let y_ticks = self.y.ticks(6, false);
+        for (v, _) in &x_ticks {
+            let (u, _) = self.px(*v, 1.0);
+            fill(img, u as u32, self.y0, 1, self.h, GRID);
+        }
+        for (v, _) in &y_ticks {
+            let (_, t) = self.px(1.0, *v);
+            fill(img, self.x0, t as u32, self.w, 1, GRID);
+        }
+        frame(img, self.x0 - 1, self.y0 - 1, self.w + 2, self.h + 2, INK);
+        let below = self.y0 + self.h + 1;
+        for (v, label) in &x_ticks {
+            let (u, _) = self.px(*v, 1.0);
+            fill(img, u as u32, below, 1, 5, INK);
+            let half = i64::from(font::width(label, TICK) / 2);
+            font::draw(img, u - half, i64::from(below) + 7, label, TICK, INK);
+        }
+        for (v, label) in &y_ticks {
+            let (_, t) = self.px(1.0, *v);
+            fill(img, self.x0 - 6, t as u32, 5, 1, INK);
+            let w = i64::from(font::width(label, TICK));
+            let mid = i64::from(font::height(TICK) / 2);
+            font::draw(img, i64::from(self.x0) - 9 - w, t - mid, label, TICK, INK);
+        }
+        let x_title = format!("{}{}", labels.x, if self.x.log { " (log scale)" } else { "" });
+        let half = i64::from(font::width(&x_title, LABEL) / 2);
+        font::draw(img, i64::from(self.x0 + self.w / 2) - half, i64::from(below) + 26, &x_title, LABEL, INK);
+        let y_title = format!("{}{}", labels.y, if self.y.log { " (log scale)" } else { "" });
+        let half = i64::from(font::width(&y_title, LABEL) / 2);
+        font::draw_up(img, 6, i64::from(self.y0 + self.h / 2) - half, &y_title, LABEL, INK);
+        font::draw(img, i64::from(self.x0), 12, labels.title, TITLE, INK);
+    }
+}
+
+/// A legend at `(x, y)`: a swatch in each entry's colour and its name, one entry per line.
+fn legend(img: &mut RgbImage, x: u32, y: u32, entries: &[(String, [u8; 3])]) {
+    let row = font::height(LABEL) + 6;
+    for (i, (name, c)) in entries.iter().enumerate() {
+        let y0 = y + i as u32 * row;
+        fill(img, x, y0 + 4, 12, 12, *c);
+        font::draw(img, i64::from(x + 18), i64::from(y0), &short(name), LABEL, INK);
+    }
+}
+
+/// Writes one line per `series` (name, y values at `xs`) as a chart with `labels`, round ticks
+/// (whole numbers on the x axis when every x is one), a legend beside it, and a log y axis where
+/// `log_y` allows and the values span decades (a VAE's KL beside its total).
 pub fn save_lines(
     path: &Path,
     xs: &[f64],
     series: &[(&str, Vec<f64>)],
-    x_label: &str,
-    y_label: &str,
+    labels: &Labels<'_>,
+    log_y: bool,
 ) -> Result<(), crate::RunError> {
-    const W: u32 = 560;
-    const H: u32 = 400;
-    const LEFT: u32 = 70;
-    const TOP: u32 = 20;
-    const PLOT_W: u32 = 460;
+    const PLOT_W: u32 = 480;
     const PLOT_H: u32 = 320;
-    let mut img = RgbImage::from_pixel(W, H, Rgb([255, 255, 255]));
-    let finite = |v: &f64| v.is_finite();
-    let ys: Vec<f64> = series.iter().flat_map(|(_, v)| v.iter().copied()).filter(finite).collect();
-    let (x_lo, x_hi) =
-        xs.iter().copied().filter(finite).fold((f64::INFINITY, f64::NEG_INFINITY), |a, v| (a.0.min(v), a.1.max(v)));
-    let (mut y_lo, mut y_hi) = ys.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |a, &v| (a.0.min(v), a.1.max(v)));
-    if !(y_lo.is_finite() && y_hi.is_finite()) {
-        (y_lo, y_hi) = (0.0, 1.0);
-    }
-    if y_hi - y_lo < 1e-9 {
-        (y_lo, y_hi) = (y_lo - 0.5, y_hi + 0.5);
-    }
-    let x_span = if x_hi > x_lo { x_hi - x_lo } else { 1.0 };
-    let px = |x: f64, y: f64| {
-        let u = (x - x_lo) / x_span * f64::from(PLOT_W - 1);
-        let v = (y_hi - y) / (y_hi - y_lo) * f64::from(PLOT_H - 1);
-        ((f64::from(LEFT) + u).round() as i64, (f64::from(TOP) + v).round() as i64)
+    let mut img = RgbImage::from_pixel(LEFT + PLOT_W + 24 + LEGEND, TOP + PLOT_H + BOTTOM, Rgb(WHITE));
+    let ys = series.iter().flat_map(|(_, v)| v.iter().copied());
+    let whole = xs.iter().all(|x| x.fract() == 0.0);
+    let plot = Plot {
+        x0: LEFT,
+        y0: TOP,
+        w: PLOT_W,
+        h: PLOT_H,
+        x: Axis::fit(xs.iter().copied(), false, false),
+        y: Axis::fit(ys, log_y, true),
     };
+    plot.axes(&mut img, labels, None, whole);
     for (k, (_, values)) in series.iter().enumerate() {
         let c = PALETTE[k % PALETTE.len()];
-        let points: Vec<(i64, i64)> =
-            xs.iter().zip(values).filter(|(x, y)| x.is_finite() && y.is_finite()).map(|(&x, &y)| px(x, y)).collect();
+        let visible = |y: f64| y.is_finite() && (!plot.y.log || y > 0.0);
+        let points: Vec<(i64, i64)> = xs
+            .iter()
+            .zip(values)
+            .filter(|(x, y)| x.is_finite() && visible(**y))
+            .map(|(&x, &y)| plot.px(x, y))
+            .collect();
         for pair in points.windows(2) {
             line(&mut img, pair[0], pair[1], c);
         }
@@ -251,42 +295,58 @@ pub fn save_lines(
             fill(&mut img, (x - 3).max(0) as u32, (y - 3).max(0) as u32, 7, 7, c);
         }
     }
-    frame(&mut img, LEFT - 1, TOP - 1, PLOT_W + 2, PLOT_H + 2, [0, 0, 0]);
-    // At most about ten ticks; whole numbers (epochs) without a decimal.
-    let ticks: Vec<f64> = xs.iter().copied().filter(|x| x.is_finite()).collect();
-    let every = ticks.len().div_ceil(10).max(1);
-    for &x in ticks.iter().step_by(every) {
-        let (u, _) = px(x, y_lo);
-        let label = if x.fract() == 0.0 && x.abs() < 1e9 { format!("{x:.0}") } else { format!("{x:.1}") };
-        fill(&mut img, u as u32, TOP + PLOT_H, 1, 5, [0, 0, 0]);
-        text_scaled(
-            &mut img,
-            (u as u32).saturating_sub(label.len() as u32 * 4),
-            TOP + PLOT_H + 8,
-            &label,
-            [0, 0, 0],
-            2,
-        );
+    let entries: Vec<(String, [u8; 3])> =
+        series.iter().enumerate().map(|(k, (n, _))| (n.to_string(), PALETTE[k % PALETTE.len()])).collect();
+    legend(&mut img, LEFT + PLOT_W + 24, TOP, &entries);
+    crate::images::write_png(path, img)
+}
+
+/// Writes `points` (x, y) coloured by `labels` as a square scatter plot with ticks, axis titles
+/// `code 1` and `code 2`, and a legend naming each label present by its class name in `names`
+/// (the label itself where `names` has none; unlabelled points share the first colour, with no
+/// legend).
+pub fn save_scatter(
+    path: &Path,
+    points: &[(f32, f32)],
+    labels: Option<&[u32]>,
+    names: &[String],
+) -> Result<(), crate::RunError> {
+    const AREA: u32 = 440;
+    let unlabelled = vec![0; points.len()];
+    let (labels, with_legend) = match labels {
+        Some(l) => (l, true),
+        None => (&unlabelled[..], false),
+    };
+    let mut img = RgbImage::from_pixel(LEFT + AREA + 24 + LEGEND, TOP + AREA + BOTTOM, Rgb(WHITE));
+    let finite: Vec<(f64, f64)> = points
+        .iter()
+        .filter(|(x, y)| x.is_finite() && y.is_finite())
+        .map(|&(x, y)| (f64::from(x), f64::from(y)))
+        .collect();
+    let plot = Plot {
+        x0: LEFT,
+        y0: TOP,
+        w: AREA,
+        h: AREA,
+        x: Axis::fit(finite.iter().map(|p| p.0), false, true),
+        y: Axis::fit(finite.iter().map(|p| p.1), false, true),
+    };
+    let title = format!("Test codes ({} points)", finite.len());
+    plot.axes(&mut img, &Labels { title: &title, x: "code 1", y: "code 2" }, None, false);
+    for (&(x, y), &label) in points.iter().zip(labels) {
+        if !(x.is_finite() && y.is_finite()) {
+            continue;
+        }
+        let (px, py) = plot.px(f64::from(x), f64::from(y));
+        fill(&mut img, (px - 1).max(0) as u32, (py - 1).max(0) as u32, 3, 3, colour(label));
     }
-    for y in [y_lo, (y_lo + y_hi) / 2.0, y_hi] {
-        let (_, v) = px(x_lo, y);
-        let label = format!("{y:.1}");
-        fill(&mut img, LEFT - 6, v as u32, 5, 1, [0, 0, 0]);
-        text_scaled(
-            &mut img,
-            (LEFT - 10).saturating_sub(label.len() as u32 * 8),
-            (v as u32).saturating_sub(5),
-            &label,
-            [0, 0, 0],
-            2,
-        );
-    }
-    text_scaled(&mut img, LEFT + PLOT_W / 2 - x_label.len() as u32 * 4, H - 24, x_label, [0, 0, 0], 2);
-    text_scaled(&mut img, 4, 4, y_label, [0, 0, 0], 2);
-    for (k, (name, _)) in series.iter().enumerate() {
-        let y0 = TOP + 10 + k as u32 * 22;
-        fill(&mut img, LEFT + PLOT_W - 150, y0 + 2, 14, 14, PALETTE[k % PALETTE.len()]);
-        text(&mut img, LEFT + PLOT_W - 130, y0, name, [0, 0, 0]);
+    if with_legend {
+        let mut present: Vec<u32> = labels.to_vec();
+        present.sort_unstable();
+        present.dedup();
+        let name = |label: u32| names.get(label as usize).cloned().unwrap_or_else(|| label.to_string());
+        let entries: Vec<(String, [u8; 3])> = present.iter().map(|&l| (name(l), colour(l))).collect();
+        legend(&mut img, LEFT + AREA + 24, TOP, &entries);
     }
     crate::images::write_png(path, img)
 }
@@ -294,74 +354,78 @@ pub fn save_lines(
 /// Bins of [`save_histogram`].
 const BINS: usize = 40;
 
-/// Writes a histogram of each group of `groups` (name, values) over shared bins: side by side in
-/// each bin, each group scaled to its own tallest bin so a small group stays visible, with the
-/// lowest and highest value as x ticks and a legend of the names (with their counts). The bins
-/// are log-spaced when every value is positive and they span more than two decades.
-pub fn save_histogram(path: &Path, groups: &[(&str, &[f64])], xlabel: &str) -> Result<(), crate::RunError> {
-    let all = || groups.iter().flat_map(|(_, v)| v.iter().copied()).filter(|v| v.is_finite());
-    let (lo, hi) = all().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(v), b.max(v)));
-    let log = lo > 0.0 && hi / lo > 100.0;
-    let t = |v: f64| if log { v.log10() } else { v };
-    let (tlo, thi) = if lo.is_finite() { (t(lo), t(hi)) } else { (0.0, 1.0) };
-    let span = if thi > tlo { thi - tlo } else { 1.0 };
-    let bin = |v: f64| (((t(v) - tlo) / span * BINS as f64) as usize).min(BINS - 1);
-    let width = MARGIN * 3 + AREA + 4 * LEGEND;
-    let height = MARGIN * 3 + AREA;
-    let mut img = RgbImage::from_pixel(width, height, Rgb([255, 255, 255]));
-    let slot = AREA / BINS as u32;
+/// Writes a histogram of each group of `groups` (name, values) over shared bins with `labels`:
+/// side by side in each bin, with the count on the y axis (each group scaled to its own tallest
+/// bin where several have values, so a small group stays visible), round ticks on the x axis, and a legend of the names with their counts (values that are not finite, such as the
+/// log of a frequency of 0, are counted there but not drawn). The bins are log-spaced when every
+/// value is positive and they span more than two decades.
+pub fn save_histogram(path: &Path, groups: &[(&str, &[f64])], labels: &Labels<'_>) -> Result<(), crate::RunError> {
+    const PLOT_W: u32 = 480;
+    const PLOT_H: u32 = 320;
+    let all = groups.iter().flat_map(|(_, v)| v.iter().copied()).filter(|v| v.is_finite());
+    let x = Axis::fit(all.clone(), true, false);
+    let x = if x.log { x } else { Axis::fit(all, false, false) };
+    let bin = |v: f64| ((x.frac(v) * BINS as f64).floor().max(0.0) as usize).min(BINS - 1);
+    let counts: Vec<[usize; BINS]> = groups
+        .iter()
+        .map(|(_, values)| {
+            let mut c = [0usize; BINS];
+            values.iter().filter(|v| v.is_finite()).for_each(|&v| c[bin(v)] += 1);
+            c
+        })
+        .collect();
+    let several = counts.iter().filter(|c| c.iter().any(|&n| n > 0)).count() > 1;
+    let tallest = counts.iter().flat_map(|c| c.iter().copied()).max().unwrap_or(0).max(1);
+    let y = Axis { lo: 0.0, hi: if several { 1.05 } else { tallest as f64 * 1.05 }, log: false };
+    let mut img = RgbImage::from_pixel(LEFT + PLOT_W + 24 + LEGEND, TOP + PLOT_H + BOTTOM, Rgb(WHITE));
+    let plot = Plot { x0: LEFT, y0: TOP, w: PLOT_W, h: PLOT_H, x, y };
+    let y_label =
+        if several { format!("{} (share of each group's tallest bin)", labels.y) } else { labels.y.to_string() };
+    plot.axes(&mut img, &Labels { y: &y_label, ..*labels }, None, false);
+    let slot = PLOT_W / BINS as u32;
     let bar = (slot / groups.len().max(1) as u32).max(1);
-    for (g, (_, values)) in groups.iter().enumerate() {
-        let mut counts = [0usize; BINS];
-        values.iter().filter(|v| v.is_finite()).for_each(|&v| counts[bin(v)] += 1);
-        let top = counts.iter().copied().max().unwrap_or(0).max(1);
-        for (b, &c) in counts.iter().enumerate() {
-            let h = (c as f64 / top as f64 * (AREA - 2) as f64).round() as u32;
-            let x = MARGIN + b as u32 * slot + g as u32 * bar;
-            fill(&mut img, x, MARGIN + AREA - h, bar, h, colour(g as u32 * 3));
+    for (g, c) in counts.iter().enumerate() {
+        let top = c.iter().copied().max().unwrap_or(0).max(1);
+        for (b, &n) in c.iter().enumerate() {
+            let v = if several { n as f64 / top as f64 } else { n as f64 };
+            let h = (v / y.hi * f64::from(PLOT_H - 1)).round() as u32;
+            let x0 = LEFT + b as u32 * slot + g as u32 * bar;
+            fill(&mut img, x0, TOP + PLOT_H - h, bar, h, colour(g as u32 * 3));
         }
     }
-    frame(&mut img, MARGIN - 1, MARGIN - 1, AREA + 2, AREA + 2, [0, 0, 0]);
-    let fmt =
-        |v: f64| if v.abs() >= 1000.0 || (v != 0.0 && v.abs() < 0.01) { format!("{v:.1E}") } else { format!("{v:.2}") };
-    let y_ticks = MARGIN + AREA + 4;
-    text(&mut img, MARGIN, y_ticks, &fmt(lo), [0, 0, 0]);
-    let hi_text = fmt(hi);
-    text(&mut img, (MARGIN + AREA).saturating_sub(hi_text.len() as u32 * 4 * FONT_SCALE), y_ticks, &hi_text, [0, 0, 0]);
-    let label = format!("{}{}", xlabel.to_uppercase(), if log { " LOG" } else { "" });
-    text(&mut img, MARGIN + AREA / 2 - (label.len() as u32 * 2 * FONT_SCALE).min(AREA / 2), y_ticks, &label, [0, 0, 0]);
-    let x0 = MARGIN * 2 + AREA;
-    for (g, (name, values)) in groups.iter().enumerate() {
-        let y0 = MARGIN + g as u32 * (6 * FONT_SCALE + 4);
-        fill(&mut img, x0, y0 + FONT_SCALE, 4 * FONT_SCALE, 4 * FONT_SCALE, colour(g as u32 * 3));
-        text(&mut img, x0 + 6 * FONT_SCALE, y0, &format!("{} {}", name.to_uppercase(), values.len()), [0, 0, 0]);
-    }
+    let entries: Vec<(String, [u8; 3])> =
+        groups.iter().enumerate().map(|(g, (n, v))| (format!("{n} ({})", v.len()), colour(g as u32 * 3))).collect();
+    legend(&mut img, LEFT + PLOT_W + 24, TOP, &entries);
     crate::images::write_png(path, img)
 }
 
 /// Height of one bar of [`save_bars`], pixels.
-const BAR_ROW: u32 = 6 * FONT_SCALE + 4;
-/// Characters of a bar's name shown before it is cut.
-const BAR_NAME: usize = 24;
+const BAR_ROW: u32 = 22;
+/// Width of the names' column of [`save_bars`].
+const BAR_NAMES: u32 = 200;
+/// Length of the longest bar.
+const BAR_AREA: u32 = 420;
 
-/// Writes a horizontal bar chart: one bar per (name, value), longest for the largest value, each
-/// named on the left (cut to `BAR_NAME`, 24, characters) with its value on the right, under a
-/// title. Non-finite or negative values draw no bar.
+/// Writes a horizontal bar chart under `title`: one bar per (name, value), longest for the
+/// largest value, each named on the left (cut to 24 characters) with its value on the right.
+/// Non-finite or negative values draw no bar.
 pub fn save_bars(path: &Path, bars: &[(String, f64)], title: &str) -> Result<(), crate::RunError> {
-    let name_w = BAR_NAME as u32 * 4 * FONT_SCALE;
-    let width = MARGIN * 3 + name_w + AREA + 10 * 4 * FONT_SCALE;
-    let height = MARGIN * 3 + BAR_ROW * (bars.len() as u32 + 1);
-    let mut img = RgbImage::from_pixel(width, height, Rgb([255, 255, 255]));
-    text(&mut img, MARGIN, MARGIN, &title.to_uppercase(), [0, 0, 0]);
+    let (x0, y0) = (20 + BAR_NAMES, 50);
+    let width = x0 + BAR_AREA + 110;
+    let height = y0 + BAR_ROW * bars.len() as u32 + 20;
+    let mut img = RgbImage::from_pixel(width, height, Rgb(WHITE));
+    font::draw(&mut img, 20, 14, title, TITLE, INK);
     let top = bars.iter().map(|(_, v)| *v).filter(|v| v.is_finite()).fold(0.0f64, f64::max);
-    let x0 = MARGIN * 2 + name_w;
     for (i, (name, v)) in bars.iter().enumerate() {
-        let y = MARGIN * 2 + BAR_ROW * (i as u32 + 1);
-        let short: String = name.chars().take(BAR_NAME).collect();
-        text(&mut img, MARGIN, y, &short, [0, 0, 0]);
-        let len = if v.is_finite() && *v > 0.0 && top > 0.0 { (v / top * f64::from(AREA)).round() as u32 } else { 0 };
-        fill(&mut img, x0, y, len.max(1), 5 * FONT_SCALE, colour(0));
-        text(&mut img, x0 + AREA + MARGIN, y, &format!("{v:.4}"), [0, 0, 0]);
+        let y = y0 + BAR_ROW * i as u32;
+        let name = short(name);
+        let w = i64::from(font::width(&name, TICK));
+        font::draw(&mut img, i64::from(x0) - 8 - w, i64::from(y) + 1, &name, TICK, INK);
+        let len =
+            if v.is_finite() && *v > 0.0 && top > 0.0 { (v / top * f64::from(BAR_AREA)).round() as u32 } else { 0 };
+        fill(&mut img, x0, y + 3, len.max(1), BAR_ROW - 6, colour(0));
+        let value = tick_label(*v, (v.abs() / 1000.0).max(1e-4));
+        font::draw(&mut img, i64::from(x0 + len.max(1) + 6), i64::from(y) + 1, &value, TICK, SOFT);
     }
     crate::images::write_png(path, img)
 }
@@ -370,43 +434,46 @@ pub fn save_bars(path: &Path, bars: &[(String, f64)], title: &str) -> Result<(),
 mod tests {
     use super::*;
 
+    fn count(img: &RgbImage, c: [u8; 3]) -> usize {
+        img.pixels().filter(|p| p.0 == c).count()
+    }
+
+    #[test]
+    fn ticks_are_round_and_short_and_a_log_axis_takes_decades() {
+        let a = Axis { lo: 0.0, hi: 10.0, log: false };
+        let t: Vec<String> = a.ticks(5, false).into_iter().map(|t| t.1).collect();
+        assert_eq!(t, ["0", "2", "4", "6", "8", "10"]);
+        let t: Vec<String> = Axis { lo: 0.12, hi: 0.5, log: false }.ticks(4, false).into_iter().map(|t| t.1).collect();
+        assert_eq!(t, ["0.2", "0.3", "0.4", "0.5"]);
+        let huge: Vec<String> =
+            Axis { lo: 0.0, hi: 3e36, log: false }.ticks(3, false).into_iter().map(|t| t.1).collect();
+        assert_eq!(huge, ["0", "1e36", "2e36", "3e36"], "no 36-digit decimals");
+        let log = Axis::fit([20.0, 150.0, 600.0, 3.0].into_iter(), true, true);
+        assert!(log.log);
+        let t: Vec<String> = log.ticks(6, false).into_iter().map(|t| t.1).collect();
+        assert_eq!(t, ["10", "100"]);
+        assert!(!Axis::fit([1.0, 5.0, -2.0].into_iter(), true, true).log, "negative values stay linear");
+        let whole: Vec<f64> = Axis { lo: 1.0, hi: 3.0, log: false }.ticks(8, true).into_iter().map(|t| t.0).collect();
+        assert_eq!(whole, [1.0, 2.0, 3.0], "epochs tick at whole numbers");
+    }
+
     #[test]
     fn points_take_their_label_colour_and_the_legend_names_each_label() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("latent.png");
         let points = [(0.0, 0.0), (1.0, 1.0), (1.0, 0.0)];
-        save_scatter(&path, &points, Some(&[3, 7, 3]), &[]).unwrap();
+        let names: Vec<String> = ["T-shirt/top", "Trouser", "Pullover", "Dress"].map(String::from).to_vec();
+        save_scatter(&path, &points, Some(&[3, 1, 3]), &names).unwrap();
         let img = image::open(&path).unwrap().to_rgb8();
-        assert_eq!(img.dimensions(), (MARGIN * 3 + AREA + LEGEND, MARGIN * 2 + AREA));
-        let count = |c: [u8; 3]| img.pixels().filter(|p| p.0 == c).count() as u32;
-        // Two 3x3 points of label 3 and one of label 7, plus each legend swatch.
-        let swatch = 16 * FONT_SCALE * FONT_SCALE;
-        assert_eq!(count(colour(3)), 2 * 9 + swatch);
-        assert_eq!(count(colour(7)), 9 + swatch);
-        assert_eq!(count(colour(0)), 0, "labels not present get no colour and no legend row");
-        // The legend's first row draws "3": its top bar is three font pixels wide.
-        let x0 = MARGIN * 2 + AREA + 6 * FONT_SCALE;
-        for col in 0..3 {
-            assert_eq!(img.get_pixel(x0 + col * FONT_SCALE, MARGIN).0, [0, 0, 0]);
-        }
-        // A corner point sits inside the frame, not on it.
-        assert_eq!(img.get_pixel(MARGIN - 1, MARGIN - 1).0, [0, 0, 0]);
-    }
-
-    #[test]
-    fn the_legend_names_classes_by_their_names() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("latent.png");
-        let names: Vec<String> = ["T-shirt/top", "Trouser"].map(String::from).to_vec();
-        save_scatter(&path, &[(0.0, 0.0), (1.0, 1.0)], Some(&[0, 1]), &names).unwrap();
-        let img = image::open(&path).unwrap().to_rgb8();
-        // Wide enough for the swatch and 11 characters of "T-shirt/top".
-        assert_eq!(img.width(), MARGIN * 3 + AREA + 6 * FONT_SCALE + 11 * 4 * FONT_SCALE);
-        // "T" opens the first row: its top bar is three font pixels wide.
-        let x0 = MARGIN * 2 + AREA + 6 * FONT_SCALE;
-        for col in 0..3 {
-            assert_eq!(img.get_pixel(x0 + col * FONT_SCALE, MARGIN).0, [0, 0, 0]);
-        }
+        // Two 3x3 points of label 3 and one of label 1, plus each legend swatch (12x12).
+        assert_eq!(count(&img, colour(3)), 2 * 9 + 144);
+        assert_eq!(count(&img, colour(1)), 9 + 144);
+        assert_eq!(count(&img, colour(0)), 0, "labels not present get no colour and no legend row");
+        let legend_ink = (LEFT + 440 + 42..img.width())
+            .flat_map(|x| (TOP..TOP + 40).map(move |y| (x, y)))
+            .filter(|&(x, y)| img.get_pixel(x, y).0[0] < 100)
+            .count();
+        assert!(legend_ink > 100, "class names are written in the legend: {legend_ink}");
     }
 
     #[test]
@@ -415,8 +482,7 @@ mod tests {
         let path = dir.path().join("p.png");
         save_scatter(&path, &[(f32::NAN, 0.0), (2.0, 2.0), (2.0, 2.0)], Some(&[1, 2, 2]), &[]).unwrap();
         let img = image::open(&path).unwrap().to_rgb8();
-        let count = |c: [u8; 3]| img.pixels().filter(|p| p.0 == c).count() as u32;
-        assert_eq!(count(colour(2)), 9 + 16 * FONT_SCALE * FONT_SCALE);
+        assert_eq!(count(&img, colour(2)), 9 + 144);
     }
 
     #[test]
@@ -424,34 +490,33 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("bars.png");
         let bars = [("mean radius".to_string(), 0.5), ("texture".to_string(), 0.25), ("nan".to_string(), f64::NAN)];
-        save_bars(&path, &bars, "squared error").unwrap();
+        save_bars(&path, &bars, "Mean squared error per column").unwrap();
         let img = image::open(&path).unwrap().to_rgb8();
-        let x0 = MARGIN * 2 + BAR_NAME as u32 * 4 * FONT_SCALE;
         let length = |i: u32| {
-            let y = MARGIN * 2 + BAR_ROW * (i + 1) + 1;
-            (x0..img.width()).take_while(|&x| img.get_pixel(x, y).0 == colour(0)).count() as u32
+            let y = 50 + BAR_ROW * i + BAR_ROW / 2;
+            (20 + BAR_NAMES..img.width()).take_while(|&x| img.get_pixel(x, y).0 == colour(0)).count() as u32
         };
-        assert_eq!((length(0), length(1), length(2)), (AREA, AREA / 2, 1), "the largest value spans the area");
+        assert_eq!((length(0), length(1), length(2)), (BAR_AREA, BAR_AREA / 2, 1), "the largest value spans the area");
     }
 
     #[test]
-    fn a_line_chart_draws_each_series_in_its_colour() {
+    fn a_line_chart_draws_each_series_in_its_colour_and_goes_logarithmic_over_decades() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("sweep.png");
-        let xs = [0.1, 0.5, 1.0];
-        save_lines(
-            &path,
-            &xs,
-            &[("noisy", vec![20.0, 8.0, 4.0]), ("denoised", vec![22.0, 16.0, f64::NAN])],
-            "sigma",
-            "psnr db",
-        )
-        .unwrap();
+        let labels = Labels { title: "PSNR", x: "sigma", y: "PSNR (dB)" };
+        let series = [("noisy", vec![20.0, 8.0, 4.0]), ("denoised", vec![22.0, 16.0, f64::NAN])];
+        save_lines(&path, &[0.1, 0.5, 1.0], &series, &labels, false).unwrap();
         let img = image::open(&path).unwrap().to_rgb8();
-        let count = |c: [u8; 3]| img.pixels().filter(|p| p.0 == c).count();
-        assert!(count(PALETTE[0]) > 200 && count(PALETTE[1]) > 100, "{} {}", count(PALETTE[0]), count(PALETTE[1]));
-        assert!(count([0, 0, 0]) > 500, "frame, ticks and labels");
-        assert_eq!(glyph('#'), [0; 5], "unknown characters are blank");
-        assert_eq!(glyph('n'), glyph('N'));
+        assert!(count(&img, PALETTE[0]) > 200 && count(&img, PALETTE[1]) > 100);
+        assert!(count(&img, INK) > 500, "frame, ticks and labels");
+        // A VAE's loss: the KL a tenth of the total, drawn on a log axis away from the frame.
+        let kl = [("total", vec![540.0, 300.0, 140.0]), ("kl", vec![4.0, 12.0, 20.0])];
+        let labels = Labels { title: "Loss", x: "epoch", y: "loss per example" };
+        save_lines(&path, &[1.0, 2.0, 3.0], &kl, &labels, true).unwrap();
+        let img = image::open(&path).unwrap().to_rgb8();
+        let kl_rows: Vec<u32> =
+            img.enumerate_pixels().filter(|(_, _, p)| p.0 == PALETTE[1]).map(|(_, y, _)| y).collect();
+        let (lo, hi) = (kl_rows.iter().min().unwrap(), kl_rows.iter().max().unwrap());
+        assert!(hi - lo > 40, "the KL line rises visibly on the log axis ({lo}..{hi})");
     }
 }

@@ -133,7 +133,8 @@ fn write_scores(
         None => vec![("test", scores.to_vec())],
     };
     let refs: Vec<(&str, &[f64])> = groups.iter().map(|(n, v)| (*n, v.as_slice())).collect();
-    ae_run::plot::save_histogram(&png_path, &refs, kind)?;
+    let labels = ae_run::plot::Labels { title: "Anomaly scores of the test examples", x: kind, y: "test examples" };
+    ae_run::plot::save_histogram(&png_path, &refs, &labels)?;
     Ok([csv_path.display().to_string(), png_path.display().to_string()])
 }
 

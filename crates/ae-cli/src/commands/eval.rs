@@ -169,12 +169,13 @@ fn sweep(
         ae_data::Noise::Gaussian { .. } => "sigma",
         _ => "p",
     };
+    let labels = ae_run::plot::Labels { title: "PSNR against the noise level", x: x_label, y: "PSNR (dB)" };
     ae_run::plot::save_lines(
         &run.file("sweep.png"),
         &levels,
         &[("noisy", noisy), ("denoised", denoised)],
-        x_label,
-        "psnr db",
+        &labels,
+        false,
     )?;
     Ok(rows)
 }

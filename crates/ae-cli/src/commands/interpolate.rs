@@ -7,7 +7,7 @@ use candle_core::Tensor;
 use super::{check_input_size, decode_to_pixels, load_run};
 use crate::args::InterpolateArgs;
 use crate::exit::usage;
-use ae_run::images::save_grid;
+use ae_run::grid::{Grid, MARK_ORIGINAL};
 
 /// Runs `ae interpolate`.
 pub fn run(a: &InterpolateArgs) -> anyhow::Result<()> {
@@ -40,8 +40,18 @@ pub fn run(a: &InterpolateArgs) -> anyhow::Result<()> {
     let mut row = vec![originals[0].clone()];
     row.extend(decoded);
     row.push(originals[1].clone());
+    let last = row.len() - 1;
     let out = a.out.clone().unwrap_or_else(|| a.on.run.join("interp.png"));
-    save_grid(&out, &[row], data.shape.tile()).with_context(|| format!("--out {}", out.display()))?;
+    let title = format!("From test image {} to test image {} in {} decoded steps", a.from, a.to, a.steps);
+    Grid::new(title, data.shape.tile())
+        .note(
+            "framed in orange: the two test images themselves; between them, codes on the line joining theirs, decoded",
+        )
+        .row("", row)
+        .mark(0, 0, MARK_ORIGINAL)
+        .mark(0, last, MARK_ORIGINAL)
+        .save(&out)
+        .with_context(|| format!("--out {}", out.display()))?;
     println!(
         "wrote {}: test image {} and {} with {} decoded points between ({} weights)",
         out.display(),

@@ -6,7 +6,8 @@ use anyhow::Context;
 use super::{decode_to_pixels, load_run};
 use crate::args::SampleArgs;
 use crate::exit::usage;
-use ae_run::images::{image_shape, save_square_grid};
+use ae_run::grid::Grid;
+use ae_run::images::image_shape;
 
 /// Runs `ae sample`.
 pub fn run(a: &SampleArgs) -> anyhow::Result<()> {
@@ -26,7 +27,9 @@ pub fn run(a: &SampleArgs) -> anyhow::Result<()> {
     };
     let out = a.out.clone().unwrap_or_else(|| a.on.run.join("samples.png"));
     let tiles = decode_to_pixels(&*run.model, &zs)?;
-    save_square_grid(&out, &tiles, image_shape(run.model.input_dim()))
+    Grid::new(format!("{} samples decoded from the prior (seed {seed})", a.n), image_shape(run.model.input_dim()))
+        .square(tiles)
+        .save(&out)
         .with_context(|| format!("--out {}", out.display()))?;
     println!("wrote {} ({} samples, seed {seed}, {} weights)", out.display(), a.n, run.weights);
     Ok(())

@@ -53,7 +53,7 @@ pub fn run(a: &TrainArgs) -> anyhow::Result<()> {
     let tile = data.shape.tile();
     let reconstructions = |_: &ae_train::EpochEnd| {
         let out = model.reconstruct(&picture_rows).ok()?;
-        ae_run::images::reconstructions_picture(&picture_rows, &out, tile).ok()
+        ae_run::grid::reconstructions_picture(&picture_rows, &out, tile).ok()
     };
     let mut observers: Vec<Box<dyn Observer + '_>> = vec![
         Box::new(MetricsFiles::new(&run)),
