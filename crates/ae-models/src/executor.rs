@@ -136,7 +136,8 @@ fn finish_step(
 
     if sparse_pays(enc, dec, code.finishes_code(), z) {
         let step = SparseStep { enc, dec, x, target: y, z, head_out, saved, rows };
-        let recon = sparse_step(&step, loss, code, stacks.decoder, ctx.kl_weight, scratch, &mut bufs.dz) / rows as f64;
+        let spare = Spare { dz: &mut bufs.dz, table: &mut bufs.table, grad_t: &mut bufs.grad_t };
+        let recon = sparse_step(&step, loss, code, stacks.decoder, ctx.kl_weight, scratch, spare) / rows as f64;
         let total = recon + terms.sparsity.unwrap_or(0.0);
         return Ok(Some(LossValues { total, recon, kl: terms.kl, sparsity: terms.sparsity }));
     }
@@ -178,6 +179,14 @@ fn sparse_pays(enc: &[Dense<'_>], dec: &[Dense<'_>], selects: bool, z: &[f32]) -
     selects && enc.len() == 1 && dec.len() == 1 && z.iter().filter(|&&v| v != 0.0).count() * 8 <= z.len()
 }
 
+/// Buffers the sparse step reuses from step to step: the code's gradient, the decoder weight's
+/// transpose and its gradient's (each `code_dim x d` floats, 16 MiB at 8,192 x 512).
+struct Spare<'a> {
+    dz: &'a mut Vec<f32>,
+    table: &'a mut Vec<f32>,
+    grad_t: &'a mut Vec<f32>,
+}
+
 /// What the sparse step reads: the layers, the batch, the code and what the bottleneck saved.
 struct SparseStep<'a> {
     enc: &'a [Dense<'a>],
@@ -203,7 +212,7 @@ fn sparse_step(
     dec_layers: &[Linear],
     kl_weight: f64,
     scratch: &mut FusedScratch,
-    dz: &mut Vec<f32>,
+    bufs: Spare<'_>,
 ) -> f64 {
     use ae_core::fused::sparse;
     let (enc, dec, rows) = (&s.enc[0], &s.dec[0], s.rows);
@@ -211,35 +220,43 @@ fn sparse_step(
     let codes = sparse::SparseRows::of(s.z, width);
     let columns = codes.columns();
     // The decoder's weight is (d_out, width); its transpose has one row per latent.
-    let mut table = vec![0f32; width * d_out];
-    sparse::transpose_into(&mut table, dec.weight, d_out, width);
+    let table = bufs.table;
+    table.resize(width * d_out, 0.0);
+    sparse::transpose_into(table, dec.weight, d_out, width);
     let (ws_enc, ws_dec) = (&mut scratch.workspace, &mut scratch.second);
-    sparse::forward(mlp::output_mut(s.dec, ws_dec, rows), &codes, &table, dec.bias);
+    sparse::forward(mlp::output_mut(s.dec, ws_dec, rows), &codes, table, dec.bias);
     let recon = loss.into_delta(s.dec, ws_dec, s.target, rows);
     let delta = mlp::top_delta(s.dec, ws_dec, rows);
 
     let dec_refs: Vec<&Linear> = dec_layers.iter().collect();
     let mut dec_grads = take_grads(&mut scratch.grads, &dec_refs);
-    let mut grad_t = vec![0f32; width * d_out];
+    let grad_t = bufs.grad_t;
+    grad_t.resize(width * d_out, 0.0);
     let mut unused_bias = vec![0f32; width];
-    sparse::column_grads(&mut grad_t, &mut unused_bias, &columns, &codes.value, delta);
+    sparse::column_grads(grad_t, &mut unused_bias, &columns, &codes.value, delta);
     dec_grads[0].resize(d_out * width, 0.0);
-    sparse::transpose_into(&mut dec_grads[0], &grad_t, width, d_out);
+    sparse::transpose_into(&mut dec_grads[0], grad_t, width, d_out);
     dec_grads[1].resize(d_out, 0.0);
     kernels::sum_rows(&mut dec_grads[1], delta, rows);
 
     // The code's gradient, nonzero only where the code is active (the selection's mask).
-    dz.clear();
-    dz.resize(rows * width, 0.0);
-    let active = sparse::dots(&codes, delta, &table);
-    for r in 0..rows {
-        for p in codes.starts[r]..codes.starts[r + 1] {
-            dz[r * width + codes.index[p] as usize] = active[p];
+    let active = sparse::dots(&codes, delta, table);
+    let top_values = if code.gradient_is_masked() {
+        // The bottleneck's backward would pass `active` through unchanged at these latents.
+        active
+    } else {
+        let dz = bufs.dz;
+        dz.clear();
+        dz.resize(rows * width, 0.0);
+        for r in 0..rows {
+            for p in codes.starts[r]..codes.starts[r + 1] {
+                dz[r * width + codes.index[p] as usize] = active[p];
+            }
         }
-    }
-    let top = mlp::top_delta(s.enc, ws_enc, rows);
-    code.backward(HostGrad { head_out: s.head_out, code: s.z, saved: s.saved, dz, rows, kl_weight }, top);
-    let top_values = codes.gather(top);
+        let top = mlp::top_delta(s.enc, ws_enc, rows);
+        code.backward(HostGrad { head_out: s.head_out, code: s.z, saved: s.saved, dz, rows, kl_weight }, top);
+        codes.gather(top)
+    };
     let [mut enc_w, mut enc_b] = code.take_grads(&mut scratch.grads);
     enc_w.resize(width * enc.in_dim, 0.0);
     enc_b.resize(width, 0.0);

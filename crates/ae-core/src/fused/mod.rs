@@ -37,6 +37,10 @@ pub struct CodeBuffers {
     pub saved: Vec<f32>,
     /// The code's gradient.
     pub dz: Vec<f32>,
+    /// The sparse step's decoder weight transposed, one row per latent.
+    pub table: Vec<f32>,
+    /// The sparse step's decoder weight gradient, transposed.
+    pub grad_t: Vec<f32>,
 }
 
 /// The thread count candle's own CPU kernels use (`RAYON_NUM_THREADS`, else every core).

@@ -227,6 +227,13 @@ pub trait HostCode {
     /// Turns the inference head's output into the code, in place, `rows x code_dim`.
     fn finish_code(&self, _head_out: &mut [f32], _rows: usize) {}
 
+    /// Whether [`HostCode::backward`] only passes `dz` through where the code is nonzero (TopK
+    /// with its ReLU): the sparse step then takes the gradient at the active latents as it is,
+    /// without the dense `rows x code_dim` passes.
+    fn gradient_is_masked(&self) -> bool {
+        false
+    }
+
     /// The code from the training head's output (`rows` rows), written into `code`, and the
     /// terms it adds; `saved` keeps what [`HostCode::backward`] needs (a Gaussian's noise, a
     /// TopK mask). Records training statistics when `ctx.training`.

@@ -328,6 +328,11 @@ impl HostCode for SparseCode {
         matches!(self.spec.sparsity, Sparsity::TopK { .. })
     }
 
+    /// TopK's backward is `dz` through its mask, which is 1 exactly where the code is nonzero.
+    fn gradient_is_masked(&self) -> bool {
+        matches!(self.spec.sparsity, Sparsity::TopK { .. })
+    }
+
     fn finish_code(&self, head_out: &mut [f32], _rows: usize) {
         if let Sparsity::TopK { k } = self.spec.sparsity {
             let mask = topk_mask(head_out, self.spec.code_dim, k);
@@ -341,7 +346,9 @@ impl HostCode for SparseCode {
     fn forward(&self, head_out: &[f32], rows: usize, ctx: &mut StepContext<'_>, out: HostOut<'_>) -> Result<HostTerms> {
         let width = self.spec.code_dim;
         out.code.clear();
-        out.code.extend_from_slice(head_out);
+        if !matches!(self.spec.sparsity, Sparsity::TopK { .. }) {
+            out.code.extend_from_slice(head_out);
+        }
         let penalty = match self.spec.sparsity {
             Sparsity::L1 { weight } => weight * out.code.iter().map(|&v| f64::from(v.abs())).sum::<f64>() / rows as f64,
             // Its penalty needs the decoder's weights: the training head is None, so the
@@ -361,7 +368,8 @@ impl HostCode for SparseCode {
             }
             Sparsity::TopK { k } => {
                 topk_mask_into(head_out, width, k, out.saved);
-                out.code.iter_mut().zip(out.saved.iter()).for_each(|(v, m)| *v *= m);
+                // The masked copy in one pass over the batch's `rows x code_dim` values.
+                out.code.extend(head_out.iter().zip(out.saved.iter()).map(|(v, m)| v * m));
                 0.0
             }
         };
