@@ -17,19 +17,26 @@ fn font() -> Option<&'static FontRef<'static>> {
 
 /// Pixels across `s` at `size` (the font's pixel height).
 pub fn width(s: &str, size: f32) -> u32 {
-    let Some(f) = font() else { return 0 };
-    let f = f.as_scaled(PxScale::from(size));
+    font().map_or(0, |f| layout(f, s, size).last().map_or(0.0, |g| g.1 + g.2).ceil() as u32)
+}
+
+/// Each glyph of `s` at `size` with its caret position (kerned) and advance.
+fn layout(font: &FontRef<'static>, s: &str, size: f32) -> Vec<(ab_glyph::GlyphId, f32, f32)> {
+    let f = font.as_scaled(PxScale::from(size));
     let mut caret = 0.0f32;
     let mut last = None;
-    for c in s.chars() {
-        let id = f.glyph_id(c);
-        if let Some(prev) = last {
-            caret += f.kern(prev, id);
-        }
-        caret += f.h_advance(id);
-        last = Some(id);
-    }
-    caret.ceil() as u32
+    s.chars()
+        .map(|c| {
+            let id = f.glyph_id(c);
+            if let Some(prev) = last {
+                caret += f.kern(prev, id);
+            }
+            last = Some(id);
+            let at = caret;
+            caret += f.h_advance(id);
+            (id, at, f.h_advance(id))
+        })
+        .collect()
 }
 
 /// Pixels from the top of a line of text at `size` to the bottom of its descenders.
@@ -69,17 +76,9 @@ pub fn draw_up(img: &mut RgbImage, x: i64, y: i64, s: &str, size: f32, colour: [
 fn rasterise(s: &str, size: f32, mut put: impl FnMut(i64, i64, f32)) {
     let Some(font) = font() else { return };
     let scale = PxScale::from(size);
-    let f = font.as_scaled(scale);
-    let mut caret = 0.0f32;
-    let mut last = None;
-    for c in s.chars() {
-        let id = f.glyph_id(c);
-        if let Some(prev) = last {
-            caret += f.kern(prev, id);
-        }
-        let glyph = id.with_scale_and_position(scale, point(caret, f.ascent()));
-        caret += f.h_advance(id);
-        last = Some(id);
+    let ascent = font.as_scaled(scale).ascent();
+    for (id, caret, _) in layout(font, s, size) {
+        let glyph = id.with_scale_and_position(scale, point(caret, ascent));
         if let Some(outline) = font.outline_glyph(glyph) {
             let b = outline.px_bounds();
             outline

@@ -10,6 +10,7 @@ use image::{Rgb, RgbImage};
 
 use crate::error::RunError;
 use crate::font;
+use crate::plot::{fill, frame};
 
 /// Pixels between tiles, and the separators' grey.
 const GAP: u32 = 4;
@@ -153,21 +154,6 @@ impl Grid {
     pub fn save(&self, path: &Path) -> Result<(), RunError> {
         crate::images::write_png(path, self.image())
     }
-}
-
-fn fill(img: &mut RgbImage, x0: u32, y0: u32, w: u32, h: u32, c: [u8; 3]) {
-    for y in y0..(y0 + h).min(img.height()) {
-        for x in x0..(x0 + w).min(img.width()) {
-            img.put_pixel(x, y, Rgb(c));
-        }
-    }
-}
-
-fn frame(img: &mut RgbImage, x0: u32, y0: u32, w: u32, h: u32, c: [u8; 3]) {
-    fill(img, x0, y0, w, 1, c);
-    fill(img, x0, y0 + h - 1, w, 1, c);
-    fill(img, x0, y0, 1, h, c);
-    fill(img, x0 + w - 1, y0, 1, h, c);
 }
 
 /// Originals over their reconstructions: rows of 8 originals, each over its 8 reconstructions,

@@ -146,7 +146,8 @@ fn decade_label(k: i32) -> String {
     }
 }
 
-fn fill(img: &mut RgbImage, x0: u32, y0: u32, w: u32, h: u32, c: [u8; 3]) {
+/// Paints the `w x h` rectangle at `(x0, y0)` (clipped to the picture).
+pub(crate) fn fill(img: &mut RgbImage, x0: u32, y0: u32, w: u32, h: u32, c: [u8; 3]) {
     for y in y0..(y0.saturating_add(h)).min(img.height()) {
         for x in x0..(x0.saturating_add(w)).min(img.width()) {
             img.put_pixel(x, y, Rgb(c));
@@ -154,7 +155,8 @@ fn fill(img: &mut RgbImage, x0: u32, y0: u32, w: u32, h: u32, c: [u8; 3]) {
     }
 }
 
-fn frame(img: &mut RgbImage, x0: u32, y0: u32, w: u32, h: u32, c: [u8; 3]) {
+/// A 1-pixel outline of the `w x h` rectangle at `(x0, y0)`.
+pub(crate) fn frame(img: &mut RgbImage, x0: u32, y0: u32, w: u32, h: u32, c: [u8; 3]) {
     fill(img, x0, y0, w, 1, c);
     fill(img, x0, y0 + h - 1, w, 1, c);
     fill(img, x0, y0, 1, h, c);
